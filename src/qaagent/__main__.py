@@ -1,0 +1,5 @@
+"""Allow `python -m qaagent`."""
+
+from qaagent.cli import main
+
+main()

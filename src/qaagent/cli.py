@@ -1,0 +1,62 @@
+"""The `qaagent` command line: a thin Typer shell whose commands import their work lazily."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from qaagent import __version__
+from qaagent.commands import LogFormat, global_options, init_cmd, schema_cmd, validate_cmd
+from qaagent.errors import ExitCode, QAAgentError
+
+app = typer.Typer(
+    name="qaagent",
+    help="Run every test suite of a repository, retry what failed, and keep the evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"qaagent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More log output.")
+    ] = 0,
+    quiet: Annotated[int, typer.Option("--quiet", "-q", count=True, help="Less log output.")] = 0,
+    log_format: Annotated[
+        LogFormat, typer.Option("--log-format", help="Log lines on stderr as text or JSON.")
+    ] = LogFormat.text,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Global options; logging is configured only when a command needs it."""
+    global_options.verbosity = verbose - quiet
+    global_options.log_format = log_format
+
+
+app.command("validate")(validate_cmd.validate)
+app.command("schema")(schema_cmd.schema)
+app.command("init")(init_cmd.init)
+
+
+def main() -> None:
+    """Entry point: user errors become one paragraph on stderr and their exit code."""
+    try:
+        app()
+    except QAAgentError as error:
+        typer.echo(f"qaagent: error: {error.message}", err=True)
+        sys.exit(int(error.exit_code))
+    except KeyboardInterrupt:
+        sys.exit(int(ExitCode.INTERRUPTED))

@@ -1,0 +1,92 @@
+"""`qaagent init`: write a commented profile for the repository in the current folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qaagent.errors import UsageError
+
+PLAYWRIGHT_CONFIGS = ("playwright.config.ts", "playwright.config.js", "playwright.config.mjs")
+
+
+def init(
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing qaagent.yaml.")
+    ] = False,
+) -> None:
+    """Write a commented qaagent.yaml that enables the suites found in this folder."""
+    root = Path.cwd()
+    target = root / "qaagent.yaml"
+    if target.exists() and not force:
+        raise UsageError(f"{target} already exists; use --force to overwrite it.")
+    found = discover_suites(root)
+    target.write_text(render_profile(root.name, found), encoding="utf-8")
+    typer.echo(f"Wrote {target}.")
+    for section, path in found.items():
+        typer.echo(f"  tests.{section}: {path}")
+    if not found:
+        typer.echo("  No test folders found; edit the file to add suites.")
+    typer.echo("Check it with `qaagent validate`.")
+
+
+def discover_suites(root: Path) -> dict[str, str]:
+    """Folders of pytest tests, behave features with steps, and Playwright tests under `root`."""
+    found: dict[str, str] = {}
+    for candidate in ("tests/unit", "tests", "test"):
+        folder = root / candidate
+        if folder.is_dir() and _has_pytest_files(folder):
+            found["unit"] = candidate
+            break
+    features = root / "features"
+    if features.is_dir() and (features / "steps").is_dir():
+        found["behave"] = "features"
+    for candidate in ("e2e", "tests/e2e", "."):
+        folder = root / candidate
+        if any((folder / name).exists() for name in PLAYWRIGHT_CONFIGS):
+            found["e2e"] = candidate
+            break
+    return found
+
+
+def _has_pytest_files(folder: Path) -> bool:
+    return any(folder.rglob("test_*.py")) or any(folder.rglob("*_test.py"))
+
+
+def render_profile(project: str, found: dict[str, str]) -> str:
+    """The profile text: every found suite enabled, the rest present but off, all commented."""
+
+    def section(name: str, default: str, comment: str, extra: str = "") -> str:
+        enabled = "true" if name in found else "false"
+        path = found.get(name, default)
+        return f"  {name}:{' ' * (7 - len(name))}# {comment}\n    enabled: {enabled}\n    path: {path}\n{extra}"
+
+    e2e_runner = "    runner: auto       # playwright-node when a playwright.config.* exists\n"
+    return (
+        "# qaagent profile: `qaagent validate` checks it, `qaagent run-all` runs it.\n"
+        "# Editor completion: `qaagent schema > .qaagent.schema.json`, then add the line\n"
+        "# `# yaml-language-server: $schema=.qaagent.schema.json` at the top of this file.\n"
+        f"project:\n  name: {project}\n\n"
+        "# app:                 # start the application before suites that need it\n"
+        "#   local:\n"
+        "#     base_url: http://127.0.0.1:8000\n"
+        "#     start_command: python -m myapp\n"
+        "#     health_endpoint: /health\n\n"
+        "tests:\n"
+        + section("unit", "tests", "pytest")
+        + section("behave", "features", "behave BDD features")
+        + section("e2e", "e2e", "Playwright end-to-end tests", e2e_runner)
+        + "\n# suites:               # any other command that writes JUnit XML to $QAAGENT_JUNIT\n"
+        "#   evals:\n"
+        "#     kind: command\n"
+        '#     command: ["python", "evals/run.py", "--junit", "$QAAGENT_JUNIT"]\n'
+        "#     matrix: {model: [small, large]}\n\n"
+        "run:\n"
+        "  parallel: true        # run suites at the same time\n"
+        "  max_workers: null     # default: one worker per task\n"
+        "  retry_count: 1        # rerun only the failed tests, mark passes on retry as flaky\n"
+        "  timeout: 900          # seconds per suite before it is killed\n"
+        "  fail_fast: false\n"
+    )

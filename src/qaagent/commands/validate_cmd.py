@@ -1,0 +1,51 @@
+"""`qaagent validate`: check the profile and show what would run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qaagent.commands import ConfigOption
+
+
+def validate(config: ConfigOption = None) -> None:
+    """Check the profile and print the suites and tasks it would run."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from qaagent.config.loader import load_profile
+    from qaagent.plan import build_tasks
+
+    loaded = load_profile(config)
+    settings = loaded.profile.run
+    console = Console(highlight=False, markup=False)
+    name = loaded.profile.project.name or loaded.root.name
+    console.print(f"Profile {loaded.path} is valid (project {name}).")
+    table = Table("task", "kind", "path", "pool", "timeout", "retries", box=None)
+    tasks = build_tasks(loaded.suites)
+    for task in tasks:
+        table.add_row(
+            task.name,
+            task.kind,
+            _relative(task.path, loaded.root),
+            task.pool or "-",
+            f"{task.timeout:g}s" if task.timeout else "-",
+            str(task.retry_count),
+        )
+    console.print(table)
+    mode = (
+        f"parallel, max {settings.max_workers or len(tasks)} workers"
+        if settings.parallel
+        else "sequential"
+    )
+    console.print(f"{len(tasks)} tasks from {len(loaded.suites)} suites; {mode}.")
+    for notice in loaded.notices:
+        console.print(f"note: {notice}")
+
+
+def _relative(path: Path | None, root: Path) -> str:
+    if path is None:
+        return "-"
+    try:
+        return str(path.relative_to(root)) or "."
+    except ValueError:
+        return str(path)

@@ -1,0 +1,286 @@
+"""Find, read and validate the profile, with environment and command-line overrides."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from qaagent.config.models import QAAgentProfile, RunSettings
+from qaagent.config.suites import SuiteSpec, resolve_suites
+from qaagent.config.yamlsource import Location, YamlDocument, YamlSyntaxError, parse_yaml
+from qaagent.errors import ConfigError
+
+PROFILE_NAMES = ("qaagent.yaml", ".qaagent.yaml")
+ENV_PREFIX = "QAAGENT_"
+NON_SCALAR_RUN_FIELDS = frozenset({"suite_order", "pools"})
+
+
+@dataclass
+class LoadedProfile:
+    """A validated profile, where it came from, and its resolved suites."""
+
+    path: Path
+    profile: QAAgentProfile
+    suites: list[SuiteSpec]
+    notices: list[str] = field(default_factory=list)
+    checksum: str = ""
+
+    @property
+    def root(self) -> Path:
+        """Folder every relative path of the profile is resolved against."""
+        return self.path.parent
+
+    @property
+    def runs_dir(self) -> Path:
+        """Absolute folder of run directories."""
+        return (self.root / self.profile.run.runs_dir).resolve()
+
+
+def overridable_run_fields() -> list[str]:
+    """Run settings that environment variables and command-line options may override."""
+    return [name for name in RunSettings.model_fields if name not in NON_SCALAR_RUN_FIELDS]
+
+
+def env_var_for(field_name: str) -> str:
+    """`max_workers` is overridden by `QAAGENT_MAX_WORKERS`."""
+    return ENV_PREFIX + field_name.upper()
+
+
+def find_profile(config: Path | None, start: Path) -> Path:
+    """The profile named on the command line, else the nearest one up from `start`."""
+    if config is not None:
+        path = config if config.is_absolute() else start / config
+        if not path.is_file():
+            raise ConfigError(f"{config}: no such profile file (given with --config).")
+        return path.resolve()
+    for folder in (start, *start.parents):
+        for name in PROFILE_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate.resolve()
+    raise ConfigError(
+        f"No qaagent.yaml or .qaagent.yaml in {start} or any parent folder. "
+        "Create one with `qaagent init`, or name it with --config PATH."
+    )
+
+
+def load_profile(
+    config: Path | None = None,
+    *,
+    start: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    cli_overrides: Mapping[str, Any] | None = None,
+) -> LoadedProfile:
+    """Load and validate a profile; precedence is CLI > environment > file > defaults."""
+    path = find_profile(config, start or Path.cwd())
+    raw = _read(path)
+    document = _parse(path, raw)
+    if not isinstance(document.data, dict):
+        raise ConfigError(f"{path.name}: the profile must be a mapping of sections (line 1).")
+    origins = _apply_overrides(
+        document.data, environ if environ is not None else os.environ, cli_overrides or {}
+    )
+    problems = [
+        (loc, "key appears twice; only the last value would count")
+        for loc, _ in document.duplicates
+    ]
+    profile = _validate(document.data, problems)
+    suites: list[SuiteSpec] = []
+    notices: list[str] = []
+    if profile is not None:
+        problems.extend(profile.reference_problems())
+        plan = resolve_suites(profile, path.parent)
+        problems.extend(plan.problems)
+        suites, notices = plan.suites, plan.notices
+    if problems or profile is None:
+        raise ConfigError(_describe(path, document, problems, origins))
+    return LoadedProfile(path, profile, suites, notices, hashlib.sha256(raw).hexdigest())
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read ({error.strerror}).") from None
+
+
+def _parse(path: Path, raw: bytes) -> YamlDocument:
+    try:
+        return parse_yaml(raw.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path.name}: not UTF-8 text (byte {error.start}).") from None
+    except YamlSyntaxError as error:
+        where = f"{path.name}, line {error.line}" if error.line else path.name
+        raise ConfigError(f"{path.name} is not valid YAML: {error.problem} ({where}).") from None
+
+
+def _apply_overrides(
+    data: dict[str, Any], environ: Mapping[str, str], cli: Mapping[str, Any]
+) -> dict[Location, str]:
+    """Write overrides into the raw data and remember where each came from."""
+    run = data.get("run")
+    if run is None:
+        run = data["run"] = {}
+    if not isinstance(run, dict):
+        return {}
+    origins: dict[Location, str] = {}
+    for name in overridable_run_fields():
+        variable = env_var_for(name)
+        if environ.get(variable, "") != "":
+            run[name] = environ[variable]
+            origins[("run", name)] = f"environment variable {variable}"
+        if cli.get(name) is not None:
+            run[name] = cli[name]
+            origins[("run", name)] = f"option --{name.replace('_', '-')}"
+    return origins
+
+
+def _validate(data: dict[str, Any], problems: list[tuple[Location, str]]) -> QAAgentProfile | None:
+    """Validate the whole file at once, collecting every field error."""
+    try:
+        return QAAgentProfile.model_validate(data)
+    except ValidationError as error:
+        seen: set[Location] = set()
+        for detail in error.errors():
+            location = _data_location(data, detail["loc"], missing=detail["type"] == "missing")
+            if location not in seen:
+                seen.add(location)
+                problems.append((location, _explain(detail, location)))
+        return None
+
+
+def _data_location(data: Any, loc: tuple[str | int, ...], *, missing: bool) -> Location:
+    """Cut pydantic's location down to the part that exists in the data (drops union tags)."""
+    kept: list[str | int] = []
+    node = data
+    for part in loc:
+        if not _has_part(node, part):
+            if missing and isinstance(node, dict):
+                kept.append(part)
+            break
+        node = node[part]
+        kept.append(part)
+    return tuple(kept)
+
+
+def _has_part(node: Any, part: str | int) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and part < len(node)
+
+
+EXPECTED = {
+    "bool_parsing": "a boolean (true or false)",
+    "bool_type": "a boolean (true or false)",
+    "int_parsing": "an integer",
+    "int_type": "an integer",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "string_type": "a text value",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+}
+
+
+def _explain(detail: ErrorDetails, location: Location) -> str:
+    """A pydantic error as a sentence a user acts on."""
+    kind = detail["type"]
+    ctx = detail.get("ctx", {})
+    if kind == "extra_forbidden":
+        return "unknown key" + _suggestion(str(location[-1]), _allowed_keys(location[:-1]))
+    if kind == "missing":
+        return "required field is missing"
+    if kind in EXPECTED:
+        return f"expected {EXPECTED[kind]}, got {_shown_value(detail['input'])}"
+    if kind == "literal_error":
+        return f"expected one of {ctx.get('expected')}, got {_shown_value(detail['input'])}"
+    if kind in ("greater_than", "greater_than_equal"):
+        bound = ctx.get("gt", ctx.get("ge"))
+        relation = ">" if kind == "greater_than" else ">="
+        return f"must be {relation} {bound}, got {_shown_value(detail['input'])}"
+    return f"{detail['msg']}, got {_shown_value(detail['input'])}"
+
+
+def _allowed_keys(location: Location) -> list[str]:
+    """Field names of the model that sits at `location` in the profile."""
+    model: type[BaseModel] = QAAgentProfile
+    for part in location:
+        if isinstance(part, int):
+            continue
+        info = model.model_fields.get(str(part))
+        if info is None:
+            # a free-form mapping such as suites.<name> or app.<env>: take the value model
+            continue
+        annotation = info.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        nested = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if not nested:
+            return []
+        model = nested[0]
+    return list(model.model_fields)
+
+
+def _suggestion(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f" (did you mean {close[0]!r}?)"
+    return f" (allowed: {', '.join(allowed)})" if allowed else ""
+
+
+def _shown_value(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except ValueError:
+        return repr(value)
+
+
+def _describe(
+    path: Path,
+    document: YamlDocument,
+    problems: list[tuple[Location, str]],
+    origins: dict[Location, str],
+) -> str:
+    """All problems of one profile, one line each, each naming its field and line."""
+    lines = [
+        _problem_line(path, document, location, message, origins) for location, message in problems
+    ]
+    if len(lines) == 1:
+        return f"{path.name} is invalid: {lines[0]}"
+    return f"{path.name} has {len(lines)} problems:\n  " + "\n  ".join(lines)
+
+
+def _problem_line(
+    path: Path,
+    document: YamlDocument,
+    location: Location,
+    message: str,
+    origins: dict[Location, str],
+) -> str:
+    field_path = dotted(location) or "(top level)"
+    origin = origins.get(location[:2])
+    if origin is not None:
+        return f"{field_path}: {message} (from {origin})"
+    line = document.line_of(location)
+    where = f"{path.name}, line {line}" if line is not None else path.name
+    return f"{field_path}: {message} ({where})"
+
+
+def dotted(location: Location) -> str:
+    """`("run", "suite_order", 2)` is shown as `run.suite_order[2]`."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text

@@ -1,0 +1,203 @@
+"""The `qaagent.yaml` profile as strict pydantic models: unknown keys are errors."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+)
+
+SuiteKind = Literal["pytest", "behave", "playwright-python", "playwright-node", "command"]
+E2ERunner = Literal["auto", "playwright-node", "playwright-python"]
+BUILTIN_SUITES = ("unit", "behave", "e2e")
+SUITE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _scalar_to_text(value: Any) -> Any:
+    """Let `PORT: 8000` or `args: [-n, 4]` mean the text a shell would pass."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_scalar_to_text)]
+Command = Text | list[Text]
+
+
+class StrictModel(BaseModel):
+    """Base of every profile section: unknown keys are reported, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ProjectSettings(StrictModel):
+    """What the profile is about; shown in reports."""
+
+    name: str | None = Field(None, description="Project name shown in reports.")
+    description: str | None = Field(None, description="One line about the project.")
+
+
+class AppEnvironment(StrictModel):
+    """One environment the application under test can run in (local, staging, ...)."""
+
+    base_url: str = Field(description="Exported to suites as BASE_URL.")
+    start_command: Command | None = Field(
+        None, description="Command that starts the app before the suites that need it."
+    )
+    health_endpoint: str | None = Field(
+        None, description="Path (or full URL) polled until the app answers with a 2xx status."
+    )
+
+
+def _document_output_dir(schema: dict[str, Any]) -> None:
+    """Editors should accept the older `output_dir` spelling that the loader accepts."""
+    properties = schema.get("properties", {})
+    if "path" in properties:
+        properties["output_dir"] = {**properties["path"], "deprecated": True}
+
+
+class SuiteOptions(StrictModel):
+    """Fields shared by the built-in test folders and named suites."""
+
+    model_config = ConfigDict(json_schema_extra=_document_output_dir)
+
+    enabled: bool | None = Field(
+        None,
+        description="true: run (its path must exist); false: skip; unset: run when the path exists.",
+    )
+    path: str | None = Field(
+        None,
+        validation_alias=AliasChoices("path", "output_dir"),
+        description="Folder or file of the tests, relative to the profile (alias: output_dir).",
+    )
+    command: Command | None = Field(
+        None, description="Command to run instead of the kind's default invocation."
+    )
+    args: list[Text] = Field(default_factory=list, description="Extra arguments for the tool.")
+    env: dict[str, Text] = Field(default_factory=dict, description="Extra environment variables.")
+    cwd: str | None = Field(None, description="Working folder, relative to the profile.")
+    matrix: dict[str, list[Text]] = Field(
+        default_factory=dict,
+        description="One task per combination; values replace {name} in env, args and command.",
+    )
+    pool: str | None = Field(None, description="Concurrency pool (declared in run.pools).")
+    timeout: PositiveFloat | None = Field(None, description="Seconds before the task is killed.")
+    retry_count: NonNegativeInt | None = Field(
+        None, description="Reruns of failed tests (default: run.retry_count)."
+    )
+    priority: int = Field(0, description="Higher starts earlier among otherwise equal tasks.")
+
+
+class BuiltinSuite(SuiteOptions):
+    """A built-in test folder (tests.unit, tests.behave)."""
+
+
+class E2ESuite(SuiteOptions):
+    """The end-to-end folder, run with Playwright."""
+
+    runner: E2ERunner = Field(
+        "auto",
+        description="auto: playwright-node when a playwright.config.* is found, else playwright-python.",
+    )
+
+
+class TestsSection(StrictModel):
+    """The three conventional suites: unit (pytest), behave, e2e (Playwright)."""
+
+    unit: BuiltinSuite = Field(default_factory=BuiltinSuite)
+    behave: BuiltinSuite = Field(default_factory=BuiltinSuite)
+    e2e: E2ESuite = Field(default_factory=E2ESuite)
+
+
+class SuiteConfig(SuiteOptions):
+    """A named extra suite."""
+
+    kind: SuiteKind = Field(description="How the suite is run and its results read.")
+
+
+class RunSettings(StrictModel):
+    """How `qaagent run-all` runs the suites."""
+
+    suite_order: list[str] = Field(
+        default_factory=list, description="Suites listed first run first, in this order."
+    )
+    parallel: bool = Field(False, description="Run tasks at the same time.")
+    max_workers: PositiveInt | None = Field(
+        None, description="Tasks at once when parallel (default: the number of tasks)."
+    )
+    retry_count: NonNegativeInt = Field(0, description="Reruns of failed tests, per suite.")
+    timeout: PositiveFloat | None = Field(None, description="Seconds per task before it is killed.")
+    fail_fast: bool = Field(False, description="Stop everything after the first failing task.")
+    pools: dict[str, PositiveInt] = Field(
+        default_factory=dict, description="Named caps on how many tasks of a pool run at once."
+    )
+    runs_dir: str = Field(
+        ".qaagent/runs", description="Where run directories go, relative to the profile."
+    )
+
+
+class QAAgentProfile(StrictModel):
+    """A `qaagent.yaml` profile."""
+
+    project: ProjectSettings = Field(default_factory=ProjectSettings)
+    app: dict[str, AppEnvironment] = Field(
+        default_factory=dict, description="Environments of the application under test."
+    )
+    tests: TestsSection = Field(default_factory=TestsSection)
+    suites: dict[str, SuiteConfig] = Field(default_factory=dict)
+    run: RunSettings = Field(default_factory=RunSettings)
+
+    def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Names that point nowhere: suite_order entries, pools, suite names."""
+        problems: list[tuple[tuple[str | int, ...], str]] = []
+        known = set(BUILTIN_SUITES) | set(self.suites)
+        for index, name in enumerate(self.run.suite_order):
+            if name not in known:
+                problems.append(
+                    (
+                        ("run", "suite_order", index),
+                        f"unknown suite {name!r} (known: {_listing(known)})",
+                    )
+                )
+        for name, suite in self.suites.items():
+            if name in BUILTIN_SUITES:
+                problems.append(
+                    (
+                        ("suites", name),
+                        f"{name!r} is a built-in suite; configure it under tests.{name}",
+                    )
+                )
+            elif not SUITE_NAME_PATTERN.match(name):
+                problems.append(
+                    (("suites", name), "suite names use letters, digits, '_', '.' and '-'")
+                )
+            if suite.kind == "command" and suite.command is None:
+                problems.append((("suites", name, "kind"), "a command suite needs a 'command'"))
+        for loc, options in self.all_suite_options():
+            if options.pool is not None and options.pool not in self.run.pools:
+                problems.append(
+                    ((*loc, "pool"), f"unknown pool {options.pool!r} (declare it under run.pools)")
+                )
+        return problems
+
+    def all_suite_options(self) -> list[tuple[tuple[str, ...], SuiteOptions]]:
+        """Every suite section with its location in the profile, built-ins first."""
+        builtins: list[tuple[tuple[str, ...], SuiteOptions]] = [
+            (("tests", name), getattr(self.tests, name)) for name in BUILTIN_SUITES
+        ]
+        return builtins + [(("suites", name), suite) for name, suite in self.suites.items()]
+
+
+def _listing(names: set[str]) -> str:
+    return ", ".join(sorted(names)) or "none"

@@ -1,0 +1,160 @@
+"""Turn the profile's suite sections into concrete suites with absolute paths."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from qaagent.config.models import (
+    BUILTIN_SUITES,
+    E2ESuite,
+    QAAgentProfile,
+    SuiteKind,
+    SuiteOptions,
+)
+from qaagent.config.yamlsource import Location
+
+DEFAULT_PATHS = {"unit": "tests", "behave": "features", "e2e": "e2e"}
+BUILTIN_KINDS: dict[str, SuiteKind] = {
+    "unit": "pytest",
+    "behave": "behave",
+    "e2e": "playwright-python",
+}
+PLAYWRIGHT_CONFIGS = ("playwright.config.ts", "playwright.config.js", "playwright.config.mjs")
+
+
+class SuiteSpec(BaseModel):
+    """One runnable suite of the profile, with paths made absolute."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: SuiteKind
+    source: str
+    path: Path | None
+    cwd: Path
+    command: tuple[str, ...] | None
+    args: tuple[str, ...]
+    env: dict[str, str]
+    matrix: dict[str, tuple[str, ...]]
+    pool: str | None
+    timeout: float | None
+    retry_count: int
+    priority: int
+
+
+@dataclass
+class SuitePlan:
+    """Suites that will run, what was left out and why, and problems found on the way."""
+
+    suites: list[SuiteSpec] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    problems: list[tuple[Location, str]] = field(default_factory=list)
+
+
+def resolve_suites(profile: QAAgentProfile, root: Path) -> SuitePlan:
+    """Resolve every enabled suite, in suite_order first and profile order after."""
+    plan = SuitePlan()
+    for location, options in profile.all_suite_options():
+        name = str(location[-1])
+        spec = _resolve_one(name, location, options, profile, root, plan)
+        if spec is not None:
+            plan.suites.append(spec)
+    plan.suites = order_suites(plan.suites, profile.run.suite_order)
+    return plan
+
+
+def order_suites(suites: list[SuiteSpec], suite_order: list[str]) -> list[SuiteSpec]:
+    """Named order first, then higher priority, then profile order."""
+    position = {name: index for index, name in enumerate(suite_order)}
+    ranked = sorted(
+        enumerate(suites),
+        key=lambda item: (position.get(item[1].name, len(position)), -item[1].priority, item[0]),
+    )
+    return [suite for _, suite in ranked]
+
+
+def _resolve_one(
+    name: str,
+    location: Location,
+    options: SuiteOptions,
+    profile: QAAgentProfile,
+    root: Path,
+    plan: SuitePlan,
+) -> SuiteSpec | None:
+    """Resolve one suite section, or note why it does not run."""
+    builtin = location[0] == "tests"
+    source = ".".join(str(part) for part in location)
+    if options.enabled is False:
+        plan.notices.append(f"{source}: disabled in the profile")
+        return None
+    path = _suite_path(name, options, builtin, root)
+    if path is not None and not path.exists():
+        if builtin and options.enabled is None:
+            plan.notices.append(f"{source}: skipped, {_shown(path, root)} does not exist")
+            return None
+        field_name = "path" if options.path is not None else "enabled"
+        plan.problems.append(((*location, field_name), f"{_shown(path, root)} does not exist"))
+        return None
+    cwd = (root / options.cwd).resolve() if options.cwd else root
+    if options.cwd and not cwd.is_dir():
+        plan.problems.append(((*location, "cwd"), f"{_shown(cwd, root)} is not a folder"))
+        return None
+    return SuiteSpec(
+        name=name,
+        kind=_suite_kind(name, options, path, root),
+        source=source,
+        path=path,
+        cwd=cwd,
+        command=_split_command(options.command),
+        args=tuple(options.args),
+        env=dict(options.env),
+        matrix={key: tuple(values) for key, values in options.matrix.items()},
+        pool=options.pool,
+        timeout=options.timeout if options.timeout is not None else profile.run.timeout,
+        retry_count=(
+            options.retry_count if options.retry_count is not None else profile.run.retry_count
+        ),
+        priority=options.priority,
+    )
+
+
+def _suite_path(name: str, options: SuiteOptions, builtin: bool, root: Path) -> Path | None:
+    """Absolute path of the suite's tests; built-ins fall back to their conventional folder."""
+    relative = options.path or (DEFAULT_PATHS[name] if builtin else None)
+    return (root / relative).resolve() if relative else None
+
+
+def _suite_kind(name: str, options: SuiteOptions, path: Path | None, root: Path) -> SuiteKind:
+    """The named kind, or the built-in's, with Playwright's flavour detected for e2e."""
+    kind = getattr(options, "kind", None)
+    if kind is not None:
+        return kind  # type: ignore[no-any-return]
+    if isinstance(options, E2ESuite):
+        if options.runner != "auto":
+            return options.runner
+        folders = [folder for folder in (path, root) if folder is not None and folder.is_dir()]
+        if any((folder / config).exists() for folder in folders for config in PLAYWRIGHT_CONFIGS):
+            return "playwright-node"
+    return BUILTIN_KINDS[name]
+
+
+def _split_command(command: str | list[str] | None) -> tuple[str, ...] | None:
+    """A command written as one string is split the way a POSIX shell would."""
+    if command is None:
+        return None
+    return tuple(shlex.split(command)) if isinstance(command, str) else tuple(command)
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as the user wrote it: relative to the profile when inside it."""
+    try:
+        return str(path.relative_to(root)) or "."
+    except ValueError:
+        return str(path)
+
+
+__all__ = ["BUILTIN_SUITES", "SuitePlan", "SuiteSpec", "order_suites", "resolve_suites"]

@@ -1,0 +1,107 @@
+"""The plan: suites expanded into tasks (one per matrix combination), then selected."""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from qaagent.config.models import SuiteKind
+from qaagent.config.suites import SuiteSpec
+
+
+class Task(BaseModel):
+    """One unit of work: a suite, or one matrix combination of it, run by one runner."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    suite: str
+    kind: SuiteKind
+    path: Path | None
+    cwd: Path
+    command: tuple[str, ...] | None
+    args: tuple[str, ...]
+    env: dict[str, str]
+    matrix: dict[str, str]
+    pool: str | None
+    timeout: float | None
+    retry_count: int
+    priority: int
+    selected_tests: tuple[str, ...] = ()
+
+
+def build_tasks(suites: Iterable[SuiteSpec]) -> list[Task]:
+    """Expand every suite into its tasks, keeping suite order."""
+    return [task for suite in suites for task in expand_matrix(suite)]
+
+
+def expand_matrix(suite: SuiteSpec) -> list[Task]:
+    """One task per combination of matrix values, named like `evals[model=haiku]`."""
+    keys = list(suite.matrix)
+    combinations = itertools.product(*(suite.matrix[key] for key in keys)) if keys else [()]
+    tasks = []
+    for values in combinations:
+        matrix = dict(zip(keys, values, strict=True))
+        label = ",".join(f"{key}={value}" for key, value in matrix.items())
+        tasks.append(
+            Task(
+                name=f"{suite.name}[{label}]" if label else suite.name,
+                suite=suite.name,
+                kind=suite.kind,
+                path=suite.path,
+                cwd=suite.cwd,
+                command=_fill_all(suite.command, matrix) if suite.command else None,
+                args=_fill_all(suite.args, matrix),
+                env={name: _fill(value, matrix) for name, value in suite.env.items()},
+                matrix=matrix,
+                pool=suite.pool,
+                timeout=suite.timeout,
+                retry_count=suite.retry_count,
+                priority=suite.priority,
+            )
+        )
+    return tasks
+
+
+def select_tasks(
+    tasks: list[Task], include: Iterable[str] = (), exclude: Iterable[str] = ()
+) -> list[Task]:
+    """Keep tasks whose task or suite name matches an include pattern and no exclude pattern."""
+    include, exclude = list(include), list(exclude)
+    return [
+        task
+        for task in tasks
+        if (not include or _matches(task, include)) and not _matches(task, exclude)
+    ]
+
+
+def unmatched_patterns(tasks: list[Task], patterns: Iterable[str]) -> list[str]:
+    """Patterns that select nothing, which is nearly always a typo."""
+    return [pattern for pattern in patterns if not _matches_any(tasks, pattern)]
+
+
+def _matches_any(tasks: list[Task], pattern: str) -> bool:
+    return any(_matches(task, [pattern]) for task in tasks)
+
+
+def _matches(task: Task, patterns: list[str]) -> bool:
+    return any(
+        name == pattern or fnmatch.fnmatchcase(name, pattern)
+        for pattern in patterns
+        for name in (task.name, task.suite)
+    )
+
+
+def _fill(text: str, matrix: dict[str, str]) -> str:
+    """Replace `{key}` with the matrix value; other braces are left alone."""
+    for key, value in matrix.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def _fill_all(texts: tuple[str, ...], matrix: dict[str, str]) -> tuple[str, ...]:
+    return tuple(_fill(text, matrix) for text in texts)

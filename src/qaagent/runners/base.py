@@ -1,0 +1,185 @@
+"""What a runner returns: test cases, attempts and the suite result, as plain pydantic data."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from qaagent.plan import Task
+
+
+class CaseStatus(StrEnum):
+    """Outcome of one test in one attempt."""
+
+    passed = "passed"
+    failed = "failed"
+    error = "error"
+    skipped = "skipped"
+
+
+class TaskOutcome(StrEnum):
+    """Outcome of a whole task, which decides the exit code."""
+
+    passed = "passed"
+    failed = "failed"
+    error = "error"
+    timed_out = "timed-out"
+    not_run = "not-run"
+    interrupted = "interrupted"
+
+
+class TestCase(BaseModel):
+    """One test as the tool reported it in one attempt."""
+
+    __test__ = False
+
+    id: str = Field(
+        description="Stable id used to rerun it: a pytest node id, else classname::name."
+    )
+    classname: str = ""
+    name: str
+    file: str | None = None
+    line: int | None = None
+    status: CaseStatus
+    duration: float = 0.0
+    message: str | None = None
+    output: str | None = None
+    properties: dict[str, str] = Field(default_factory=dict)
+    flaky: bool = Field(False, description="Failed in an earlier attempt, passed in a later one.")
+
+
+class Counts(BaseModel):
+    """Per-status totals of a task's final test results; flaky passes are counted apart."""
+
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    flaky: int = 0
+
+    @property
+    def total(self) -> int:
+        """Every test once."""
+        return self.passed + self.failed + self.errors + self.skipped + self.flaky
+
+    @classmethod
+    def of(cls, cases: list[TestCase]) -> Counts:
+        """Count final cases, each once."""
+        counts = cls()
+        for case in cases:
+            if case.flaky:
+                counts.flaky += 1
+            elif case.status is CaseStatus.passed:
+                counts.passed += 1
+            elif case.status is CaseStatus.failed:
+                counts.failed += 1
+            elif case.status is CaseStatus.error:
+                counts.errors += 1
+            else:
+                counts.skipped += 1
+        return counts
+
+
+class Attempt(BaseModel):
+    """One invocation of the tool: the first run or a retry of what failed."""
+
+    number: int
+    command: list[str]
+    exit_code: int | None = None
+    started_at: datetime
+    finished_at: datetime
+    timed_out: bool = False
+    cancelled: bool = False
+    cases: list[TestCase] = Field(default_factory=list)
+    error: str | None = Field(None, description="Why the attempt could not produce results.")
+    log_path: Path | None = None
+    junit_paths: list[Path] = Field(default_factory=list)
+
+    @property
+    def duration(self) -> float:
+        """Wall seconds of the attempt."""
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class SuiteResult(BaseModel):
+    """Everything one task produced: final cases, every attempt, files, timings."""
+
+    task: str
+    suite: str
+    kind: str
+    outcome: TaskOutcome
+    counts: Counts = Field(default_factory=Counts)
+    cases: list[TestCase] = Field(default_factory=list)
+    attempts: list[Attempt] = Field(default_factory=list)
+    exit_code: int | None = None
+    error: str | None = None
+    output_dir: Path | None = None
+    log_path: Path | None = None
+    artifacts: list[Path] = Field(default_factory=list)
+    tail: list[str] = Field(
+        default_factory=list, description="Last lines of output, for the console."
+    )
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    worker: int | None = None
+    matrix: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        """Wall seconds from start to finish, 0 when it never ran."""
+        if self.started_at is None or self.finished_at is None:
+            return 0.0
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass
+class RunContext:
+    """What the orchestrator gives a runner for one task."""
+
+    output_dir: Path
+    env: Mapping[str, str] = field(default_factory=dict)
+    stop: threading.Event = field(default_factory=threading.Event)
+    chromium: str | None = None
+    on_output: Callable[[str], None] | None = None
+
+
+class Runner(Protocol):
+    """Runs one task to completion (retries included) and reports what the tool did."""
+
+    def run(self, task: Task, context: RunContext) -> SuiteResult: ...
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """How to start one attempt of a tool, and where it will write its JUnit XML."""
+
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    junit: Path
+    notes: list[str] = field(default_factory=list)
+
+
+class ToolAdapter(Protocol):
+    """The tool-specific part of a runner; the attempt loop, retries and parsing are shared."""
+
+    def invocation(
+        self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
+    ) -> Invocation:
+        """Command for the first attempt (`rerun` empty) or a retry of exactly `rerun`."""
+        ...
+
+    def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
+        """Why an exit code means the tool could not run (pytest 4 or 5), or None."""
+        ...
+
+    def artifacts(self, attempt_dir: Path, invocation: Invocation) -> list[Path]:
+        """Screenshots, traces, videos and other files the tool left for this attempt."""
+        ...

@@ -1,0 +1,62 @@
+"""Matrix expansion and task selection."""
+
+from pathlib import Path
+
+from qaagent.config.suites import SuiteSpec
+from qaagent.plan import build_tasks, select_tasks, unmatched_patterns
+
+
+def make_suite(name: str, **fields: object) -> SuiteSpec:
+    values: dict[str, object] = {
+        "name": name,
+        "kind": "command",
+        "source": f"suites.{name}",
+        "path": None,
+        "cwd": Path("/repo"),
+        "command": ("run", "--model={model}"),
+        "args": (),
+        "env": {},
+        "matrix": {},
+        "pool": None,
+        "timeout": None,
+        "retry_count": 0,
+        "priority": 0,
+    }
+    values.update(fields)
+    return SuiteSpec.model_validate(values)
+
+
+def test_matrix_makes_one_task_per_combination_with_values_filled_in() -> None:
+    suite = make_suite(
+        "evals",
+        matrix={"model": ("haiku", "sonnet"), "lang": ("en",)},
+        env={"TEST_MODEL": "{model}", "RAW": "{not-a-key}"},
+    )
+    tasks = build_tasks([suite])
+    assert [task.name for task in tasks] == [
+        "evals[model=haiku,lang=en]",
+        "evals[model=sonnet,lang=en]",
+    ]
+    assert tasks[1].command == ("run", "--model=sonnet")
+    assert tasks[1].env == {"TEST_MODEL": "sonnet", "RAW": "{not-a-key}"}
+    assert tasks[0].matrix == {"model": "haiku", "lang": "en"}
+
+
+def test_suite_without_matrix_is_one_task_named_after_it() -> None:
+    assert [task.name for task in build_tasks([make_suite("lint")])] == ["lint"]
+
+
+def test_selection_by_suite_task_name_and_glob() -> None:
+    tasks = build_tasks(
+        [make_suite("unit"), make_suite("evals", matrix={"model": ("a", "b")}), make_suite("e2e")]
+    )
+    assert [t.name for t in select_tasks(tasks, include=["evals"])] == [
+        "evals[model=a]",
+        "evals[model=b]",
+    ]
+    assert [t.name for t in select_tasks(tasks, include=["evals[model=b]"])] == ["evals[model=b]"]
+    assert [t.name for t in select_tasks(tasks, include=["e*"], exclude=["e2e"])] == [
+        "evals[model=a]",
+        "evals[model=b]",
+    ]
+    assert unmatched_patterns(tasks, ["unit", "nope*"]) == ["nope*"]
