@@ -162,7 +162,9 @@ class Invocation:
 
     `env` holds only the tool's own variables; the runner adds them on top of the task's
     environment. `junit` is a file, or a folder whose `*.xml` files are all read (behave).
-    `$VAR` and `${VAR}` in `argv` are expanded from the final environment.
+    `$VAR` and `${VAR}` in `argv` are expanded from the final environment. `partial` says the
+    attempt runs only the tests to rerun, so its cases update the earlier ones instead of
+    replacing them.
     """
 
     argv: list[str]
@@ -170,6 +172,7 @@ class Invocation:
     env: dict[str, str]
     junit: Path
     notes: list[str] = field(default_factory=list)
+    partial: bool = False
 
 
 class ToolAdapter(Protocol):

@@ -36,13 +36,16 @@ class PytestAdapter(AdapterDefaults):
         env = {"PYTHONPATH": _with_plugin_dir(task, context)}
         notes = []
         selection = _selection(task, rerun)
+        partial = bool(rerun) and selection != list(task.selected_tests)
         if selection:
             select_file = attempt_dir / "select.txt"
             select_file.write_text("\n".join(selection) + "\n", encoding="utf-8")
             env[SELECT_VARIABLE] = str(select_file)
             what = "rerunning" if rerun else "running"
             notes.append(f"{what} {len(selection)} selected test(s): {', '.join(selection)}")
-        return Invocation(argv=argv, cwd=task.cwd, env=env, junit=junit, notes=notes)
+        return Invocation(
+            argv=argv, cwd=task.cwd, env=env, junit=junit, notes=notes, partial=partial
+        )
 
     def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
         """pytest's exit codes 3, 4 and 5 mean it did not run the tests."""

@@ -72,6 +72,7 @@ class AttemptResult:
     tail: list[str]
     artifacts: list[Path]
     transient: bool
+    complete: bool
 
 
 class ToolRunner:
@@ -95,7 +96,7 @@ class ToolRunner:
             if not _worth_retrying(result) or len(results) > task.retry_count:
                 break
             if result.verdict is Verdict.failed:
-                rerun = _problems(merge_cases([r.attempt.cases for r in results]))
+                rerun = _problems(merge_cases(_histories(results)))
             if result.transient or result.verdict is Verdict.broken:
                 backoffs += 1
                 if context.stop.wait(backoff_delay(backoffs, self.backoff_base)):
@@ -163,7 +164,9 @@ class ToolRunner:
         transient = verdict in (Verdict.failed, Verdict.broken) and output_matches(
             log_path, offset, task.retry_on
         )
-        return AttemptResult(attempt, verdict, process.tail, artifacts, transient)
+        return AttemptResult(
+            attempt, verdict, process.tail, artifacts, transient, complete=not invocation.partial
+        )
 
     def _weigh(
         self,
@@ -192,18 +195,21 @@ class ToolRunner:
         return cases, None, _verdict_of(cases)
 
 
-def merge_cases(attempts: list[list[TestCase]]) -> list[TestCase]:
-    """Final cases in first-seen order: the latest result of each; failed then passed is flaky."""
+def merge_cases(attempts: list[tuple[list[TestCase], bool]]) -> list[TestCase]:
+    """Final cases from `(cases, complete)` attempts: the latest result of each test.
+
+    A complete run that produced cases replaces everything before it; a rerun of some tests
+    updates only those. A test that failed in an earlier attempt and passes now is flaky.
+    """
     merged: dict[str, TestCase] = {}
-    for cases in attempts:
+    failed_before: set[str] = set()
+    for cases, complete in attempts:
+        if complete and cases:
+            merged = {}
         for case in cases:
-            earlier = merged.get(case.id)
-            flaky = (
-                earlier is not None
-                and (earlier.status in PROBLEM_STATUSES or earlier.flaky)
-                and case.status is CaseStatus.passed
-            )
-            merged[case.id] = case.model_copy(update={"flaky": flaky}) if flaky else case
+            flaky = case.id in failed_before and case.status is CaseStatus.passed
+            merged[case.id] = case.model_copy(update={"flaky": True}) if flaky else case
+        failed_before.update(case.id for case in cases if case.status in PROBLEM_STATUSES)
     return list(merged.values())
 
 
@@ -270,6 +276,10 @@ def backoff_delay(retry: int, base: float) -> float:
     return min(BACKOFF_CAP, base * 2.0 ** (retry - 1)) * random.uniform(0.5, 1.5)
 
 
+def _histories(results: list[AttemptResult]) -> list[tuple[list[TestCase], bool]]:
+    return [(result.attempt.cases, result.complete) for result in results]
+
+
 def _worth_retrying(result: AttemptResult) -> bool:
     return result.verdict in (Verdict.failed, Verdict.broken)
 
@@ -313,7 +323,7 @@ def _suite_result(
 ) -> SuiteResult:
     """The task's result: final cases merged over attempts, the last attempt's verdict."""
     last = results[-1]
-    cases = merge_cases([result.attempt.cases for result in results])
+    cases = merge_cases(_histories(results))
     outcome = OUTCOMES[last.verdict]
     if context.stop.is_set() and outcome is not TaskOutcome.passed:
         outcome = TaskOutcome.interrupted

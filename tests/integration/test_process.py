@@ -1,0 +1,229 @@
+"""run_process with real commands: exit codes, output, timeouts, stop, and no process left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from qaagent.runners.process import ProcessResult, _pdeathsig_prefix, run_process
+
+PY = sys.executable
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def wait_gone(pid: int, seconds: float = 15.0) -> bool:
+    """Whether the process is gone within a generous limit (a bound, not a timing assertion)."""
+    limit = time.monotonic() + seconds
+    while time.monotonic() < limit:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def run(
+    argv: list[str],
+    tmp_path: Path,
+    *,
+    timeout: float | None = 60,
+    stop: threading.Event | None = None,
+    on_line: object = None,
+    grace: float = 2.0,
+) -> ProcessResult:
+    return run_process(
+        argv,
+        cwd=tmp_path,
+        env=dict(os.environ),
+        log_path=tmp_path / "out.log",
+        timeout=timeout,
+        stop=stop or threading.Event(),
+        grace=grace,
+        on_line=on_line,  # type: ignore[arg-type]
+    )
+
+
+def test_exit_code_output_and_tail(tmp_path: Path) -> None:
+    script = "import sys\nfor i in range(120): print('line', i)\nsys.exit(3)"
+    result = run([PY, "-c", script], tmp_path)
+
+    assert result.exit_code == 3
+    assert not result.timed_out and not result.cancelled and result.error is None
+    assert len(result.tail) == 50
+    assert result.tail[-1] == "line 119"
+    assert (tmp_path / "out.log").read_text().count("\n") == 120
+
+
+def test_stdout_and_stderr_are_merged_and_undecodable_bytes_are_kept(tmp_path: Path) -> None:
+    script = (
+        "import sys; sys.stdout.buffer.write(b'out \\xff\\xfe end\\n'); sys.stdout.flush(); "
+        "sys.stderr.write('err line\\n')"
+    )
+    lines: list[str] = []
+    result = run([PY, "-c", script], tmp_path, on_line=lines.append)
+
+    assert result.exit_code == 0
+    assert result.tail == ["out \ufffd\ufffd end", "err line"]
+    assert lines == result.tail
+    assert (tmp_path / "out.log").read_bytes() == b"out \xff\xfe end\nerr line\n"
+
+
+def test_missing_executable_is_an_error_result(tmp_path: Path) -> None:
+    result = run(["qaagent-no-such-tool", "--version"], tmp_path)
+
+    assert result.exit_code is None
+    assert result.error == "command not found: qaagent-no-such-tool"
+    assert "command not found" in (tmp_path / "out.log").read_text()
+
+
+def test_missing_working_folder_is_an_error_result(tmp_path: Path) -> None:
+    result = run_process(
+        ["true"],
+        cwd=tmp_path / "nowhere",
+        env=dict(os.environ),
+        log_path=tmp_path / "out.log",
+        timeout=10,
+        stop=threading.Event(),
+    )
+
+    assert result.error is not None and "working folder does not exist" in result.error
+
+
+def test_timeout_kills_the_tree_including_a_grandchild_in_its_own_session(
+    tmp_path: Path,
+) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    script = textwrap.dedent(
+        f"""
+        import subprocess, time
+        child = subprocess.Popen(["sleep", "600"], start_new_session=True)
+        open({str(pid_file)!r}, "w").write(str(child.pid))
+        print("ready", flush=True)
+        time.sleep(600)
+        """
+    )
+    result = run([PY, "-c", script], tmp_path, timeout=3, grace=1)
+
+    assert result.timed_out
+    assert result.exit_code is not None and result.exit_code < 0
+    assert "ready" in result.tail
+    assert not alive(int(pid_file.read_text()))
+    assert "timed out" in (tmp_path / "out.log").read_text()
+
+
+def test_term_ignoring_command_is_killed_after_the_grace_period(tmp_path: Path) -> None:
+    script = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(600)"
+    )
+    result = run([PY, "-c", script], tmp_path, timeout=2, grace=0.5)
+
+    assert result.timed_out
+    assert result.exit_code == -signal.SIGKILL
+
+
+def test_daemon_left_by_a_finished_command_is_ended(tmp_path: Path) -> None:
+    pid_file = tmp_path / "daemon.pid"
+    result = run(["sh", "-c", f"setsid sleep 600 >/dev/null 2>&1 & echo $! > {pid_file}"], tmp_path)
+
+    assert result.exit_code == 0
+    assert not alive(int(pid_file.read_text()))
+
+
+def test_stop_event_ends_the_command_and_its_children(tmp_path: Path) -> None:
+    stop = threading.Event()
+    pids: list[int] = []
+
+    def on_line(line: str) -> None:
+        if line.startswith("pids"):
+            pids.extend(int(pid) for pid in line.split()[1:])
+            stop.set()
+
+    script = textwrap.dedent(
+        """
+        import os, subprocess, time
+        child = subprocess.Popen(["sleep", "600"])
+        print("pids", os.getpid(), child.pid, flush=True)
+        time.sleep(600)
+        """
+    )
+    result = run([PY, "-c", script], tmp_path, stop=stop, on_line=on_line, grace=1)
+
+    assert result.cancelled and not result.timed_out
+    assert len(pids) == 2
+    assert not any(alive(pid) for pid in pids)
+
+
+def test_huge_output_keeps_memory_bounded(tmp_path: Path) -> None:
+    """200 MB of random bytes, with and without newlines, through a runner in a child process."""
+    probe = textwrap.dedent(
+        f"""
+        import json, os, resource, sys, threading
+        from pathlib import Path
+        from qaagent.runners.process import run_process
+        results = []
+        for name, command in [
+            ("random", "head -c 200000000 /dev/urandom"),
+            ("one-line", "head -c 200000000 /dev/zero"),
+        ]:
+            log = Path({str(tmp_path)!r}) / (name + ".log")
+            result = run_process(["sh", "-c", command], cwd=log.parent, env=dict(os.environ),
+                                 log_path=log, timeout=600, stop=threading.Event())
+            results.append([result.exit_code, log.stat().st_size, len(result.tail)])
+            assert max(len(line) for line in result.tail) <= 8192
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps({{"results": results, "peak_mb": peak_mb}}))
+        """
+    )
+    completed = subprocess.run(
+        [PY, "-c", probe], capture_output=True, text=True, check=True, timeout=600
+    )
+    report = json.loads(completed.stdout)
+
+    assert report["results"][0][:2] == [0, 200_000_000]
+    assert report["results"][1] == [0, 200_000_000, 50]
+    assert report["peak_mb"] < 150
+
+
+@pytest.mark.skipif(not _pdeathsig_prefix(), reason="setpriv --pdeathsig is not available")
+def test_command_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
+    probe = textwrap.dedent(
+        f"""
+        import os, threading
+        from pathlib import Path
+        from qaagent.runners.process import run_process
+        run_process(["sh", "-c", "echo $$; exec sleep 600"], cwd=Path({str(tmp_path)!r}),
+                    env=dict(os.environ), log_path=Path({str(tmp_path)!r}) / "out.log",
+                    timeout=600, stop=threading.Event(), on_line=lambda line: print(line, flush=True))
+        """
+    )
+    parent = subprocess.Popen([PY, "-c", probe], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    command_pid = int(parent.stdout.readline())
+    assert alive(command_pid)
+
+    parent.kill()
+    parent.wait()
+
+    assert wait_gone(command_pid)
+
+
+def test_setpriv_is_found_on_debian() -> None:
+    assert shutil.which("setpriv") is None or _pdeathsig_prefix()
