@@ -58,6 +58,9 @@ class AppEnvironment(StrictModel):
     health_endpoint: str | None = Field(
         None, description="Path (or full URL) polled until the app answers with a 2xx status."
     )
+    startup_timeout: PositiveFloat = Field(
+        60, description="Seconds to wait for the health endpoint before giving up."
+    )
 
 
 def _document_output_dir(schema: dict[str, Any]) -> None:
@@ -97,6 +100,9 @@ class SuiteOptions(StrictModel):
         None, description="Reruns of failed tests (default: run.retry_count)."
     )
     priority: int = Field(0, description="Higher starts earlier among otherwise equal tasks.")
+    needs_app: bool | None = Field(
+        None, description="Start the app before this suite (default: true for Playwright kinds)."
+    )
 
 
 class BuiltinSuite(SuiteOptions):
