@@ -32,6 +32,7 @@ class Task(BaseModel):
     retry_count: int
     priority: int
     needs_app: bool = False
+    retry_on: tuple[str, ...] = ()
     selected_tests: tuple[str, ...] = ()
 
 
@@ -64,6 +65,7 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
                 retry_count=suite.retry_count,
                 priority=suite.priority,
                 needs_app=suite.needs_app,
+                retry_on=suite.retry_on,
             )
         )
     return tasks

@@ -6,6 +6,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -32,6 +33,18 @@ def _scalar_to_text(value: Any) -> Any:
 
 
 Text = Annotated[str, BeforeValidator(_scalar_to_text)]
+
+
+def _compiles(pattern: str) -> str:
+    """A retry pattern must be a valid regular expression, caught when the profile loads."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+    return pattern
+
+
+RetryPattern = Annotated[str, AfterValidator(_compiles)]
 Command = Text | list[Text]
 
 
@@ -102,6 +115,11 @@ class SuiteOptions(StrictModel):
     priority: int = Field(0, description="Higher starts earlier among otherwise equal tasks.")
     needs_app: bool | None = Field(
         None, description="Start the app before this suite (default: true for Playwright kinds)."
+    )
+    retry_on: list[RetryPattern] = Field(
+        default_factory=list,
+        description="Regular expressions; output matching one (e.g. 'HTTP 429') means a "
+        "transient failure, retried after an exponential backoff.",
     )
 
 

@@ -46,6 +46,7 @@ class SuiteSpec(BaseModel):
     retry_count: int
     priority: int
     needs_app: bool = False
+    retry_on: tuple[str, ...] = ()
 
 
 @dataclass
@@ -123,6 +124,7 @@ def _resolve_one(
         ),
         priority=options.priority,
         needs_app=options.needs_app if options.needs_app is not None else kind in APP_KINDS,
+        retry_on=tuple(options.retry_on),
     )
 
 
