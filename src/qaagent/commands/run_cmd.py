@@ -172,7 +172,7 @@ def execute_run(
         env=app_env(loaded, environment),
         chromium=chromium,
     )
-    console = Console(stderr=json_output, highlight=False)
+    console = Console(stderr=json_output, highlight=False, markup=False)
     progress = make_progress(
         console, order_tasks(tasks, settings.suite_order), os.environ, expected
     )
@@ -180,7 +180,7 @@ def execute_run(
     with interrupts_stop(orchestrator):
         with progress:
             execution = orchestrator.run(tasks, settings.suite_order)
-        manifest = post_phase(run_id, run_dir, loaded, execution, workers, environment)
+        manifest = post_phase(run_id, run_dir, loaded, tasks, execution, workers, environment)
     point_latest(loaded.runs_dir, run_dir)
     show_outcome(console, json_output, manifest, execution, run_dir)
     if execution.killed:
@@ -194,6 +194,7 @@ def post_phase(
     run_id: str,
     run_dir: Path,
     loaded: LoadedProfile,
+    tasks: list[Task],
     execution: Execution,
     workers: int,
     environment: str | None,
@@ -213,7 +214,7 @@ def post_phase(
         profile_path=loaded.path,
         profile_sha256=loaded.checksum,
         project=loaded.profile.project.name,
-        settings=run_settings(loaded, workers, environment, execution),
+        settings=run_settings(loaded, tasks, workers, environment, execution),
     )
     try:
         return write_evidence(
@@ -232,7 +233,11 @@ def write_reports_for(run_dir: Path) -> list[ReportWriter]:
 
 
 def run_settings(
-    loaded: LoadedProfile, workers: int, environment: str | None, execution: Execution
+    loaded: LoadedProfile,
+    tasks: list[Task],
+    workers: int,
+    environment: str | None,
+    execution: Execution,
 ) -> dict[str, object]:
     """The effective settings recorded in the manifest (secret-looking values are masked there)."""
     return {
@@ -240,8 +245,11 @@ def run_settings(
         "workers": workers,
         "environment": environment,
         "stop_reason": str(execution.stop_reason) if execution.stop_reason else None,
-        "suites": {
-            result.task: {"matrix": result.matrix} for result in execution.results if result.matrix
+        "tasks": {
+            task.name: task.model_dump(
+                mode="json", include={"kind", "env", "pool", "timeout", "retry_count", "needs_app"}
+            )
+            for task in tasks
         },
     }
 

@@ -24,6 +24,7 @@ from qaagent.runners.backend import Event, EventKind
 from qaagent.runners.base import SuiteResult, TaskOutcome
 
 REFRESH_INTERVAL = 0.25
+FAILURE_LINES = 15
 FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
 STYLES = {
     TaskOutcome.passed: "green",
@@ -62,7 +63,7 @@ def failure_block(result: SuiteResult) -> Text:
     text = Text(f"── {result.task}: {result.outcome} ──\n", style="bold red")
     if result.error:
         text.append(result.error.splitlines()[0] + "\n")
-    for line in result.tail:
+    for line in result.tail[-FAILURE_LINES:]:
         text.append(line + "\n", style="dim")
     if result.log_path is not None:
         text.append(f"log: {result.log_path}\n")
@@ -84,7 +85,9 @@ class PlainProgress:
     def event(self, event: Event) -> None:
         """Print task starts and ends; output lines stay in the task's log."""
         if event.kind is EventKind.started:
-            self.console.print(f"start  {event.task} (worker {event.worker})", highlight=False)
+            self.console.print(
+                f"start  {event.task} (worker {event.worker})", highlight=False, soft_wrap=True
+            )
         elif event.kind is EventKind.finished and event.result is not None:
             self._finished(event.result)
 
@@ -95,9 +98,10 @@ class PlainProgress:
         self.console.print(
             f"{result.outcome:<6} {result.task}: {counts_text(result)} in {result.duration:.1f}s",
             highlight=False,
+            soft_wrap=True,
         )
         if result.outcome in FAILING:
-            self.console.print(failure_block(result), highlight=False)
+            self.console.print(failure_block(result), highlight=False, soft_wrap=True)
 
 
 @dataclass
@@ -151,7 +155,9 @@ class LiveBoard:
         elif event.kind is EventKind.finished and event.result is not None:
             row.state, row.finished = str(event.result.outcome), now
             if event.result.outcome in FAILING:
-                self._live.console.print(failure_block(event.result), highlight=False)
+                self._live.console.print(
+                    failure_block(event.result), highlight=False, soft_wrap=True
+                )
         self.tick()
 
     def tick(self) -> None:
@@ -167,7 +173,7 @@ class LiveBoard:
         table = Table("task", "state", "elapsed", "expected", "output", box=None)
         for row in self.rows.values():
             table.add_row(
-                row.task,
+                Text(row.task),
                 Text(row.state, style=self._style(row.state)),
                 _elapsed(row, now),
                 f"~{self.expected[row.task]:.0f}s" if row.task in self.expected else "",
@@ -220,7 +226,7 @@ def print_summary(
     for result in results:
         counts = result.counts
         table.add_row(
-            result.task,
+            Text(result.task),
             Text(str(result.outcome), style=STYLES.get(result.outcome, "")),
             str(counts.passed),
             str(counts.failed),
