@@ -199,6 +199,21 @@ def test_unknown_suite_pattern_is_a_usage_error_without_a_run_directory(project:
     assert not (project / ".qaagent").exists()
 
 
+def test_fail_fast_leaves_the_rest_not_run_with_the_failures_exit_code(project: Path) -> None:
+    completed = run_all(project, "--fail-fast", "--no-parallel")
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    assert [(task.name, task.outcome) for task in manifest.tasks] == [
+        ("unit", "passed"),
+        ("checks", "failed"),
+        ("evals[model=small]", "not-run"),
+        ("evals[model=large]", "not-run"),
+        ("lint", "not-run"),
+    ]
+    assert "stopping: a task failed and --fail-fast is on" in completed.stdout
+
+
 def test_a_hanging_task_is_timed_out_and_the_run_is_an_infrastructure_error(
     project: Path,
 ) -> None:
@@ -226,10 +241,13 @@ def test_run_timeout_stops_the_run_with_exit_code_3(project: Path) -> None:
     }
 
 
-def test_sigint_stops_the_run_and_still_writes_an_interrupted_manifest(project: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_run_and_still_writes_an_interrupted_manifest(
+    project: Path, signum: signal.Signals
+) -> None:
     process = start_run_all(project, "--config", "slow.yaml")
     wait_for_lines(process, ["start  sleeper", "start  stubborn"])
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
     (run_dir,) = run_dirs(project)

@@ -37,6 +37,7 @@ def run_all(
         int | None,
         typer.Option(
             "--max-workers",
+            metavar="N",
             min=1,
             help="Tasks at once when parallel (default: run.max_workers, else the number of tasks).",
         ),
@@ -44,13 +45,18 @@ def run_all(
     suite: Annotated[
         list[str] | None,
         typer.Option(
-            "--suite", "-s", help="Run only this suite or task; glob patterns work. Repeatable."
+            "--suite",
+            "-s",
+            metavar="NAME",
+            help="Run only this suite or task; glob patterns work. Repeatable.",
         ),
     ] = None,
     skip: Annotated[
         list[str] | None,
         typer.Option(
-            "--skip", help="Leave out this suite or task; glob patterns work. Repeatable."
+            "--skip",
+            metavar="NAME",
+            help="Leave out this suite or task; glob patterns work. Repeatable.",
         ),
     ] = None,
     fail_fast: Annotated[
@@ -64,6 +70,7 @@ def run_all(
         float | None,
         typer.Option(
             "--timeout",
+            metavar="SECONDS",
             min=0.001,
             help="Seconds per task before it is killed (run.timeout; a suite's own timeout wins).",
         ),
@@ -72,6 +79,7 @@ def run_all(
         float | None,
         typer.Option(
             "--run-timeout",
+            metavar="SECONDS",
             min=0.001,
             help="Seconds for the whole run. When reached, running tasks are stopped and reported "
             "timed-out, queued ones not-run, the evidence is still written, and the exit code is 3.",
@@ -79,12 +87,15 @@ def run_all(
     ] = None,
     retries: Annotated[
         int | None,
-        typer.Option("--retries", min=0, help="Reruns of failed tests (run.retry_count)."),
+        typer.Option(
+            "--retries", metavar="N", min=0, help="Reruns of failed tests (run.retry_count)."
+        ),
     ] = None,
     env: Annotated[
         str | None,
         typer.Option(
             "--env",
+            metavar="NAME",
             help="App environment to use (default: 'local' if defined, else the first one).",
         ),
     ] = None,
@@ -96,6 +107,7 @@ def run_all(
         str | None,
         typer.Option(
             "--chromium",
+            metavar="PATH",
             help="Chromium for browser suites (default: $QAAGENT_CHROMIUM, else /usr/bin/chromium "
             "or chromium on PATH).",
         ),

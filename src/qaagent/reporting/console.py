@@ -88,6 +88,8 @@ class PlainProgress:
             self.console.print(
                 f"start  {event.task} (worker {event.worker})", highlight=False, soft_wrap=True
             )
+        elif event.kind is EventKind.stopping:
+            self.console.print(event.line, highlight=False, soft_wrap=True)
         elif event.kind is EventKind.finished and event.result is not None:
             self._finished(event.result)
 
@@ -144,6 +146,9 @@ class LiveBoard:
 
     def event(self, event: Event) -> None:
         """Move the task's row; print a failing task's last lines above the board."""
+        if event.kind is EventKind.stopping:
+            self._live.console.print(event.line, style="yellow", highlight=False)
+            return
         row = self.rows.get(event.task)
         if row is None:
             return
@@ -170,14 +175,18 @@ class LiveBoard:
     def render(self) -> Group:
         """The board: one row per task, then totals by state."""
         now = time.monotonic()
-        table = Table("task", "state", "elapsed", "expected", "output", box=None)
+        table = Table(box=None)
+        table.add_column("task", no_wrap=True, min_width=max(map(len, self.rows), default=4))
+        for name in ("state", "elapsed", "expected"):
+            table.add_column(name, no_wrap=True)
+        table.add_column("output", no_wrap=True, overflow="ellipsis", max_width=60)
         for row in self.rows.values():
             table.add_row(
                 Text(row.task),
                 Text(row.state, style=self._style(row.state)),
                 _elapsed(row, now),
                 f"~{self.expected[row.task]:.0f}s" if row.task in self.expected else "",
-                Text(row.last_line[-60:], style="dim") if row.state == "running" else "",
+                Text(row.last_line, style="dim") if row.state == "running" else "",
             )
         states = [row.state for row in self.rows.values()]
         totals = ", ".join(

@@ -22,6 +22,7 @@ class EventKind(StrEnum):
     started = "started"
     output = "output"
     finished = "finished"
+    stopping = "stopping"
 
 
 @dataclass(frozen=True)

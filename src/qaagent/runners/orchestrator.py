@@ -51,6 +51,12 @@ class StopReason(StrEnum):
     run_timeout = "run-timeout"
 
 
+STOPPING = {
+    StopReason.fail_fast: "stopping: a task failed and --fail-fast is on",
+    StopReason.interrupted: "stopping: interrupted; running tasks are being ended "
+    "(interrupt again to kill them at once)",
+    StopReason.run_timeout: "stopping: the run reached --run-timeout",
+}
 NOT_STARTED = {
     StopReason.fail_fast: "not started: an earlier task failed and --fail-fast is on",
     StopReason.interrupted: "not started: the run was interrupted",
@@ -222,6 +228,7 @@ class RunOrchestrator:
         with self._lock:
             if self.stop_reason is None or reason is StopReason.interrupted:
                 self.stop_reason = reason
+                self._emit(Event(EventKind.stopping, "", line=STOPPING[reason]))
             handles = list(self._handles)
             backend = self._backend
         if backend is not None:
