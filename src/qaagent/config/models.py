@@ -79,7 +79,7 @@ class SuiteOptions(StrictModel):
     path: str | None = Field(
         None,
         validation_alias=AliasChoices("path", "output_dir"),
-        description="Folder or file of the tests, relative to the profile (alias: output_dir).",
+        description="Folder or file of the tests, relative to the profile.",
     )
     command: Command | None = Field(
         None, description="Command to run instead of the kind's default invocation."
@@ -155,7 +155,9 @@ class QAAgentProfile(StrictModel):
         default_factory=dict, description="Environments of the application under test."
     )
     tests: TestsSection = Field(default_factory=TestsSection)
-    suites: dict[str, SuiteConfig] = Field(default_factory=dict)
+    suites: dict[str, SuiteConfig] = Field(
+        default_factory=dict, description="Named extra suites of any kind."
+    )
     run: RunSettings = Field(default_factory=RunSettings)
 
     def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
