@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qaagent.commands import ConfigOption
+from qaagent.commands import ConfigOption, setup_logging
 
 
 def validate(config: ConfigOption = None) -> None:
@@ -13,9 +13,14 @@ def validate(config: ConfigOption = None) -> None:
     from rich.table import Table
 
     from qaagent.config.loader import load_profile
+    from qaagent.logging import get_logger
     from qaagent.plan import build_tasks
 
+    setup_logging()
     loaded = load_profile(config)
+    get_logger(__name__).info(
+        "profile loaded", path=str(loaded.path), suites=len(loaded.suites), sha256=loaded.checksum
+    )
     settings = loaded.profile.run
     console = Console(highlight=False, markup=False)
     name = loaded.profile.project.name or loaded.root.name

@@ -117,7 +117,8 @@ def _parse(path: Path, raw: bytes) -> YamlDocument:
     try:
         return parse_yaml(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise ConfigError(f"{path.name}: not UTF-8 text (byte {error.start}).") from None
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ConfigError(f"{path.name}: not UTF-8 text (line {line}).") from None
     except YamlSyntaxError as error:
         where = f"{path.name}, line {error.line}" if error.line else path.name
         raise ConfigError(f"{path.name} is not valid YAML: {error.problem} ({where}).") from None
@@ -186,6 +187,7 @@ EXPECTED = {
     "int_from_float": "a whole number",
     "float_parsing": "a number",
     "float_type": "a number",
+    "finite_number": "a finite number",
     "string_type": "a text value",
     "list_type": "a list",
     "dict_type": "a mapping",
