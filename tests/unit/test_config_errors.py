@@ -323,7 +323,10 @@ def test_named_suite_with_missing_path_is_an_error(tmp_path: Path) -> None:
         """,
     )
     problem = problem_for(load_error(path), "suites.integration.path")
-    assert problem == "suites.integration.path: tests/integration does not exist (qaagent.yaml, line 4)"
+    assert (
+        problem
+        == "suites.integration.path: tests/integration does not exist (qaagent.yaml, line 4)"
+    )
 
 
 def test_default_suite_with_missing_path_is_a_notice_not_an_error(tmp_path: Path) -> None:
@@ -426,3 +429,8 @@ def test_profile_that_is_not_utf8_is_named(tmp_path: Path) -> None:
     path = tmp_path / "qaagent.yaml"
     path.write_bytes(b"project:\n  name: caf\xe9\n")
     assert load_error(path) == "qaagent.yaml: not UTF-8 text (line 2)."
+
+
+def test_empty_unknown_section_is_still_unknown(tmp_path: Path) -> None:
+    path = write_profile(tmp_path, "project: {name: shop}\nreports:\n")
+    assert problem_for(load_error(path), "reports").startswith("reports: unknown key")

@@ -46,7 +46,10 @@ def test_qaagent_style_profile_loads_unchanged(tmp_path: Path) -> None:
     [unit] = loaded.suites
     assert (unit.name, unit.kind, unit.path) == ("unit", "pytest", tmp_path / "tests" / "unit")
     assert (unit.retry_count, unit.timeout) == (2, 300.0)
-    assert loaded.notices == ["tests.behave: disabled in the profile", "tests.e2e: disabled in the profile"]
+    assert loaded.notices == [
+        "tests.behave: disabled in the profile",
+        "tests.e2e: disabled in the profile",
+    ]
 
 
 def test_paths_are_relative_to_the_profile_not_the_current_folder(
@@ -243,3 +246,21 @@ def test_checksum_changes_with_the_file(tmp_path: Path) -> None:
     second = load_profile(path, environ={}).checksum
     assert len(first) == 64
     assert first != second
+
+
+def test_sections_with_everything_commented_out_mean_the_defaults(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    path = write_profile(
+        tmp_path,
+        """
+        project:
+          # name: shop
+        suites:
+          # lint: {kind: command, command: ruff check}
+        run:
+        """,
+    )
+    loaded = load_profile(path, environ={"QAAGENT_PARALLEL": "true"})
+    assert loaded.profile.suites == {}
+    assert loaded.profile.run.parallel is True
+    assert [suite.name for suite in loaded.suites] == ["unit"]

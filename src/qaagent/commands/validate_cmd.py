@@ -42,7 +42,9 @@ def validate(config: ConfigOption = None) -> None:
         if settings.parallel
         else "sequential"
     )
-    console.print(f"{len(tasks)} tasks from {len(loaded.suites)} suites; {mode}.")
+    console.print(
+        f"{_count(len(tasks), 'task')} from {_count(len(loaded.suites), 'suite')}; {mode}."
+    )
     for notice in loaded.notices:
         console.print(f"note: {notice}")
 
@@ -54,3 +56,7 @@ def _relative(path: Path | None, root: Path) -> str:
         return str(path.relative_to(root)) or "."
     except ValueError:
         return str(path)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

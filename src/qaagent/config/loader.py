@@ -22,6 +22,7 @@ from qaagent.errors import ConfigError
 PROFILE_NAMES = ("qaagent.yaml", ".qaagent.yaml")
 ENV_PREFIX = "QAAGENT_"
 NON_SCALAR_RUN_FIELDS = frozenset({"suite_order", "pools"})
+QAAGENT_SECTIONS = tuple(QAAgentProfile.model_fields)
 
 
 @dataclass
@@ -86,6 +87,7 @@ def load_profile(
     document = _parse(path, raw)
     if not isinstance(document.data, dict):
         raise ConfigError(f"{path.name}: the profile must be a mapping of sections (line 1).")
+    _drop_empty_sections(document.data)
     origins = _apply_overrides(
         document.data, environ if environ is not None else os.environ, cli_overrides or {}
     )
@@ -124,13 +126,18 @@ def _parse(path: Path, raw: bytes) -> YamlDocument:
         raise ConfigError(f"{path.name} is not valid YAML: {error.problem} ({where}).") from None
 
 
+def _drop_empty_sections(data: dict[str, Any]) -> None:
+    """A section whose entries are all commented out (`suites:`) means the defaults."""
+    for name in QAAGENT_SECTIONS:
+        if name in data and data[name] is None:
+            del data[name]
+
+
 def _apply_overrides(
     data: dict[str, Any], environ: Mapping[str, str], cli: Mapping[str, Any]
 ) -> dict[Location, str]:
     """Write overrides into the raw data and remember where each came from."""
-    run = data.get("run")
-    if run is None:
-        run = data["run"] = {}
+    run = data.setdefault("run", {})
     if not isinstance(run, dict):
         return {}
     origins: dict[Location, str] = {}
