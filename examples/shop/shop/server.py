@@ -202,11 +202,10 @@ class ShopHandler(BaseHTTPRequestHandler):
         raise NotFoundError(f"no such path: {method} {path}")
 
     def _json_body(self) -> dict[str, Any]:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b"{}"
         try:
-            body = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) if length > 0 else b"{}")
+        except (ValueError, UnicodeDecodeError):
             raise ValidationError("body", "the request body must be JSON") from None
         if not isinstance(body, dict):
             raise ValidationError("body", "the request body must be a JSON object")
