@@ -192,8 +192,10 @@ def test_worker_slots_are_numbered_from_zero(tmp_path: Path) -> None:
 
 def test_a_pool_caps_its_tasks_without_blocking_other_tasks(tmp_path: Path) -> None:
     free_task_ran = threading.Event()
+    pair_running = threading.Barrier(2, timeout=10)
 
     def pooled(task: Task, context: RunContext) -> SuiteResult:
+        pair_running.wait()
         assert free_task_ran.wait(10), "a full pool blocked a task outside the pool"
         return passes(task, context)
 
