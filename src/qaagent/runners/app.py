@@ -14,11 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from qaagent.config.models import AppEnvironment
+from qaagent.logging import get_logger
 
 POLL_INTERVAL = 0.2
 REQUEST_TIMEOUT = 2.0
 STOP_GRACE = 5.0
 LOG_TAIL_LINES = 30
+
+logger = get_logger(__name__)
 
 
 class AppStartError(Exception):
@@ -142,7 +145,11 @@ class AppLifecycle:
                 raise AppStartError(
                     f"app {self.name!r}: cannot start {argv[0]!r} ({error.strerror})."
                 ) from None
+        logger.info(
+            "app starting", environment=self.name, pid=self._process.pid, log=str(self.log_path)
+        )
         self._wait_healthy(self._process, stop)
+        logger.info("app healthy", environment=self.name, url=health_url(self.environment))
 
     def _wait_healthy(self, process: subprocess.Popen[bytes], stop: threading.Event) -> None:
         url = health_url(self.environment)
@@ -167,6 +174,7 @@ class AppLifecycle:
         process, self._process = self._process, None
         if process is None:
             return
+        logger.info("app stopping", environment=self.name, pid=process.pid)
         _signal_group(process.pid, signal.SIGTERM)
         try:
             process.wait(STOP_GRACE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
@@ -38,6 +39,7 @@ from qaagent.runners.base import RunContext, Runner, SuiteResult, TaskOutcome
 from qaagent.runners.scheduler import order_tasks, start_priorities
 
 POLL_INTERVAL = 0.1
+SETTLE_SECONDS = 2.0
 TAIL_LINES = 20
 FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
 UNSAFE_IN_FOLDER_NAME = re.compile(r"[^A-Za-z0-9_.,=+@\[\]-]")
@@ -218,6 +220,7 @@ class RunOrchestrator:
             killed = True
             self.stop_reason = StopReason.interrupted
             kill_process_trees()
+            self._let_runners_settle()
         self._drain_events()
         by_name = {handle.task.name: handle for handle in self._handles}
         results = [self._result_of(by_name[task.name], started_at) for task in tasks]
@@ -253,6 +256,12 @@ class RunOrchestrator:
             if deadline is not None and time.monotonic() >= deadline and self.stop_reason is None:
                 self.stop(StopReason.run_timeout)
             wait(pending, timeout=POLL_INTERVAL, return_when=FIRST_COMPLETED)
+
+    def _let_runners_settle(self) -> None:
+        """After a kill, give runners a moment to finish their files, so checksums hold."""
+        pending = [handle.future for handle in self._handles if not handle.future.done()]
+        with contextlib.suppress(HardStop):
+            wait(pending, timeout=SETTLE_SECONDS)
 
     def _emit(self, event: Event) -> None:
         self._events.put(event)
