@@ -25,6 +25,7 @@ from qaagent.runners.pytest_runner import PLUGIN_DIR, SELECT_VARIABLE, PytestAda
 from qaagent.runners.registry import runner_for
 from qaagent.runners.tool_runner import (
     AdapterDefaults,
+    Deadline,
     ToolRunner,
     backoff_delay,
     expand_argv,
@@ -324,3 +325,24 @@ def test_command_without_junit_is_one_case_named_after_the_task() -> None:
     assert failed.status is CaseStatus.failed
     assert failed.message == "exited with 2"
     assert failed.output == "a\nb"
+
+
+def test_deadline_caps_waits_and_expires() -> None:
+    assert Deadline(None).remaining() is None
+    assert not Deadline(None).expired()
+    assert Deadline(None).cap(5.0) == 5.0
+    assert Deadline(100.0).cap(500.0) <= 100.0
+    assert Deadline(0.0).expired()
+
+
+def test_no_retry_starts_once_the_task_time_is_used_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    scripted(monkeypatch, [(1, FAIL), (0, FIXED)])
+
+    result = ToolRunner(ScriptedAdapter()).run(
+        make_task(retry_count=3, timeout=1e-9), RunContext(output_dir=tmp_path)
+    )
+
+    assert len(result.attempts) == 1
+    assert result.outcome is TaskOutcome.failed

@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import string
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -75,6 +76,26 @@ class AttemptResult:
     complete: bool
 
 
+class Deadline:
+    """The end of a task's time budget, if it has one."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.end = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left, never negative; None without a budget."""
+        return None if self.end is None else max(self.end - time.monotonic(), 0.0)
+
+    def expired(self) -> bool:
+        """Whether no time is left for another attempt."""
+        return self.remaining() == 0.0
+
+    def cap(self, seconds: float) -> float:
+        """A wait shortened so that it ends by the deadline."""
+        left = self.remaining()
+        return seconds if left is None else min(seconds, left)
+
+
 class ToolRunner:
     """Runs a task with a tool adapter: every attempt in a fresh folder, retries, merged cases."""
 
@@ -83,15 +104,20 @@ class ToolRunner:
         self.backoff_base = backoff_base
 
     def run(self, task: Task, context: RunContext) -> SuiteResult:
-        """Run until everything passed, the retries are used up, or it cannot go on."""
+        """Run until everything passed, the retries or the task's time are used up, or it stops.
+
+        `task.timeout` bounds the whole task, retries and backoff included, so a suite never
+        takes longer than the profile says.
+        """
         context.output_dir.mkdir(parents=True, exist_ok=True)
         log_path = context.output_dir / LOG_NAME
         log_path.unlink(missing_ok=True)
+        deadline = Deadline(task.timeout)
         results: list[AttemptResult] = []
         rerun: list[TestCase] = []
         backoffs = 0
         while True:
-            result = self._attempt(task, context, len(results) + 1, rerun, log_path)
+            result = self._attempt(task, context, len(results) + 1, rerun, log_path, deadline)
             results.append(result)
             if not _worth_retrying(result) or len(results) > task.retry_count:
                 break
@@ -99,12 +125,21 @@ class ToolRunner:
                 rerun = _problems(merge_cases(_histories(results)))
             if result.transient or result.verdict is Verdict.broken:
                 backoffs += 1
-                if context.stop.wait(backoff_delay(backoffs, self.backoff_base)):
+                delay = deadline.cap(backoff_delay(backoffs, self.backoff_base))
+                if context.stop.wait(delay):
                     break
+            if deadline.expired():
+                break
         return _suite_result(task, context, results, log_path)
 
     def _attempt(
-        self, task: Task, context: RunContext, number: int, rerun: list[TestCase], log_path: Path
+        self,
+        task: Task,
+        context: RunContext,
+        number: int,
+        rerun: list[TestCase],
+        log_path: Path,
+        deadline: Deadline,
     ) -> AttemptResult:
         """One invocation in its own emptied `attempt-<n>` folder."""
         attempt_dir = fresh_folder(context.output_dir / f"attempt-{number}")
@@ -119,7 +154,7 @@ class ToolRunner:
             cwd=invocation.cwd,
             env=env,
             log_path=log_path,
-            timeout=task.timeout,
+            timeout=deadline.remaining(),
             stop=context.stop,
             on_line=context.on_output,
         )
@@ -144,7 +179,10 @@ class ToolRunner:
         elif process.cancelled:
             error, verdict = "stopped before it finished", Verdict.interrupted
         elif process.timed_out:
-            error, verdict = f"timed out after {task.timeout or 0:g} s", Verdict.timed_out
+            error, verdict = (
+                f"timed out: the task's {task.timeout or 0:g} s were used up",
+                Verdict.timed_out,
+            )
         elif process.exit_code is not None:
             cases, error, verdict = self._weigh(task, process, cases, report.errors, junit_paths)
         attempt = Attempt(
