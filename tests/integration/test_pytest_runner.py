@@ -179,7 +179,7 @@ def test_hanging_suite_is_killed_at_timeout_with_its_grandchild(
 ) -> None:
     pid_file = tmp_path / "grandchild.pid"
     task = make_task(
-        project, "hang", timeout=8.0, retry_count=2, env={"GRANDCHILD_PID_FILE": str(pid_file)}
+        project, "hang", timeout=10.0, retry_count=2, env={"GRANDCHILD_PID_FILE": str(pid_file)}
     )
 
     result = run(task, tmp_path)

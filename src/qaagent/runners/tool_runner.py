@@ -32,6 +32,8 @@ from qaagent.runners.process import ProcessResult, run_process
 LOG_NAME = "output.log"
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
+MAX_SCANNED_LINE = 65536
+SCAN_BLOCK = 1 << 20
 PROBLEM_STATUSES = (CaseStatus.failed, CaseStatus.error)
 
 
@@ -300,13 +302,24 @@ def junit_files(junit: Path) -> list[Path]:
 
 
 def output_matches(log_path: Path, offset: int, patterns: tuple[str, ...]) -> bool:
-    """Whether the attempt's output, read line by line from `offset`, matches any pattern."""
+    """Whether the attempt's output, from `offset` on, matches a pattern on one of its lines.
+
+    Patterns are matched against the UTF-8 bytes, so undecodable output costs nothing to scan;
+    blocks are read with a bounded carry-over, so neither a huge log nor a huge line is held.
+    """
     if not patterns or not log_path.exists():
         return False
-    regex = re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+    joined = "|".join(f"(?:{pattern})" for pattern in patterns)
+    regex = re.compile(joined.encode(), re.MULTILINE)
+    carry = b""
     with log_path.open("rb") as log:
         log.seek(offset)
-        return any(regex.search(line.decode("utf-8", errors="replace")) for line in log)
+        while block := log.read(SCAN_BLOCK):
+            complete, _, carry = (carry + block).rpartition(b"\n")
+            carry = carry[-MAX_SCANNED_LINE:]
+            if regex.search(complete):
+                return True
+    return regex.search(carry) is not None
 
 
 def backoff_delay(retry: int, base: float) -> float:
