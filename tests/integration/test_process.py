@@ -170,6 +170,21 @@ def test_stop_event_ends_the_command_and_its_children(tmp_path: Path) -> None:
     assert not any(alive(pid) for pid in pids)
 
 
+def test_a_failing_output_callback_still_ends_the_command(tmp_path: Path) -> None:
+    pids: list[int] = []
+
+    def on_line(line: str) -> None:
+        pids.append(int(line))
+        raise RuntimeError("console broke")
+
+    script = "import os, time; print(os.getpid(), flush=True); time.sleep(600)"
+    with pytest.raises(RuntimeError, match="console broke"):
+        run([PY, "-c", script], tmp_path, on_line=on_line, grace=1)
+
+    assert len(pids) == 1
+    assert not alive(pids[0])
+
+
 def test_huge_output_keeps_memory_bounded(tmp_path: Path) -> None:
     """200 MB of random bytes, and 200 MB without a newline, through the whole runner.
 

@@ -156,6 +156,8 @@ def test_stale_junit_from_an_earlier_run_is_never_read(project: Path, tmp_path: 
     stale = tmp_path / "artifacts" / "unit" / "attempt-1" / "junit.xml"
     stale.parent.mkdir(parents=True)
     stale.write_text('<testsuite><testcase classname="old" name="passed_last_week"/></testsuite>')
+    leftover = tmp_path / "artifacts" / "unit" / "attempt-2"
+    leftover.mkdir()
     crashing = (sys.executable, "-c", "import sys; sys.exit(1)")
 
     result = run(make_task(project, "tests", command=crashing), tmp_path)
@@ -164,6 +166,7 @@ def test_stale_junit_from_an_earlier_run_is_never_read(project: Path, tmp_path: 
     assert result.cases == []
     assert result.error == "exited with 1 without writing JUnit XML"
     assert not stale.exists()
+    assert not leftover.exists()
 
 
 def test_own_interpreter_command_replaces_python_m_pytest(project: Path, tmp_path: Path) -> None:

@@ -111,9 +111,7 @@ class ToolRunner:
         `task.timeout` bounds the whole task, retries and backoff included, so a suite never
         takes longer than the profile says.
         """
-        context.output_dir.mkdir(parents=True, exist_ok=True)
-        log_path = context.output_dir / LOG_NAME
-        log_path.unlink(missing_ok=True)
+        log_path = prepare_task_folder(context.output_dir)
         deadline = Deadline(task.timeout)
         results: list[AttemptResult] = []
         rerun: list[TestCase] = []
@@ -273,6 +271,17 @@ def task_environment(
 def expand_argv(argv: list[str], env: Mapping[str, str]) -> list[str]:
     """Expand `$VAR` and `${VAR}` as a shell would; unknown names stay as written, `$$` is `$`."""
     return [string.Template(arg).safe_substitute(env) for arg in argv]
+
+
+def prepare_task_folder(output_dir: Path) -> Path:
+    """Clear what an earlier run of the task left (attempt folders, log); return the log path."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for old in output_dir.glob("attempt-*"):
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+    log_path = output_dir / LOG_NAME
+    log_path.unlink(missing_ok=True)
+    return log_path
 
 
 def fresh_folder(path: Path) -> Path:
