@@ -174,8 +174,12 @@ def last_failed(runs_dir: Path) -> dict[str, list[str]]:
     if not finished:
         return {}
     bundle = load_run(finished[0].path)
+    order: dict[tuple[str, str], int] = {}
+    for record in bundle.records:
+        order.setdefault((record.task, record.test_id), len(order))
     failed: dict[str, list[str]] = {}
-    for record in bundle.final_records():
+    finals = sorted(bundle.final_records(), key=lambda record: order[(record.task, record.test_id)])
+    for record in finals:
         if record.status in FAILING and not record.flaky:
             failed.setdefault(record.task, []).append(record.test_id)
     for task in bundle.manifest.tasks:
