@@ -9,6 +9,7 @@ from rundir_builder import Job, T, build_run, sample_run
 
 from qaagent.errors import UsageError
 from qaagent.reporting import ALL_FORMATS, parse_formats, write_reports
+from qaagent.reporting.bundle import load_run
 from qaagent.reporting.summary import SUMMARY_SCHEMA_VERSION, RunSummary
 
 
@@ -86,3 +87,13 @@ def test_report_format_lists_are_checked() -> None:
     assert parse_formats("all") == list(ALL_FORMATS)
     with pytest.raises(UsageError, match="pdf"):
         parse_formats("html,pdf")
+
+
+def test_reports_can_be_written_before_the_manifest_file_exists(tmp_path: Path) -> None:
+    run_dir = sample_run(tmp_path)
+    manifest_file = run_dir / "manifest.json"
+    manifest = load_run(run_dir).manifest
+    manifest_file.unlink()
+    paths = write_reports(run_dir, ["json", "junit"], environ={}, manifest=manifest)
+    assert json.loads(paths[0].read_text(encoding="utf-8"))["run"]["id"] == manifest.run_id
+    assert not manifest_file.exists()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 from qaagent.errors import UsageError
 
 if TYPE_CHECKING:
+    from qaagent.evidence.models import Manifest
     from qaagent.reporting.bundle import RunBundle
     from qaagent.reporting.summary import RunSummary
 
@@ -52,11 +53,13 @@ def write_reports(
     *,
     environ: Mapping[str, str] = os.environ,
     stdout: TextIO | None = None,
+    manifest: Manifest | None = None,
 ) -> list[Path]:
     """Write the chosen reports into `<run_dir>/reports/`; inside GitHub Actions, publish there too.
 
     With the Markdown format, `GITHUB_ACTIONS` prints one `::error` annotation per failure on
-    `stdout` and `GITHUB_STEP_SUMMARY` gets the Markdown appended.
+    `stdout` and `GITHUB_STEP_SUMMARY` gets the Markdown appended. Pass `manifest` when the
+    reports are written before `manifest.json` (so that the manifest can index them).
     """
     from qaagent.evidence.models import REPORTS_DIR
     from qaagent.reporting.bundle import load_run
@@ -69,7 +72,7 @@ def write_reports(
             raise UsageError(
                 f"Unknown report format {fmt!r}: choose from {', '.join(ALL_FORMATS)}."
             )
-    bundle = load_run(run_dir)
+    bundle = load_run(run_dir, manifest)
     summary = build_summary(bundle)
     reports = run_dir / REPORTS_DIR
     reports.mkdir(parents=True, exist_ok=True)

@@ -72,12 +72,14 @@ class RunBundle:
         return None
 
 
-def load_run(run_dir: Path) -> RunBundle:
-    """Read a run directory; missing record files are read as empty (an interrupted run)."""
-    manifest = read_manifest(run_dir)
+def load_run(run_dir: Path, manifest: Manifest | None = None) -> RunBundle:
+    """Read a run directory; missing record files are read as empty (an interrupted run).
+
+    `manifest` stands in for `manifest.json` while a run is still writing its evidence.
+    """
     return RunBundle(
         run_dir=run_dir,
-        manifest=manifest,
+        manifest=manifest or read_manifest(run_dir),
         records=_read_records(run_dir / TESTS_NAME),
         diagnostics=_read_diagnostics(run_dir / DIAGNOSTICS_NAME),
     )
