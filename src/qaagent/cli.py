@@ -13,6 +13,7 @@ from qaagent.commands import (
     global_options,
     init_cmd,
     report_cmd,
+    run_cmd,
     runs_cmd,
     schema_cmd,
     validate_cmd,
@@ -59,6 +60,7 @@ app.command("schema")(schema_cmd.schema)
 app.command("init")(init_cmd.init)
 app.add_typer(runs_cmd.app, name="runs")
 app.command("report")(report_cmd.report)
+app.command("run-all")(run_cmd.run_all)
 
 
 def main() -> None:

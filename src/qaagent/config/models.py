@@ -6,6 +6,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -49,6 +50,18 @@ Text = Annotated[
     BeforeValidator(_scalar_to_text),
     WithJsonSchema({"type": ["string", "number", "boolean"]}),
 ]
+
+
+def _compiles(pattern: str) -> str:
+    """A retry pattern must be a valid regular expression, caught when the profile loads."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+    return pattern
+
+
+RetryPattern = Annotated[str, AfterValidator(_compiles)]
 Command = Text | list[Text]
 Integer = Annotated[int, BeforeValidator(_reject_boolean_integer)]
 PositiveInt = Annotated[int, Field(gt=0), BeforeValidator(_reject_boolean_integer)]
@@ -80,6 +93,9 @@ class AppEnvironment(StrictModel):
     )
     health_endpoint: str | None = Field(
         None, description="Path (or full URL) polled until the app answers with a 2xx status."
+    )
+    startup_timeout: PositiveFloat = Field(
+        60, description="Seconds to wait for the health endpoint before giving up."
     )
 
 
@@ -120,6 +136,14 @@ class SuiteOptions(StrictModel):
         None, description="Reruns of failed tests (default: run.retry_count)."
     )
     priority: Integer = Field(0, description="Higher starts earlier among otherwise equal tasks.")
+    needs_app: bool | None = Field(
+        None, description="Start the app before this suite (default: true for Playwright kinds)."
+    )
+    retry_on: list[RetryPattern] = Field(
+        default_factory=list,
+        description="Regular expressions; output matching one (e.g. 'HTTP 429') means a "
+        "transient failure, retried after an exponential backoff.",
+    )
 
 
 class BuiltinSuite(SuiteOptions):
