@@ -105,6 +105,7 @@ def test_prune_keeps_the_newest_runs_unfinished_ones_and_history(tmp_path: Path)
     make_runs(runs_dir)
     history.sync_history(runs_dir)
     (runs_dir / "20261124-in-progress").mkdir()
+    (runs_dir / "latest").symlink_to("20261123-bbbb")
     dry = qaagent("runs", "prune", "--keep", "2", "--dry-run", "--runs-dir", "runs", cwd=tmp_path)
     assert dry.returncode == 0, dry.stderr
     assert "would remove 20261120-aaaa" in dry.stdout
@@ -121,6 +122,7 @@ def test_prune_keeps_the_newest_runs_unfinished_ones_and_history(tmp_path: Path)
         "20261123-bbbb",
         "20261124-in-progress",
         "history.sqlite3",
+        "latest",
     ]
     assert history.task_durations(runs_dir)["unit"] == 3.5
 

@@ -27,6 +27,7 @@ def test_runs_are_listed_newest_first_and_folders_without_manifest_are_ignored(
 ) -> None:
     three_runs(tmp_path)
     (tmp_path / "20261122-0900-running").mkdir()
+    (tmp_path / "latest").symlink_to("20261122-0800-bbbb")
     (tmp_path / "history.sqlite3").write_bytes(b"")
     assert [run.run_id for run in stored_runs(tmp_path)] == [
         "20261122-0800-bbbb",

@@ -20,7 +20,11 @@ SLOWEST_TESTS = 10
 
 
 class SummaryCounts(BaseModel):
-    """Final results, each test once; task-level problems are included in `errors`."""
+    """Final results, each test once.
+
+    A task that errored, timed out, was interrupted or never ran counts as one error (as in
+    junit.xml), whether or not the manifest's counts already held it.
+    """
 
     total: int
     passed: int
@@ -129,9 +133,9 @@ def build_summary(bundle: RunBundle) -> RunSummary:
             argv=manifest.argv,
             run_dir=str(bundle.run_dir.resolve()),
         ),
-        counts=SummaryCounts.of(manifest.counts),
+        counts=SummaryCounts.of(bundle.total_counts()),
         timings=_timings(bundle),
-        tasks=[_task_summary(task) for task in manifest.tasks],
+        tasks=[_task_summary(task, bundle.task_counts(task)) for task in manifest.tasks],
         failures=failures_of(bundle),
     )
 
@@ -157,14 +161,14 @@ def speedup(task_time: float, wall_time: float) -> float | None:
     return round(task_time / wall_time, 2) if wall_time > 0 else None
 
 
-def _task_summary(task: TaskEntry) -> TaskSummary:
+def _task_summary(task: TaskEntry, counts: Counts) -> TaskSummary:
     return TaskSummary(
         name=task.name,
         suite=task.suite,
         kind=task.kind,
         matrix=task.matrix,
         outcome=task.outcome,
-        counts=SummaryCounts.of(task.counts),
+        counts=SummaryCounts.of(counts),
         exit_code=task.exit_code,
         error=task.error,
         attempts=len(task.attempts),
