@@ -213,11 +213,6 @@ def resolve_run(runs_dir: Path, ref: str) -> Path:
     )
 
 
-def task_entry(manifest: Manifest, name: str) -> TaskEntry | None:
-    """One task of a manifest by name."""
-    return next((task for task in manifest.tasks if task.name == name), None)
-
-
 def as_utc(moment: datetime) -> datetime:
     """Naive times in the evidence are UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
