@@ -142,7 +142,8 @@ def build_summary(bundle: RunBundle) -> RunSummary:
 
 def _timings(bundle: RunBundle) -> Timings:
     manifest = bundle.manifest
-    slowest = sorted(bundle.final_records(), key=lambda record: record.duration, reverse=True)
+    timed = [record for record in bundle.final_records() if record.duration > 0]
+    slowest = sorted(timed, key=lambda record: record.duration, reverse=True)
     return Timings(
         started_at=as_utc(manifest.started_at),
         finished_at=as_utc(manifest.finished_at) if manifest.finished_at else None,
