@@ -97,3 +97,12 @@ def test_reports_can_be_written_before_the_manifest_file_exists(tmp_path: Path) 
     paths = write_reports(run_dir, ["json", "junit"], environ={}, manifest=manifest)
     assert json.loads(paths[0].read_text(encoding="utf-8"))["run"]["id"] == manifest.run_id
     assert not manifest_file.exists()
+
+
+def test_summary_schema_changes_only_on_purpose() -> None:
+    """Additions keep schema_version; renames and removals raise it. Update the snapshot then."""
+    snapshot = (
+        Path(__file__).parents[1] / "fixtures" / f"summary-schema-v{SUMMARY_SCHEMA_VERSION}.json"
+    )
+    expected = json.loads(snapshot.read_text(encoding="utf-8"))
+    assert RunSummary.model_json_schema(mode="serialization") == expected
