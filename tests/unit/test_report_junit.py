@@ -101,3 +101,13 @@ def test_task_error_missing_from_the_manifest_counts_is_added_once(tmp_path: Pat
     data = json.loads(summary.read_text(encoding="utf-8"))
     assert [task["counts"]["errors"] for task in data["tasks"]] == [1, 2]
     assert data["counts"]["errors"] == document.errors == 3
+
+
+def test_the_last_attempt_decides_failure_or_error(tmp_path: Path) -> None:
+    jobs = [Job("unit", tests=[T("t::x", ["error", "failed"], message="boom")])]
+    run_dir = build_run(tmp_path, "r1", jobs)
+    document = JUnitXml.fromfile(str(junit_of(run_dir)))
+    (case,) = [case for suite in document for case in suite]
+    assert case.is_failure and not case.is_error
+    assert len(case.rerun_errors()) == 1
+    assert (document.failures, document.errors) == (1, 0)

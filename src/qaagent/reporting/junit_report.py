@@ -2,12 +2,14 @@
 
 Written with junitparser's `xunit2` flavour (the Jenkins xUnit "junit-10" schema), which models the
 Maven Surefire rerun elements: a test that passed on a retry has one `<flakyFailure>`/`<flakyError>`
-per failed attempt and no final result; a test that failed every attempt has its first failure as
-`<failure>`/`<error>` and each later attempt as `<rerunFailure>`/`<rerunError>`.
+per failed attempt and no final result; a test that failed every attempt has its last attempt as
+`<failure>`/`<error>` (so the kind always matches the counts) and each earlier attempt as
+`<rerunFailure>`/`<rerunError>`.
 
 Counts: one `<testsuite>` per task. A task that ended `error`, `timed-out`, `not-run` or `interrupted`
-gets one extra `<testcase>` named after the task with an `<error>`, and the manifest's task counts are
-expected to include that error, so `tests`/`failures`/`errors`/`skipped` equal the manifest's.
+gets one extra `<testcase>` named after the task with an `<error>`. The counts equal the manifest's
+when the manifest counts that task-level error (as it does for a task that could not run), and
+always equal summary.json's (`RunBundle.task_counts`).
 """
 
 from __future__ import annotations
@@ -93,18 +95,19 @@ def _attempts_per_test(records: Iterable[TestRecord]) -> list[list[TestRecord]]:
 def _test_case(attempts: list[TestRecord]) -> TestCase:
     final = next(record for record in reversed(attempts) if record.final)
     case = TestCase(final.name, final.classname or final.task, _seconds(final.duration))
-    failed = [
-        record for record in attempts if record.status in (CaseStatus.failed, CaseStatus.error)
+    earlier = [
+        record
+        for record in attempts
+        if record is not final and record.status in (CaseStatus.failed, CaseStatus.error)
     ]
     if final.status is CaseStatus.skipped:
         case.result = [Skipped(_first_line(final.message))]
     elif final.status in (CaseStatus.failed, CaseStatus.error) and not final.flaky:
-        first, *reruns = failed
-        case.result = [_final_result(first)]
-        for record in reruns:
+        case.result = [_final_result(final)]
+        for record in earlier:
             case.add_interim_result(_interim(record, rerun=True))
     else:
-        for record in failed:
+        for record in earlier:
             case.add_interim_result(_interim(record, rerun=False))
     if final.output:
         case.system_out = _clip(final.output)
