@@ -98,12 +98,19 @@ def test_tool_output_is_shown_as_text_not_markup(browser: Browser, tmp_path: Pat
     run_dir = build_run(
         tmp_path / "runs",
         "r1",
-        [Job("unit", tests=[T("t::x", ["failed"], message=hostile, output=hostile)])],
+        [
+            Job(
+                "unit",
+                tests=[
+                    T("t::x", ["failed"], message=hostile, output=hostile + "\x1b[31m red\x1b[0m")
+                ],
+            )
+        ],
     )
     (report,) = write_reports(run_dir, ["html"], environ={})
     problems: list[str] = []
     page = open_report(browser, report, problems)
-    assert page.locator("#failures pre.output").inner_text() == hostile
+    assert page.locator("#failures pre.output").inner_text() == hostile + " red"
     assert page.locator("#failures img").count() == 0
     assert problems == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ TASK_PROBLEMS = frozenset(
     {TaskOutcome.error, TaskOutcome.timed_out, TaskOutcome.not_run, TaskOutcome.interrupted}
 )
 FAILING = frozenset({CaseStatus.failed, CaseStatus.error})
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 class RunReadError(UsageError):
@@ -216,3 +218,9 @@ def resolve_run(runs_dir: Path, ref: str) -> Path:
 def as_utc(moment: datetime) -> datetime:
     """Naive times in the evidence are UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def plain_text(text: str) -> str:
+    """Tool output without colour codes or the control characters XML and HTML cannot carry."""
+    plain = ANSI_ESCAPE.sub("", text)
+    return "".join(char for char in plain if char in "\t\n\r" or ord(char) >= 0x20)

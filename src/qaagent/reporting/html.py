@@ -9,11 +9,12 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from qaagent import __version__
-from qaagent.reporting.bundle import FAILING, RunBundle, as_utc
+from qaagent.reporting.bundle import FAILING, RunBundle, as_utc, plain_text
 from qaagent.reporting.markdown import format_seconds
 from qaagent.reporting.summary import RunSummary, build_summary
 
 LOG_TAIL_LINES = 60
+LOG_TAIL_BYTES = 64_000
 MAX_OUTPUT = 20_000
 TICKS = 6
 
@@ -197,9 +198,12 @@ def _log_tail(run_dir: Path, log: str | None) -> str:
     path = run_dir / log
     if not path.is_file():
         return ""
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return "\n".join(lines[-LOG_TAIL_LINES:])
+    with path.open("rb") as stream:
+        stream.seek(max(path.stat().st_size - LOG_TAIL_BYTES, 0))
+        tail = stream.read().decode("utf-8", errors="replace")
+    return "\n".join(tail.splitlines()[-LOG_TAIL_LINES:])
 
 
 def _clip(text: str) -> str:
+    text = plain_text(text)
     return text if len(text) <= MAX_OUTPUT else "…" + text[-MAX_OUTPUT:]

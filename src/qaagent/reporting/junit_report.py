@@ -15,7 +15,6 @@ always equal summary.json's (`RunBundle.task_counts`).
 from __future__ import annotations
 
 import io
-import re
 import socket
 from collections import defaultdict
 from collections.abc import Iterable
@@ -34,11 +33,10 @@ from junitparser.xunit2 import (
 )
 
 from qaagent.evidence.models import TaskEntry, TestRecord
-from qaagent.reporting.bundle import TASK_PROBLEMS, RunBundle, as_utc
+from qaagent.reporting.bundle import TASK_PROBLEMS, RunBundle, as_utc, plain_text
 from qaagent.runners.base import CaseStatus
 
 MAX_TEXT = 64_000
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 def build_junit(bundle: RunBundle) -> JUnitXml:
@@ -145,20 +143,14 @@ def _task_error_case(task: TaskEntry) -> TestCase:
 
 
 def _first_line(text: str | None) -> str | None:
-    lines = _xml_text(text or "").strip().splitlines()
+    lines = plain_text(text or "").strip().splitlines()
     return lines[0][:500] if lines else None
 
 
 def _clip(text: str) -> str:
     """Keep the end of very long output: the last lines say what went wrong."""
-    cleaned = _xml_text(text)
+    cleaned = plain_text(text)
     return cleaned if len(cleaned) <= MAX_TEXT else "…" + cleaned[-MAX_TEXT:]
-
-
-def _xml_text(text: str) -> str:
-    """Drop colour codes and the control characters XML 1.0 cannot carry."""
-    plain = ANSI_ESCAPE.sub("", text)
-    return "".join(char for char in plain if char in "\t\n\r" or ord(char) >= 0x20)
 
 
 def _seconds(value: float) -> float:
