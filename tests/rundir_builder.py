@@ -55,7 +55,6 @@ class Job:
     error: str | None = None
     kind: str = "pytest"
     log_lines: list[str] = field(default_factory=list)
-    counts_task_error: bool = True
 
 
 def build_run(
@@ -141,7 +140,7 @@ def _task_entry(run_dir: Path, job: Job, records: list[TestRecord], origin: date
     outcome = job.outcome or (
         TaskOutcome.failed if counts.failed or counts.errors else TaskOutcome.passed
     )
-    if outcome in PROBLEMS and job.counts_task_error:
+    if outcome in PROBLEMS:
         counts.errors += 1
     ran = job.start is not None and outcome is not TaskOutcome.not_run
     started = origin + timedelta(seconds=job.start or 0.0)

@@ -1,6 +1,5 @@
 """The merged JUnit file: Surefire retry elements, task errors, counts equal to the manifest's."""
 
-import json
 from pathlib import Path
 
 import xmlschema
@@ -79,28 +78,6 @@ def test_not_run_task_and_tool_output_with_control_characters_stay_valid(tmp_pat
     assert cases["test_colour"].result[0].text == "boom <&>"
     assert cases["e2e"].result[0].type == "not-run"
     assert document.errors == load_run(run_dir).manifest.counts.errors == 2
-
-
-def test_task_error_missing_from_the_manifest_counts_is_added_once(tmp_path: Path) -> None:
-    jobs = [
-        Job("counted", outcome=TaskOutcome.error, error="crashed"),
-        Job(
-            "uncounted",
-            tests=[T("t::partial", ["error"])],
-            outcome=TaskOutcome.timed_out,
-            error="timed out after 2 s",
-            counts_task_error=False,
-        ),
-    ]
-    run_dir = build_run(tmp_path, "r1", jobs)
-    manifest = load_run(run_dir).manifest
-    assert [task.counts.errors for task in manifest.tasks] == [1, 1]
-    document = JUnitXml.fromfile(str(junit_of(run_dir)))
-    assert [suite.errors for suite in document] == [1, 2]
-    (summary,) = write_reports(run_dir, ["json"], environ={})
-    data = json.loads(summary.read_text(encoding="utf-8"))
-    assert [task["counts"]["errors"] for task in data["tasks"]] == [1, 2]
-    assert data["counts"]["errors"] == document.errors == 3
 
 
 def test_the_last_attempt_decides_failure_or_error(tmp_path: Path) -> None:

@@ -12,9 +12,7 @@ from qaagent.commands import ConfigOption
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from qaagent.evidence.models import Manifest
     from qaagent.reporting.summary import RunSummary
-    from qaagent.runners.base import Counts
 
 app = typer.Typer(
     name="runs",
@@ -86,7 +84,7 @@ def list_runs(
     )
     for run in runs[:limit]:
         manifest = run.manifest
-        counts = _listed_counts(run.path, manifest)
+        counts = manifest.counts
         table.add_row(
             run.run_id,
             manifest.status.value,
@@ -102,16 +100,6 @@ def list_runs(
     out.print(table)
     if len(runs) > limit:
         out.print(f"{len(runs) - limit} older runs not shown (--limit).")
-
-
-def _listed_counts(run_dir: Path, manifest: Manifest) -> Counts:
-    """Counts as the reports give them; the manifest's own when the records cannot be read."""
-    from qaagent.reporting.bundle import RunReadError, load_run
-
-    try:
-        return load_run(run_dir, manifest).total_counts()
-    except RunReadError:
-        return manifest.counts
 
 
 @app.command("show")

@@ -18,15 +18,11 @@ from qaagent.evidence.models import (
     Diagnostic,
     Diagnostics,
     Manifest,
-    TaskEntry,
     TestRecord,
 )
-from qaagent.runners.base import CaseStatus, Counts, TaskOutcome
+from qaagent.runners.base import CaseStatus
 
 LATEST = "latest"
-TASK_PROBLEMS = frozenset(
-    {TaskOutcome.error, TaskOutcome.timed_out, TaskOutcome.not_run, TaskOutcome.interrupted}
-)
 FAILING = frozenset({CaseStatus.failed, CaseStatus.error})
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
@@ -63,36 +59,6 @@ class RunBundle:
             for record in self.records
             if record.final and (task is None or record.task == task)
         ]
-
-    def task_counts(self, task: TaskEntry) -> Counts:
-        """The task's counts with one error for a task that ended badly, counted once.
-
-        A task that errored, timed out, was interrupted or never ran is one error in every report
-        (JUnit has no other way to show it); when the manifest's counts do not hold that error
-        yet (it holds no more errors than the task's error records), it is added here.
-        """
-        counts = task.counts.model_copy()
-        if task.outcome in TASK_PROBLEMS:
-            test_errors = sum(
-                1
-                for record in self.final_records(task.name)
-                if record.status is CaseStatus.error and not record.flaky
-            )
-            if counts.errors <= test_errors:
-                counts.errors += 1
-        return counts
-
-    def total_counts(self) -> Counts:
-        """Sum of every task's counts as `task_counts` gives them."""
-        total = Counts()
-        for task in self.manifest.tasks:
-            counts = self.task_counts(task)
-            total.passed += counts.passed
-            total.failed += counts.failed
-            total.errors += counts.errors
-            total.skipped += counts.skipped
-            total.flaky += counts.flaky
-        return total
 
     def diagnostic_for(self, task: str, test_id: str | None) -> Diagnostic | None:
         """The category and suggestion of one failed test, or of the task itself when no test id."""

@@ -7,9 +7,8 @@ per failed attempt and no final result; a test that failed every attempt has its
 `<rerunFailure>`/`<rerunError>`.
 
 Counts: one `<testsuite>` per task. A task that ended `error`, `timed-out`, `not-run` or `interrupted`
-gets one extra `<testcase>` named after the task with an `<error>`. The counts equal the manifest's
-when the manifest counts that task-level error (as it does for a task that could not run), and
-always equal summary.json's (`RunBundle.task_counts`).
+gets one extra `<testcase>` named after the task with an `<error>`, the task-level error that the
+manifest's counts hold too, so the counts here equal the manifest's and summary.json's.
 """
 
 from __future__ import annotations
@@ -33,8 +32,8 @@ from junitparser.xunit2 import (
 )
 
 from qaagent.evidence.models import TaskEntry, TestRecord
-from qaagent.reporting.bundle import TASK_PROBLEMS, RunBundle, as_utc, plain_text
-from qaagent.runners.base import CaseStatus
+from qaagent.reporting.bundle import RunBundle, as_utc, plain_text
+from qaagent.runners.base import TASK_PROBLEMS, CaseStatus
 
 MAX_TEXT = 64_000
 

@@ -12,8 +12,8 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from qaagent.evidence.models import Category, RunStatus, TaskEntry, TestRecord
-from qaagent.reporting.bundle import FAILING, TASK_PROBLEMS, RunBundle, as_utc
-from qaagent.runners.base import Counts, TaskOutcome
+from qaagent.reporting.bundle import FAILING, RunBundle, as_utc
+from qaagent.runners.base import TASK_PROBLEMS, Counts, TaskOutcome
 
 SUMMARY_SCHEMA_VERSION = 1
 SLOWEST_TESTS = 10
@@ -133,9 +133,9 @@ def build_summary(bundle: RunBundle) -> RunSummary:
             argv=manifest.argv,
             run_dir=str(bundle.run_dir.resolve()),
         ),
-        counts=SummaryCounts.of(bundle.total_counts()),
+        counts=SummaryCounts.of(manifest.counts),
         timings=_timings(bundle),
-        tasks=[_task_summary(task, bundle.task_counts(task)) for task in manifest.tasks],
+        tasks=[_task_summary(task, task.counts) for task in manifest.tasks],
         failures=failures_of(bundle),
     )
 
