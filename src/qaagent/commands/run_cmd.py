@@ -103,6 +103,23 @@ def run_all(
         bool,
         typer.Option("--json", help="Print the run summary as JSON on stdout; progress on stderr."),
     ] = False,
+    report: Annotated[
+        str,
+        typer.Option(
+            "--report",
+            metavar="FORMATS",
+            help="Reports written into the run directory: a comma list of junit, json, md, html; "
+            "'all' or 'none'.",
+        ),
+    ] = "all",
+    last_failed: Annotated[
+        bool,
+        typer.Option(
+            "--last-failed",
+            help="Run only the tasks, and within them only the tests, that failed in the latest "
+            "run (everything when nothing failed).",
+        ),
+    ] = False,
     chromium: Annotated[
         str | None,
         typer.Option(
@@ -123,7 +140,10 @@ def run_all(
     setup_logging()
     from qaagent.config.loader import load_profile
     from qaagent.plan import build_tasks
+    from qaagent.reporting import parse_formats
     from qaagent.runners.orchestrator import plan_tasks
+
+    formats = [] if report.strip().lower() == "none" else parse_formats(report)
 
     loaded = load_profile(
         config,
@@ -136,6 +156,8 @@ def run_all(
         },
     )
     tasks = plan_tasks(build_tasks(loaded.suites), suite or [], skip or [])
+    if last_failed:
+        tasks = only_last_failed(tasks, loaded.runs_dir)
     environment = choose_environment(loaded, env)
     exit_code = execute_run(
         loaded,
@@ -144,6 +166,7 @@ def run_all(
         run_timeout=run_timeout,
         chromium=find_chromium(chromium, os.environ),
         json_output=json_output,
+        formats=formats,
     )
     raise typer.Exit(exit_code)
 
@@ -156,11 +179,13 @@ def execute_run(
     run_timeout: float | None,
     chromium: str | None,
     json_output: bool,
+    formats: list[str],
 ) -> int:
     """Execute the tasks, run the post-phase, print the outcome; returns the exit code."""
     from rich.console import Console
 
     from qaagent.evidence.rundir import create_run_dir, point_latest
+    from qaagent.history import record_run, task_durations
     from qaagent.reporting.console import make_progress
     from qaagent.runners.orchestrator import (
         ExecutionOptions,
@@ -171,7 +196,7 @@ def execute_run(
     from qaagent.runners.scheduler import order_tasks
 
     settings = loaded.profile.run
-    expected = previous_durations(loaded.runs_dir)
+    expected = task_durations(loaded.runs_dir)
     run_id, run_dir = create_run_dir(loaded.runs_dir)
     workers = min(settings.max_workers or len(tasks), len(tasks)) if settings.parallel else 1
     app = make_app(loaded, environment, tasks, run_dir)
@@ -192,8 +217,12 @@ def execute_run(
     with interrupts_stop(orchestrator):
         with progress:
             execution = orchestrator.run(tasks, settings.suite_order)
-        manifest = post_phase(run_id, run_dir, loaded, tasks, execution, workers, environment)
+        writers = report_writers(formats, json_output)
+        manifest = post_phase(
+            run_id, run_dir, loaded, tasks, execution, workers, environment, writers
+        )
     point_latest(loaded.runs_dir, run_dir)
+    record_run(loaded.runs_dir, run_dir)
     show_outcome(console, json_output, manifest, execution, run_dir)
     if execution.killed:
         sys.stdout.flush()
@@ -210,6 +239,7 @@ def post_phase(
     execution: Execution,
     workers: int,
     environment: str | None,
+    writers: list[ReportWriter],
 ) -> Manifest:
     """Write the evidence once every task returned; the manifest is the last file written."""
     from qaagent.evidence.writer import RunInfo, write_evidence
@@ -229,9 +259,7 @@ def post_phase(
         settings=run_settings(loaded, tasks, workers, environment, execution),
     )
     try:
-        return write_evidence(
-            run_dir, info, execution.results, report_writers=write_reports_for(run_dir)
-        )
+        return write_evidence(run_dir, info, execution.results, report_writers=writers)
     except HardStop:
         execution.killed = True
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -239,9 +267,43 @@ def post_phase(
         return write_evidence(run_dir, info, execution.results)
 
 
-def write_reports_for(run_dir: Path) -> list[ReportWriter]:
-    """Report writers that add their files to the run before the manifest indexes it."""
-    return []
+def report_writers(formats: list[str], json_output: bool) -> list[ReportWriter]:
+    """Reports written into the run before the manifest indexes it.
+
+    With --json, GitHub annotations go to stderr so that stdout holds the JSON alone.
+    """
+    from qaagent.reporting import write_reports
+
+    if not formats:
+        return []
+    stdout = sys.stderr if json_output else sys.stdout
+
+    def write(run_dir: Path, manifest: Manifest) -> None:
+        write_reports(run_dir, formats, manifest=manifest, stdout=stdout)
+
+    return [write]
+
+
+def only_last_failed(tasks: list[Task], runs_dir: Path) -> list[Task]:
+    """The tasks that failed in the latest run, each narrowed to its failed tests."""
+    from qaagent.errors import UsageError
+    from qaagent.history import last_failed
+
+    failed = last_failed(runs_dir)
+    if not failed:
+        typer.echo("note: nothing failed in the latest run; running every selected task.", err=True)
+        return tasks
+    narrowed = [
+        task.model_copy(update={"selected_tests": tuple(failed[task.name])})
+        for task in tasks
+        if task.name in failed
+    ]
+    if not narrowed:
+        raise UsageError(
+            f"--last-failed: the tasks that failed in the latest run ({', '.join(failed)}) "
+            "are not among the selected tasks."
+        )
+    return narrowed
 
 
 def run_settings(
@@ -337,18 +399,3 @@ def find_chromium(given: str | None, environ: Mapping[str, str]) -> str | None:
     if DEFAULT_CHROMIUM.exists():
         return str(DEFAULT_CHROMIUM)
     return shutil.which("chromium")
-
-
-def previous_durations(runs_dir: Path) -> dict[str, float]:
-    """Task durations of the latest finished run, shown as expectations on the live board."""
-    from pydantic import ValidationError
-
-    from qaagent.evidence.models import MANIFEST_NAME, Manifest
-    from qaagent.evidence.rundir import LATEST_NAME
-
-    path = runs_dir / LATEST_NAME / MANIFEST_NAME
-    try:
-        manifest = Manifest.model_validate_json(path.read_bytes())
-    except (OSError, ValidationError):
-        return {}
-    return {task.name: task.duration for task in manifest.tasks if task.duration > 0}

@@ -96,7 +96,7 @@ def build_manifest(run_dir: Path, info: RunInfo, results: Sequence[SuiteResult])
         git_dirty=dirty,
         tool_versions=tool_versions(),
         settings={key: redact_value(key, value) for key, value in info.settings.items()},
-        counts=total_counts(result.counts for result in results),
+        counts=total_counts(task.counts for task in tasks),
         tasks=tasks,
     )
 

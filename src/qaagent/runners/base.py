@@ -35,6 +35,11 @@ class TaskOutcome(StrEnum):
     interrupted = "interrupted"
 
 
+TASK_PROBLEMS = frozenset(
+    {TaskOutcome.error, TaskOutcome.timed_out, TaskOutcome.not_run, TaskOutcome.interrupted}
+)
+
+
 class TestCase(BaseModel):
     """One test as the tool reported it in one attempt."""
 
@@ -85,6 +90,18 @@ class Counts(BaseModel):
             else:
                 counts.skipped += 1
         return counts
+
+
+def task_counts(outcome: TaskOutcome, cases: list[TestCase]) -> Counts:
+    """Counts of a task's final cases, plus one error for the task itself when it ended badly.
+
+    JUnit and CI systems have no other way to show a task that crashed, timed out, was
+    interrupted or never ran, so every report counts that task-level error once.
+    """
+    counts = Counts.of(cases)
+    if outcome in TASK_PROBLEMS:
+        counts.errors += 1
+    return counts
 
 
 class Attempt(BaseModel):

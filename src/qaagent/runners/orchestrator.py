@@ -35,7 +35,7 @@ from qaagent.runners.backend import (
     TaskControl,
     TaskHandle,
 )
-from qaagent.runners.base import RunContext, Runner, SuiteResult, TaskOutcome
+from qaagent.runners.base import RunContext, Runner, SuiteResult, TaskOutcome, task_counts
 from qaagent.runners.scheduler import order_tasks, start_priorities
 
 POLL_INTERVAL = 0.1
@@ -223,7 +223,9 @@ class RunOrchestrator:
             self._let_runners_settle()
         self._drain_events()
         by_name = {handle.task.name: handle for handle in self._handles}
-        results = [self._result_of(by_name[task.name], started_at) for task in tasks]
+        results = [
+            with_task_counts(self._result_of(by_name[task.name], started_at)) for task in tasks
+        ]
         return Execution(results, started_at, datetime.now(UTC), self.stop_reason, killed)
 
     def stop(self, reason: StopReason) -> None:
@@ -338,6 +340,11 @@ class RunOrchestrator:
         return NOT_STARTED[self.stop_reason] if self.stop_reason else "not started"
 
 
+def with_task_counts(result: SuiteResult) -> SuiteResult:
+    """Counts as every report shows them: a task that ended badly is one error of its own."""
+    return result.model_copy(update={"counts": task_counts(result.outcome, result.cases)})
+
+
 def bare_result(task: Task, outcome: TaskOutcome, reason: str) -> SuiteResult:
     """A result for a task that produced nothing of its own."""
     return SuiteResult(
@@ -355,7 +362,6 @@ def error_result(
 ) -> SuiteResult:
     """A task that could not run: one error with the reason, never a crash of the run."""
     result = bare_result(task, TaskOutcome.error, reason)
-    result.counts.errors = 1
     result.output_dir = output_dir
     result.tail = reason.splitlines()[-TAIL_LINES:]
     result.started_at = started_at
