@@ -179,10 +179,7 @@ class ToolRunner:
         elif process.cancelled:
             error, verdict = "stopped before it finished", Verdict.interrupted
         elif process.timed_out:
-            error, verdict = (
-                f"timed out: the task's {task.timeout or 0:g} s were used up",
-                Verdict.timed_out,
-            )
+            error, verdict = f"timed out after {task.timeout or 0:g} s", Verdict.timed_out
         elif process.exit_code is not None:
             cases, error, verdict = self._weigh(task, process, cases, report.errors, junit_paths)
         attempt = Attempt(
