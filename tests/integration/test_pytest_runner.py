@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, Counts, RunContext, SuiteResult, TaskOutcome
+from qaagent.runners.base import Counts, RunContext, SuiteResult, TaskOutcome
 from qaagent.runners.registry import runner_for
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "pytest_project"
@@ -106,25 +106,37 @@ def test_parametrized_ids_with_spaces_and_brackets_are_rerun_exactly(
     assert result.counts == Counts(passed=2, failed=1)
 
 
-def test_flaky_test_is_retried_alone_and_marked_flaky(project: Path, tmp_path: Path) -> None:
+def test_flaky_tests_are_retried_alone_and_marked_flaky(project: Path, tmp_path: Path) -> None:
     marker = tmp_path / "flaky.marker"
     task = make_task(project, "flaky", retry_count=2, env={"FLAKY_MARKER": str(marker)})
 
     result = run(task, tmp_path)
 
+    summaries = pytest_summaries(result)
+    assert summaries == [
+        "2 failed, 2 passed, 1 error",
+        "1 failed, 2 passed, 1 deselected",
+        "1 failed, 3 deselected",
+    ]
     ids = [[case.id for case in attempt.cases] for attempt in result.attempts]
     assert sorted(ids[1]) == [
         "flaky/test_flaky.py::test_always_fails",
         "flaky/test_flaky.py::test_flaky_once",
+        "flaky/test_teardown_flaky.py::test_teardown_fails_once",
     ]
     assert ids[2] == ["flaky/test_flaky.py::test_always_fails"]
     final = {case.id: case for case in result.cases}
+    assert set(final) == {
+        "flaky/test_flaky.py::test_stable",
+        "flaky/test_flaky.py::test_flaky_once",
+        "flaky/test_flaky.py::test_always_fails",
+        "flaky/test_teardown_flaky.py::test_teardown_fails_once",
+    }
     assert final["flaky/test_flaky.py::test_flaky_once"].flaky
-    assert final["flaky/test_flaky.py::test_flaky_once"].status is CaseStatus.passed
+    assert final["flaky/test_teardown_flaky.py::test_teardown_fails_once"].flaky
     assert not final["flaky/test_flaky.py::test_stable"].flaky
-    assert result.counts == Counts(passed=1, failed=1, flaky=1)
+    assert result.counts == Counts(passed=1, failed=1, flaky=2)
     assert result.outcome is TaskOutcome.failed
-    assert len(result.attempts) == 3
 
 
 def test_xdist_arguments_pass_through(project: Path, tmp_path: Path) -> None:
@@ -171,10 +183,13 @@ def test_stale_junit_from_an_earlier_run_is_never_read(project: Path, tmp_path: 
 
 def test_own_interpreter_command_replaces_python_m_pytest(project: Path, tmp_path: Path) -> None:
     command = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider")
-    result = run(make_task(project, "flaky", command=command, env={"FLAKY_MARKER": "x"}), tmp_path)
+    marker = str(tmp_path / "marker")
+    result = run(
+        make_task(project, "flaky", command=command, env={"FLAKY_MARKER": marker}), tmp_path
+    )
 
     assert result.attempts[0].command[:5] == list(command)
-    assert result.counts.total == 3
+    assert result.counts.total == 4
 
 
 def test_hanging_suite_is_killed_at_timeout_with_its_grandchild(

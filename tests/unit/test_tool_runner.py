@@ -21,7 +21,12 @@ from qaagent.runners.base import (
 )
 from qaagent.runners.command_runner import CommandAdapter
 from qaagent.runners.process import ProcessResult
-from qaagent.runners.pytest_runner import PLUGIN_DIR, SELECT_VARIABLE, PytestAdapter
+from qaagent.runners.pytest_runner import (
+    PLUGIN_DIR,
+    SELECT_VARIABLE,
+    PytestAdapter,
+    selected_node_ids,
+)
 from qaagent.runners.registry import runner_for
 from qaagent.runners.tool_runner import (
     AdapterDefaults,
@@ -72,6 +77,25 @@ def test_rerun_updates_only_its_cases_and_marks_flaky() -> None:
     assert merged["b"].flaky and merged["b"].status is CaseStatus.passed
     assert not merged["c"].flaky and merged["c"].status is CaseStatus.failed
     assert Counts.of(list(merged.values())) == Counts(passed=1, failed=1, skipped=1, flaky=1)
+
+
+def test_rerun_replaces_every_case_of_a_test_in_place() -> None:
+    first = [
+        case("t::a", "passed"),
+        case("t::b", "passed"),
+        case("t::b #2", "error").model_copy(update={"repeat": 2}),
+        case("t::c", "passed"),
+    ]
+    rerun = [case("t::b", "passed"), case("t::new", "passed")]
+
+    merged = merge_cases([(first, True), (rerun, False)])
+
+    assert [(c.id, c.status.value, c.flaky) for c in merged] == [
+        ("t::a", "passed", False),
+        ("t::b", "passed", True),
+        ("t::c", "passed", False),
+        ("t::new", "passed", False),
+    ]
 
 
 def test_complete_rerun_replaces_earlier_cases() -> None:
@@ -200,6 +224,18 @@ def test_pytest_selected_tests_restrict_the_first_attempt(tmp_path: Path) -> Non
 
     assert Path(invocation.env[SELECT_VARIABLE]).read_text() == "t.py::test_one\n"
     assert not invocation.partial
+
+
+@pytest.mark.parametrize(
+    ("test_ids", "expected"),
+    [
+        (("t.py::a", "t.py::a #2", "t.py::b[x #2]"), ["t.py::a", "t.py::b[x #2]"]),
+        (("t.py::a", "tests.test_broken_import"), []),
+        ((), []),
+    ],
+)
+def test_selected_case_ids_become_node_ids(test_ids: tuple[str, ...], expected: list[str]) -> None:
+    assert selected_node_ids(test_ids) == expected
 
 
 @pytest.mark.parametrize(("code", "expected"), [(3, "internal"), (4, "usage"), (5, "no tests")])

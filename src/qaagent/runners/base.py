@@ -58,6 +58,16 @@ class TestCase(BaseModel):
     output: str | None = None
     properties: dict[str, str] = Field(default_factory=dict)
     flaky: bool = Field(False, description="Failed in an earlier attempt, passed in a later one.")
+    repeat: int = Field(
+        1,
+        description="Which occurrence of the same test in one report this is (pytest reports a "
+        "teardown error as a second case); from 2 on, the id ends with ` #<repeat>`.",
+    )
+
+    @property
+    def test_key(self) -> str:
+        """The id without the ` #<repeat>` suffix: every case of one test shares it."""
+        return self.id.removesuffix(f" #{self.repeat}") if self.repeat > 1 else self.id
 
 
 class Counts(BaseModel):

@@ -234,18 +234,38 @@ def merge_cases(attempts: list[tuple[list[TestCase], bool]]) -> list[TestCase]:
     """Final cases from `(cases, complete)` attempts: the latest result of each test.
 
     A complete run that produced cases replaces everything before it; a rerun of some tests
-    updates only those. A test that failed in an earlier attempt and passes now is flaky.
+    replaces only the cases of those tests, in their place. A test that failed in an earlier
+    attempt and passes now is flaky.
     """
-    merged: dict[str, TestCase] = {}
+    merged: list[TestCase] = []
     failed_before: set[str] = set()
     for cases, complete in attempts:
-        if complete and cases:
-            merged = {}
+        fresh: dict[str, list[TestCase]] = {}
         for case in cases:
-            flaky = case.id in failed_before and case.status is CaseStatus.passed
-            merged[case.id] = case.model_copy(update={"flaky": True}) if flaky else case
-        failed_before.update(case.id for case in cases if case.status in PROBLEM_STATUSES)
-    return list(merged.values())
+            flaky = case.test_key in failed_before and case.status is CaseStatus.passed
+            fresh.setdefault(case.test_key, []).append(
+                case.model_copy(update={"flaky": True}) if flaky else case
+            )
+        if complete and cases:
+            merged = []
+        merged = _replace_in_place(merged, fresh)
+        failed_before.update(case.test_key for case in cases if case.status in PROBLEM_STATUSES)
+    return merged
+
+
+def _replace_in_place(cases: list[TestCase], fresh: dict[str, list[TestCase]]) -> list[TestCase]:
+    """Cases of each rerun test swapped for its new ones where it stood; new tests at the end."""
+    result: list[TestCase] = []
+    replaced: set[str] = set()
+    for case in cases:
+        key = case.test_key
+        if key not in fresh:
+            result.append(case)
+        elif key not in replaced:
+            result.extend(fresh[key])
+            replaced.add(key)
+    unseen = [group for key, group in fresh.items() if key not in replaced]
+    return result + [case for group in unseen for case in group]
 
 
 def task_environment(
