@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,9 +17,11 @@ import typer
 from qaagent.commands import ConfigOption, setup_logging
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from qaagent.config.loader import LoadedProfile
     from qaagent.evidence.models import Manifest
-    from qaagent.evidence.writer import ReportWriter
+    from qaagent.evidence.writer import ReportWriter, RunFacts
     from qaagent.plan import Task
     from qaagent.runners.app import AppLifecycle
     from qaagent.runners.orchestrator import Execution
@@ -214,12 +217,13 @@ def execute_run(
         console, order_tasks(tasks, settings.suite_order), os.environ, expected
     )
     orchestrator = RunOrchestrator(runner_for, options, app=app, watcher=progress)
+    facts = prepare_post_phase(loaded.root, formats)
     with interrupts_stop(orchestrator):
         with progress:
             execution = orchestrator.run(tasks, settings.suite_order)
         writers = report_writers(formats, json_output)
         manifest = post_phase(
-            run_id, run_dir, loaded, tasks, execution, workers, environment, writers
+            run_id, run_dir, loaded, tasks, execution, workers, environment, writers, facts
         )
     point_latest(loaded.runs_dir, run_dir)
     record_run(loaded.runs_dir, run_dir)
@@ -240,6 +244,7 @@ def post_phase(
     workers: int,
     environment: str | None,
     writers: list[ReportWriter],
+    facts: Future[RunFacts],
 ) -> Manifest:
     """Write the evidence once every task returned; the manifest is the last file written."""
     from qaagent.evidence.writer import RunInfo, write_evidence
@@ -257,6 +262,7 @@ def post_phase(
         profile_sha256=loaded.checksum,
         project=loaded.profile.project.name,
         settings=run_settings(loaded, tasks, workers, environment, execution),
+        facts=facts.result(),
     )
     try:
         return write_evidence(run_dir, info, execution.results, report_writers=writers)
@@ -265,6 +271,26 @@ def post_phase(
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_IGN)
         return write_evidence(run_dir, info, execution.results)
+
+
+def prepare_post_phase(root: Path, formats: list[str]) -> Future[RunFacts]:
+    """Import the post-phase and gather git and tool facts on a spare thread while tasks run."""
+    from concurrent.futures import Future
+
+    result: Future[RunFacts] = Future()
+
+    def prepare() -> None:
+        from qaagent.evidence.writer import collect_facts
+        from qaagent.reporting import preload
+
+        try:
+            preload(formats)
+            result.set_result(collect_facts(root))
+        except BaseException as error:
+            result.set_exception(error)
+
+    threading.Thread(target=prepare, name="qaagent-prepare", daemon=True).start()
+    return result
 
 
 def report_writers(formats: list[str], json_output: bool) -> list[ReportWriter]:

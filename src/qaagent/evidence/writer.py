@@ -39,6 +39,21 @@ HASH_CHUNK = 1 << 20
 ReportWriter = Callable[[Path, Manifest], None]
 
 
+@dataclass(frozen=True)
+class RunFacts:
+    """Facts about the machine and checkout, which can be gathered while tasks run."""
+
+    git_commit: str | None
+    git_dirty: bool | None
+    tool_versions: dict[str, str]
+
+
+def collect_facts(root: Path) -> RunFacts:
+    """The git state of `root` and the versions of the test tools."""
+    commit, dirty = git_state(root)
+    return RunFacts(commit, dirty, tool_versions())
+
+
 @dataclass
 class RunInfo:
     """What the run knew about itself, beyond the task results."""
@@ -54,6 +69,7 @@ class RunInfo:
     profile_sha256: str = ""
     project: str | None = None
     settings: dict[str, object] = field(default_factory=dict)
+    facts: RunFacts | None = None
 
 
 def write_evidence(
@@ -77,7 +93,7 @@ def write_evidence(
 def build_manifest(run_dir: Path, info: RunInfo, results: Sequence[SuiteResult]) -> Manifest:
     """The manifest of a run, without its file index."""
     root = info.profile_path.parent if info.profile_path else info.cwd
-    commit, dirty = git_state(root)
+    facts = info.facts or collect_facts(root)
     tasks = [task_entry(run_dir, result) for result in results]
     return Manifest(
         run_id=info.run_id,
@@ -92,9 +108,9 @@ def build_manifest(run_dir: Path, info: RunInfo, results: Sequence[SuiteResult])
         profile_path=str(info.profile_path or ""),
         profile_sha256=info.profile_sha256,
         project=info.project,
-        git_commit=commit,
-        git_dirty=dirty,
-        tool_versions=tool_versions(),
+        git_commit=facts.git_commit,
+        git_dirty=facts.git_dirty,
+        tool_versions=facts.tool_versions,
         settings={key: redact_value(key, value) for key, value in info.settings.items()},
         counts=total_counts(task.counts for task in tasks),
         tasks=tasks,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Iterable, Mapping
@@ -15,6 +16,14 @@ if TYPE_CHECKING:
     from qaagent.reporting.bundle import RunBundle
     from qaagent.reporting.summary import RunSummary
 
+RENDERER_MODULES = (
+    "qaagent.reporting.bundle",
+    "qaagent.reporting.github",
+    "qaagent.reporting.html",
+    "qaagent.reporting.junit_report",
+    "qaagent.reporting.markdown",
+    "qaagent.reporting.summary",
+)
 ALL_FORMATS = ("junit", "json", "md", "html")
 FILE_NAMES = {
     "junit": "junit.xml",
@@ -85,6 +94,16 @@ def write_reports(
         if fmt == "md":
             publish(summary, text, environ, stdout or sys.stdout)
     return written
+
+
+def preload(formats: Iterable[str]) -> None:
+    """Import the report renderers and compile the HTML template ahead of need."""
+    for name in RENDERER_MODULES:
+        importlib.import_module(name)
+    if "html" in formats:
+        from qaagent.reporting.html import report_template
+
+        report_template()
 
 
 def _render(bundle: RunBundle, summary: RunSummary, fmt: str) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
 from qaagent import __version__
 from qaagent.reporting.bundle import FAILING, RunBundle, as_utc, plain_text
@@ -60,14 +61,19 @@ class FailureView:
 def render_html(bundle: RunBundle, summary: RunSummary | None = None) -> str:
     """The HTML page of one run."""
     summary = summary or build_summary(bundle)
-    template = _environment().get_template("report.html.j2")
-    return template.render(
+    return report_template().render(
         summary=summary,
         timeline=build_timeline(bundle),
         failures=_failure_views(bundle, summary),
         flaky=[record for record in bundle.final_records() if record.flaky],
         version=__version__,
     )
+
+
+@functools.cache
+def report_template() -> Template:
+    """The compiled page template, built once per process."""
+    return _environment().get_template("report.html.j2")
 
 
 def _environment() -> Environment:

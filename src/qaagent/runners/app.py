@@ -8,8 +8,6 @@ import signal
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,8 +18,6 @@ POLL_INTERVAL = 0.2
 REQUEST_TIMEOUT = 2.0
 STOP_GRACE = 5.0
 LOG_TAIL_LINES = 30
-
-logger = get_logger(__name__)
 
 
 class AppStartError(Exception):
@@ -49,6 +45,9 @@ def health_url(environment: AppEnvironment) -> str:
 
 def probe(url: str) -> int | None:
     """HTTP status of one GET, or None when nothing answered."""
+    import urllib.error
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT) as response:
             return int(response.status)
@@ -145,11 +144,13 @@ class AppLifecycle:
                 raise AppStartError(
                     f"app {self.name!r}: cannot start {argv[0]!r} ({error.strerror})."
                 ) from None
-        logger.info(
+        get_logger(__name__).info(
             "app starting", environment=self.name, pid=self._process.pid, log=str(self.log_path)
         )
         self._wait_healthy(self._process, stop)
-        logger.info("app healthy", environment=self.name, url=health_url(self.environment))
+        get_logger(__name__).info(
+            "app healthy", environment=self.name, url=health_url(self.environment)
+        )
 
     def _wait_healthy(self, process: subprocess.Popen[bytes], stop: threading.Event) -> None:
         url = health_url(self.environment)
@@ -174,7 +175,7 @@ class AppLifecycle:
         process, self._process = self._process, None
         if process is None:
             return
-        logger.info("app stopping", environment=self.name, pid=process.pid)
+        get_logger(__name__).info("app stopping", environment=self.name, pid=process.pid)
         _signal_group(process.pid, signal.SIGTERM)
         try:
             process.wait(STOP_GRACE)

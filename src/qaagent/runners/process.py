@@ -158,6 +158,9 @@ class _Supervisor:
         self._fd = process.stdout.fileno() if process.stdout else -1
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._fd, selectors.EVENT_READ)
+        self._exit_fd = _exit_notifier(process.pid)
+        if self._exit_fd is not None:
+            self._selector.register(self._exit_fd, selectors.EVENT_READ)
         self._open = True
         self._next_track = 0.0
 
@@ -178,6 +181,8 @@ class _Supervisor:
             self._end_tree()
             self._drain()
             self._selector.close()
+            if self._exit_fd is not None:
+                os.close(self._exit_fd)
             if self.process.stdout is not None:
                 self.process.stdout.close()
         return self.process.wait()
@@ -195,15 +200,23 @@ class _Supervisor:
             self._track_descendants()
 
     def _pump(self, wait: float) -> None:
-        """Copy what the command printed within `wait` seconds to the log and tail."""
-        if not self._open:
+        """Copy what the command printed within `wait` seconds to the log and tail.
+
+        Returns early when the command exits (its pidfd turns readable), so an ended command
+        is noticed at once rather than at the next poll.
+        """
+        if not self._selector.get_map():
             time.sleep(wait)
             return
-        if not self._selector.select(wait):
+        ready = {key.fd for key, _ in self._selector.select(wait)}
+        if self._exit_fd in ready:
+            self._selector.unregister(self._exit_fd)
+        if self._fd not in ready:
             return
         chunk = os.read(self._fd, READ_CHUNK)
         if not chunk:
             self._open = False
+            self._selector.unregister(self._fd)
             return
         self.log.write(chunk)
         self.tail.feed(chunk)
@@ -289,16 +302,32 @@ def _alive(proc: psutil.Process) -> bool:
         return False
 
 
+def _exit_notifier(pid: int) -> int | None:
+    """A pidfd that turns readable when the process exits (Linux 5.3+); None where unsupported."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
 def _tagged(token: str, leader: int) -> list[psutil.Process]:
-    """Processes that inherited this command's token, wherever they moved in the process tree."""
+    """Processes that inherited this command's token, wherever they moved in the process tree.
+
+    Reads /proc directly and builds a psutil handle only for a match, which keeps the scan that
+    follows every command cheap.
+    """
     needle = f"{PROCESS_TAG}={token}".encode()
     found = []
-    for proc in psutil.process_iter():
-        if proc.pid == leader:
+    for pid in psutil.pids():
+        if pid == leader:
             continue
-        with contextlib.suppress(OSError):
-            if needle in Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0"):
-                found.append(proc)
+        try:
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ and needle in environ.split(b"\0"):
+            with contextlib.suppress(psutil.Error):
+                found.append(psutil.Process(pid))
     return found
 
 
