@@ -6,6 +6,7 @@ import fnmatch
 import itertools
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,6 +35,10 @@ class Task(BaseModel):
     needs_app: bool = False
     retry_on: tuple[str, ...] = ()
     selected_tests: tuple[str, ...] = ()
+    excluded_tests: tuple[str, ...] = ()
+    split: int | Literal["auto"] | None = None
+    split_keep_together: tuple[str, ...] = ()
+    shard_of: str | None = None
 
 
 def build_tasks(suites: Iterable[SuiteSpec]) -> list[Task]:
@@ -66,6 +71,8 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
                 priority=suite.priority,
                 needs_app=suite.needs_app,
                 retry_on=suite.retry_on,
+                split=suite.split,
+                split_keep_together=suite.split_keep_together,
             )
         )
     return tasks

@@ -1,8 +1,20 @@
 """Start order of tasks and priorities handed to the backend."""
 
+import threading
+
 from test_orchestrator import make_task
 
-from qaagent.runners.scheduler import order_tasks, start_priorities
+from qaagent.plan import Task
+from qaagent.runners.backend import LocalBackend, TaskControl
+from qaagent.runners.base import SuiteResult
+
+from qaagent.runners.scheduler import (
+    Order,
+    choose_order,
+    expected_durations,
+    order_tasks,
+    start_priorities,
+)
 
 
 def test_suite_order_first_then_priority_then_plan_order() -> None:
@@ -21,3 +33,58 @@ def test_earlier_tasks_get_higher_backend_priority() -> None:
     ordered = [make_task("first"), make_task("second")]
     priorities = start_priorities(ordered)
     assert priorities["first"] > priorities["second"]
+
+
+def test_duration_order_starts_the_longest_first() -> None:
+    tasks = [make_task("short"), make_task("long"), make_task("middle")]
+    expected = {"short": 1.0, "long": 9.0, "middle": 4.0}
+    ordered = order_tasks(tasks, [], expected)
+    assert [task.name for task in ordered] == ["long", "middle", "short"]
+
+
+def test_priority_outranks_duration() -> None:
+    tasks = [make_task("long"), make_task("urgent", priority=5)]
+    ordered = order_tasks(tasks, [], {"long": 100.0, "urgent": 1.0})
+    assert [task.name for task in ordered] == ["urgent", "long"]
+
+
+def test_tasks_without_history_get_the_median_of_the_known() -> None:
+    tasks = [make_task(name) for name in ("a", "b", "c", "new")]
+    expected = expected_durations(tasks, {"a": 1.0, "b": 5.0, "c": 9.0, "gone": 100.0})
+    assert expected == {"a": 1.0, "b": 5.0, "c": 9.0, "new": 5.0}
+    ordered = order_tasks(tasks, [], expected)
+    assert [task.name for task in ordered] == ["c", "b", "new", "a"]
+
+
+def test_no_history_means_no_expected_durations() -> None:
+    assert expected_durations([make_task("a")], {"other": 3.0}) == {}
+
+
+def test_duration_order_is_the_default_once_history_exists() -> None:
+    assert choose_order(None, {}) is Order.profile
+    assert choose_order(None, {"a": 1.0}) is Order.duration
+    assert choose_order(Order.profile, {"a": 1.0}) is Order.profile
+
+
+def test_a_full_pool_lets_the_next_startable_task_take_the_idle_worker() -> None:
+    started: list[str] = []
+    free_started = threading.Event()
+
+    def execute(task: Task, control: TaskControl) -> SuiteResult:
+        started.append(task.name)
+        if task.name == "free":
+            free_started.set()
+        elif task.name == "db-long":
+            assert free_started.wait(10), "the idle worker waited for the full pool"
+        return SuiteResult(task=task.name, suite=task.suite, kind="command", outcome="passed")
+
+    backend = LocalBackend(execute, 2, {"db": 1})
+    ordered = [make_task("db-long", pool="db"), make_task("db-next", pool="db"), make_task("free")]
+    priorities = start_priorities(ordered)
+    handles = [
+        backend.submit(task, priority=priorities[task.name], on_event=lambda event: None)
+        for task in ordered
+    ]
+    assert all(handle.future.result(timeout=10).outcome == "passed" for handle in handles)
+    backend.close()
+    assert started == ["db-long", "free", "db-next"]

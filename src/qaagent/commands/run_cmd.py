@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from concurrent.futures import Future
 
     from qaagent.config.loader import LoadedProfile
+    from qaagent.config.models import RunSettings
     from qaagent.evidence.models import Manifest
     from qaagent.evidence.writer import ReportWriter, RunFacts
     from qaagent.plan import Task
     from qaagent.runners.app import AppLifecycle
     from qaagent.runners.orchestrator import Execution
+    from qaagent.runners.scheduler import Order
 
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
 APP_LOG_FOLDER = "_app"
@@ -123,6 +125,16 @@ def run_all(
             "run (everything when nothing failed).",
         ),
     ] = False,
+    order: Annotated[
+        str | None,
+        typer.Option(
+            "--order",
+            metavar="profile|duration",
+            help="Start order: 'profile' (suite_order, priority, profile order) or 'duration' "
+            "(longest first by earlier runs, within priority). Default: duration once a run "
+            "was recorded, else profile.",
+        ),
+    ] = None,
     chromium: Annotated[
         str | None,
         typer.Option(
@@ -147,6 +159,7 @@ def run_all(
     from qaagent.runners.orchestrator import plan_tasks
 
     formats = [] if report.strip().lower() == "none" else parse_formats(report)
+    requested_order = parse_order(order)
 
     loaded = load_profile(
         config,
@@ -170,8 +183,22 @@ def run_all(
         chromium=find_chromium(chromium, os.environ),
         json_output=json_output,
         formats=formats,
+        order=requested_order,
     )
     raise typer.Exit(exit_code)
+
+
+def parse_order(text: str | None) -> Order | None:
+    """--order as an Order; anything else is a usage error."""
+    from qaagent.errors import UsageError
+    from qaagent.runners.scheduler import Order
+
+    if text is None:
+        return None
+    try:
+        return Order(text.strip().lower())
+    except ValueError:
+        raise UsageError(f"--order {text!r}: choose profile or duration.") from None
 
 
 def execute_run(
@@ -183,8 +210,13 @@ def execute_run(
     chromium: str | None,
     json_output: bool,
     formats: list[str],
+    order: Order | None = None,
 ) -> int:
-    """Execute the tasks, run the post-phase, print the outcome; returns the exit code."""
+    """Execute the tasks, run the post-phase, print the outcome; returns the exit code.
+
+    Split suites run as shards and are merged back into one result before any evidence is
+    written, so every report shows the suite once.
+    """
     from rich.console import Console
 
     from qaagent.evidence.rundir import create_run_dir, point_latest
@@ -196,13 +228,26 @@ def execute_run(
         interrupts_stop,
     )
     from qaagent.runners.registry import runner_for
-    from qaagent.runners.scheduler import order_tasks
+    from qaagent.runners.scheduler import Order, choose_order, expected_durations, order_tasks
+    from qaagent.splitting import merge_shards, split_tasks
 
     settings = loaded.profile.run
-    expected = task_durations(loaded.runs_dir)
+    history = task_durations(loaded.runs_dir)
+    split = split_tasks(
+        tasks, split_workers(settings), loaded.runs_dir, app_env(loaded, environment)
+    )
+    for note in split.notes:
+        typer.echo(f"note: {note}", err=True)
+    runnable = split.tasks
+    known = {**history, **split.expected}
+    expected = (
+        expected_durations(runnable, known)
+        if choose_order(order, history) is Order.duration
+        else None
+    )
     run_id, run_dir = create_run_dir(loaded.runs_dir)
-    workers = min(settings.max_workers or len(tasks), len(tasks)) if settings.parallel else 1
-    app = make_app(loaded, environment, tasks, run_dir)
+    workers = min(settings.max_workers or len(runnable), len(runnable)) if settings.parallel else 1
+    app = make_app(loaded, environment, runnable, run_dir)
     options = ExecutionOptions(
         artifacts_dir=run_dir / "artifacts",
         workers=workers,
@@ -214,13 +259,15 @@ def execute_run(
     )
     console = Console(stderr=json_output, highlight=False, markup=False)
     progress = make_progress(
-        console, order_tasks(tasks, settings.suite_order), os.environ, expected
+        console, order_tasks(runnable, settings.suite_order, expected), os.environ, known
     )
     orchestrator = RunOrchestrator(runner_for, options, app=app, watcher=progress)
     facts = prepare_post_phase(loaded.root, formats)
     with interrupts_stop(orchestrator):
         with progress:
-            execution = orchestrator.run(tasks, settings.suite_order)
+            execution = orchestrator.run(runnable, settings.suite_order, expected)
+        shard_of = {task.name: task.shard_of for task in runnable if task.shard_of}
+        execution.results = merge_shards(execution.results, shard_of)
         writers = report_writers(formats, json_output)
         manifest = post_phase(
             run_id, run_dir, loaded, tasks, execution, workers, environment, writers, facts
@@ -271,6 +318,13 @@ def post_phase(
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_IGN)
         return write_evidence(run_dir, info, execution.results)
+
+
+def split_workers(settings: RunSettings) -> int:
+    """Shards of `split: auto`: the worker count, else the processors, and 1 when sequential."""
+    if not settings.parallel:
+        return 1
+    return settings.max_workers or os.cpu_count() or 1
 
 
 def prepare_post_phase(root: Path, formats: list[str]) -> Future[RunFacts]:

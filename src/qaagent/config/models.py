@@ -144,6 +144,16 @@ class SuiteOptions(StrictModel):
         description="Regular expressions; output matching one (e.g. 'HTTP 429') means a "
         "transient failure, retried after an exponential backoff.",
     )
+    split: Literal["auto"] | PositiveInt | None = Field(
+        None,
+        description="Split a pytest or Playwright suite into this many tasks of about equal "
+        "recorded duration ('auto': one per worker); results merge back into one suite.",
+    )
+    split_keep_together: list[str] = Field(
+        default_factory=list,
+        description="Markers whose tests always land in the same split task (tests sharing a "
+        "module-, class- or package-scoped fixture always do).",
+    )
 
 
 class BuiltinSuite(SuiteOptions):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,6 +24,9 @@ BUILTIN_KINDS: dict[str, SuiteKind] = {
     "behave": "behave",
     "e2e": "playwright-python",
 }
+SPLITTABLE_KINDS: frozenset[SuiteKind] = frozenset(
+    {"pytest", "playwright-python", "playwright-node"}
+)
 APP_KINDS: frozenset[SuiteKind] = frozenset({"playwright-python", "playwright-node"})
 PLAYWRIGHT_CONFIGS = ("playwright.config.ts", "playwright.config.js", "playwright.config.mjs")
 
@@ -47,6 +51,8 @@ class SuiteSpec(BaseModel):
     priority: int
     needs_app: bool = False
     retry_on: tuple[str, ...] = ()
+    split: int | Literal["auto"] | None = None
+    split_keep_together: tuple[str, ...] = ()
 
 
 @dataclass
@@ -107,6 +113,11 @@ def _resolve_one(
         plan.problems.append(((*location, "cwd"), f"{_shown(cwd, root)} is not a folder"))
         return None
     kind = _suite_kind(name, options, path, root)
+    if options.split is not None and kind not in SPLITTABLE_KINDS:
+        plan.problems.append(
+            ((*location, "split"), f"split works on pytest and Playwright suites, not {kind}")
+        )
+        return None
     return SuiteSpec(
         name=name,
         kind=kind,
@@ -125,6 +136,8 @@ def _resolve_one(
         priority=options.priority,
         needs_app=options.needs_app if options.needs_app is not None else kind in APP_KINDS,
         retry_on=tuple(options.retry_on),
+        split=options.split,
+        split_keep_together=tuple(options.split_keep_together),
     )
 
 

@@ -65,6 +65,17 @@ class AttemptEntry(BaseModel):
     counts: Counts = Field(default_factory=Counts)
 
 
+class SegmentEntry(BaseModel):
+    """One shard of a split suite: where and when it ran, and its log."""
+
+    label: str
+    worker: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    outcome: TaskOutcome
+    log: str | None = None
+
+
 class TaskEntry(BaseModel):
     """One task of the run: outcome, counts, attempts, timings, files (paths relative to the run)."""
 
@@ -84,6 +95,9 @@ class TaskEntry(BaseModel):
     log: str | None = None
     junit: list[str] = Field(default_factory=list)
     artifacts: list[str] = Field(default_factory=list)
+    segments: list[SegmentEntry] = Field(
+        default_factory=list, description="The shards a split suite ran as, each on its worker."
+    )
 
 
 class EvidenceFile(BaseModel):

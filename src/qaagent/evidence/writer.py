@@ -25,6 +25,7 @@ from qaagent.evidence.models import (
     EvidenceFile,
     Manifest,
     RunStatus,
+    SegmentEntry,
     TaskEntry,
     TestRecord,
 )
@@ -152,6 +153,17 @@ def task_entry(run_dir: Path, result: SuiteResult) -> TaskEntry:
             relative(run_dir, path) for attempt in result.attempts for path in attempt.junit_paths
         ],
         artifacts=[relative(run_dir, path) for path in result.artifacts],
+        segments=[
+            SegmentEntry(
+                label=segment.label,
+                worker=segment.worker,
+                started_at=segment.started_at,
+                finished_at=segment.finished_at,
+                outcome=segment.outcome,
+                log=relative(run_dir, segment.log_path) if segment.log_path else None,
+            )
+            for segment in result.segments
+        ],
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
 from qaagent import __version__
+from qaagent.evidence.models import TaskEntry
 from qaagent.reporting.bundle import FAILING, RunBundle, as_utc, plain_text
 from qaagent.reporting.markdown import format_seconds
 from qaagent.reporting.summary import RunSummary, build_summary
@@ -25,6 +26,7 @@ class Bar:
     """One task on the timeline, positioned in percent of the run's wall time."""
 
     task: str
+    label: str
     outcome: str
     lane: int
     left: float
@@ -97,6 +99,7 @@ class Span:
     """When one task ran, in UTC, and on which worker if recorded."""
 
     task: str
+    label: str
     outcome: str
     worker: int | None
     start: datetime
@@ -107,22 +110,25 @@ def build_timeline(bundle: RunBundle) -> Timeline:
     """Where each task ran and when, relative to the start of the run."""
     manifest = bundle.manifest
     origin = as_utc(manifest.started_at)
-    spans = [
-        Span(
-            task.name,
-            task.outcome.value,
-            task.worker,
-            as_utc(task.started_at),
-            as_utc(task.finished_at),
-        )
-        for task in manifest.tasks
-        if task.started_at is not None and task.finished_at is not None
-    ]
+    spans = [span for task in manifest.tasks for span in _spans(task)]
     ends = [(span.end - origin).total_seconds() for span in spans]
     total = max([manifest.wall_time, *ends, 0.001])
     lanes, lane_names = _lanes(spans)
-    bars = [_bar(span, lanes[span.task], origin, total) for span in spans]
+    bars = [_bar(span, lanes[span.label], origin, total) for span in spans]
     return Timeline(lanes=lane_names, bars=bars, ticks=_ticks(total), span=total)
+
+
+def _spans(task: TaskEntry) -> list[Span]:
+    """A task's bars: one per shard of a split suite, else one for the whole task."""
+    parts = [
+        (segment.label, segment.outcome, segment.worker, segment.started_at, segment.finished_at)
+        for segment in task.segments
+    ] or [(task.name, task.outcome, task.worker, task.started_at, task.finished_at)]
+    return [
+        Span(task.name, label, outcome.value, worker, as_utc(start), as_utc(end))
+        for label, outcome, worker, start, end in parts
+        if start is not None and end is not None
+    ]
 
 
 def _bar(span: Span, lane: int, origin: datetime, total: float) -> Bar:
@@ -130,6 +136,7 @@ def _bar(span: Span, lane: int, origin: datetime, total: float) -> Bar:
     duration = max((span.end - span.start).total_seconds(), 0.0)
     return Bar(
         task=span.task,
+        label=span.label,
         outcome=span.outcome,
         lane=lane,
         left=round(100 * start / total, 3),
@@ -144,7 +151,7 @@ def _lanes(spans: list[Span]) -> tuple[dict[str, int], list[str]]:
     workers = sorted({span.worker for span in spans if span.worker is not None})
     if workers and all(span.worker is not None for span in spans):
         index = {worker: position for position, worker in enumerate(workers)}
-        lanes = {span.task: index[span.worker] for span in spans if span.worker is not None}
+        lanes = {span.label: index[span.worker] for span in spans if span.worker is not None}
         return lanes, [f"worker {worker}" for worker in workers]
     lane_ends: list[datetime] = []
     lanes = {}
@@ -154,7 +161,7 @@ def _lanes(spans: list[Span]) -> tuple[dict[str, int], list[str]]:
             lane_ends.append(span.end)
             free = len(lane_ends) - 1
         lane_ends[free] = span.end
-        lanes[span.task] = free
+        lanes[span.label] = free
     return lanes, [f"lane {number + 1}" for number in range(len(lane_ends))]
 
 

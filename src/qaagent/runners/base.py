@@ -135,6 +135,17 @@ class Attempt(BaseModel):
         return (self.finished_at - self.started_at).total_seconds()
 
 
+class Segment(BaseModel):
+    """One part of a task that ran on its own worker: a shard of a split suite."""
+
+    label: str
+    worker: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    outcome: TaskOutcome
+    log_path: Path | None = None
+
+
 class SuiteResult(BaseModel):
     """Everything one task produced: final cases, every attempt, files, timings."""
 
@@ -157,6 +168,9 @@ class SuiteResult(BaseModel):
     finished_at: datetime | None = None
     worker: int | None = None
     matrix: dict[str, str] = Field(default_factory=dict)
+    segments: list[Segment] = Field(
+        default_factory=list, description="The shards a split suite ran as, each on its worker."
+    )
 
     @property
     def duration(self) -> float:

@@ -199,10 +199,18 @@ class RunOrchestrator:
         self._interrupt_requested = False
         self.stop_reason: StopReason | None = None
 
-    def run(self, tasks: Sequence[Task], suite_order: Sequence[str] = ()) -> Execution:
-        """Execute the tasks; returns when every task returned, or at once on a hard stop."""
+    def run(
+        self,
+        tasks: Sequence[Task],
+        suite_order: Sequence[str] = (),
+        expected: Mapping[str, float] | None = None,
+    ) -> Execution:
+        """Execute the tasks; returns when every task returned, or at once on a hard stop.
+
+        With `expected` seconds per task, the longest start first (see `order_tasks`).
+        """
         started_at = datetime.now(UTC)
-        ordered = order_tasks(tasks, suite_order)
+        ordered = order_tasks(tasks, suite_order, expected)
         priorities = start_priorities(ordered)
         backend = self._backend_factory(self._run_one, self.options.workers, self.options.pools)
         self._backend = backend

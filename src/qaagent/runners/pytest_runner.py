@@ -14,6 +14,7 @@ from qaagent.runners.tool_runner import AdapterDefaults
 PLUGIN_DIR = Path(__file__).parent / "pytest_plugin"
 PLUGIN = "qaagent_pytest"
 SELECT_VARIABLE = "QAAGENT_PYTEST_SELECT"
+EXCLUDE_VARIABLE = "QAAGENT_PYTEST_EXCLUDE"
 NODEID = "nodeid"
 DEDUPE_SUFFIX = re.compile(r" #\d+$")
 COULD_NOT_RUN = {
@@ -45,6 +46,11 @@ class PytestAdapter(AdapterDefaults):
             env[SELECT_VARIABLE] = str(select_file)
             what = "rerunning" if rerun else "running"
             notes.append(f"{what} {len(selection)} selected test(s): {', '.join(selection)}")
+        if task.excluded_tests:
+            exclude_file = attempt_dir / "exclude.txt"
+            exclude_file.write_text("\n".join(task.excluded_tests) + "\n", encoding="utf-8")
+            env[EXCLUDE_VARIABLE] = str(exclude_file)
+            notes.append(f"leaving out {len(task.excluded_tests)} test(s) run by other shards")
         return Invocation(
             argv=argv, cwd=task.cwd, env=env, junit=junit, notes=notes, partial=partial
         )

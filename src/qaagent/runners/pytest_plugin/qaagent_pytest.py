@@ -1,20 +1,29 @@
 """Loaded into pytest with `-p`: records each test's node id, file and line as JUnit properties,
-and, when asked, runs only the listed node ids.
+and, when asked, runs only the listed node ids, or all but the listed ones.
 
 Properties go through `user_properties`, so this works beside any conftest of the project. The
-node ids to run are read from the file named by QAAGENT_PYTEST_SELECT and matched exactly, which
-spares node ids with spaces or brackets any quoting and does not depend on the folder pytest
-resolves command-line paths from.
+node ids to run (or leave out) are read from the files named by QAAGENT_PYTEST_SELECT and
+QAAGENT_PYTEST_EXCLUDE and matched exactly, which spares node ids with spaces or brackets any
+quoting and does not depend on the folder pytest resolves command-line paths from.
+
+With QAAGENT_PYTEST_COLLECT naming a file (and `--collect-only`), each collected test is written
+there as a JSON line with what must keep it beside other tests when a suite is split: the
+module, class or package its wider-scoped fixtures belong to, and its markers.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 SELECT_VARIABLE = "QAAGENT_PYTEST_SELECT"
+EXCLUDE_VARIABLE = "QAAGENT_PYTEST_EXCLUDE"
+COLLECT_VARIABLE = "QAAGENT_PYTEST_COLLECT"
+SHARED_SCOPES = ("package", "module", "class")
 
 
 @pytest.hookimpl(trylast=True)
@@ -22,14 +31,53 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Keep only the selected tests, then label every remaining one."""
     selection = os.environ.get(SELECT_VARIABLE)
     if selection:
-        wanted = set(Path(selection).read_text(encoding="utf-8").splitlines())
-        deselected = [item for item in items if item.nodeid not in wanted]
-        if deselected:
-            config.hook.pytest_deselected(items=deselected)
-            items[:] = [item for item in items if item.nodeid in wanted]
+        wanted = _node_ids(selection)
+        _keep(config, items, lambda item: item.nodeid in wanted)
+    exclusion = os.environ.get(EXCLUDE_VARIABLE)
+    if exclusion:
+        unwanted = _node_ids(exclusion)
+        _keep(config, items, lambda item: item.nodeid not in unwanted)
     for item in items:
         path, line, _ = item.location
         item.user_properties.append(("nodeid", item.nodeid))
         item.user_properties.append(("file", path))
         if line is not None:
             item.user_properties.append(("line", str(line + 1)))
+    collection = os.environ.get(COLLECT_VARIABLE)
+    if collection:
+        with Path(collection).open("w", encoding="utf-8") as stream:
+            for item in items:
+                stream.write(json.dumps(_description(item)) + "\n")
+
+
+def _node_ids(path: str) -> set[str]:
+    return set(Path(path).read_text(encoding="utf-8").splitlines())
+
+
+def _keep(
+    config: pytest.Config, items: list[pytest.Item], wanted: Callable[[pytest.Item], bool]
+) -> None:
+    """Deselect the items `wanted` rejects, telling pytest so it reports them as deselected."""
+    deselected = [item for item in items if not wanted(item)]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if wanted(item)]
+
+
+def _description(item: pytest.Item) -> dict[str, object]:
+    """Node id, the scopes of the shared fixtures it uses, and its marker names."""
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = getattr(info, "name2fixturedefs", {}) or {}
+    scopes = sorted(
+        {
+            str(getattr(definition, "scope", ""))
+            for stack in definitions.values()
+            for definition in stack
+        }
+        & set(SHARED_SCOPES)
+    )
+    return {
+        "nodeid": item.nodeid,
+        "scopes": scopes,
+        "markers": sorted({marker.name for marker in item.iter_markers()}),
+    }

@@ -1,0 +1,399 @@
+"""Splitting one suite into shards of about equal recorded duration, and merging them back.
+
+pytest suites are split by node id: tests are collected once (with the scopes of the fixtures
+they share and their markers), grouped so that tests sharing a package-, module- or class-scoped
+fixture or a named marker stay together, and the groups are packed longest first onto the
+least loaded shard. Playwright's own test runner is split with its `--shard` option.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qaagent.plan import Task
+from qaagent.runners.base import Counts, Segment, SuiteResult, TaskOutcome
+
+COLLECT_TIMEOUT = 300.0
+COLLECT_VARIABLE = "QAAGENT_PYTEST_COLLECT"
+NODE_ID_KINDS = frozenset({"pytest", "playwright-python"})
+SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules"})
+CONFIG_FILES = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "conftest.py")
+SEVERITY = (
+    TaskOutcome.passed,
+    TaskOutcome.not_run,
+    TaskOutcome.interrupted,
+    TaskOutcome.failed,
+    TaskOutcome.timed_out,
+    TaskOutcome.error,
+)
+
+
+class CollectionError(Exception):
+    """The suite's tests could not be listed; the suite then runs as one task."""
+
+
+@dataclass(frozen=True)
+class CollectedTest:
+    """A test as collected: its node id, the scopes of shared fixtures it uses, its markers."""
+
+    node_id: str
+    scopes: tuple[str, ...] = ()
+    markers: tuple[str, ...] = ()
+
+
+@dataclass
+class SplitPlan:
+    """Tasks to run (shards in place of split suites) and the expected seconds of each shard."""
+
+    tasks: list[Task]
+    expected: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def group_tests(tests: Sequence[CollectedTest], keep_together: Iterable[str]) -> list[list[str]]:
+    """Node ids in groups that must share a shard, each group and its members in collection order.
+
+    Tests using a package-scoped fixture share their package's group, a module-scoped one their
+    module's, a class-scoped one their class's; tests carrying a named marker share that
+    marker's group. Groups linked through any test are merged.
+    """
+    named = set(keep_together)
+    parent = list(range(len(tests)))
+
+    def root(index: int) -> int:
+        while parent[index] != index:
+            parent[index] = parent[parent[index]]
+            index = parent[index]
+        return index
+
+    owner: dict[str, int] = {}
+    for index, test in enumerate(tests):
+        for key in _group_keys(test, named):
+            if key in owner:
+                parent[root(index)] = root(owner[key])
+            else:
+                owner[key] = index
+    groups: dict[int, list[str]] = {}
+    for index, test in enumerate(tests):
+        groups.setdefault(root(index), []).append(test.node_id)
+    return list(groups.values())
+
+
+def _group_keys(test: CollectedTest, markers: set[str]) -> list[str]:
+    """What ties a test to others: its package, module or class, and its named markers."""
+    parts = test.node_id.split("::")
+    module = parts[0]
+    keys = []
+    if "package" in test.scopes:
+        keys.append("package:" + module.rpartition("/")[0])
+    if "module" in test.scopes:
+        keys.append("module:" + module)
+    if "class" in test.scopes:
+        keys.append("class:" + "::".join(parts[:-1]))
+    keys += ["marker:" + marker for marker in test.markers if marker in markers]
+    return keys
+
+
+def weigh_tests(node_ids: Sequence[str], recorded: Mapping[str, float]) -> dict[str, float]:
+    """Expected seconds per test: recorded, else the median of the recorded; 1 each without any."""
+    known = [recorded[node_id] for node_id in node_ids if node_id in recorded]
+    fallback = statistics.median(known) if known else 1.0
+    return {node_id: recorded.get(node_id, fallback) for node_id in node_ids}
+
+
+def partition(
+    groups: Sequence[Sequence[str]], weights: Mapping[str, float], shards: int
+) -> list[list[str]]:
+    """Groups packed onto `shards` bins, heaviest group first onto the lightest bin.
+
+    Longest processing time first keeps the heaviest bin within 4/3 of the best packing. Each
+    bin lists its node ids in collection order; empty bins are dropped.
+    """
+    position = {node_id: index for index, group in enumerate(groups) for node_id in group}
+    ranked = sorted(groups, key=lambda group: -sum(weights[node_id] for node_id in group))
+    bins: list[list[str]] = [[] for _ in range(shards)]
+    loads = [0.0] * shards
+    for group in ranked:
+        lightest = loads.index(min(loads))
+        bins[lightest].extend(group)
+        loads[lightest] += sum(weights[node_id] for node_id in group)
+    return [sorted(node_ids, key=position.__getitem__) for node_ids in bins if node_ids]
+
+
+def shard_count(split: int | str, workers: int) -> int:
+    """`auto` is one shard per worker; a number is taken as given."""
+    return workers if split == "auto" else int(split)
+
+
+def shard_name(task: Task, number: int, total: int) -> str:
+    """`unit[shard=2/4]`."""
+    return f"{task.name}[shard={number}/{total}]"
+
+
+def node_id_shards(
+    task: Task, node_ids: Sequence[Sequence[str]], weights: Mapping[str, float], open_last: bool
+) -> list[Task]:
+    """One task per bin of node ids; with `open_last`, the lightest runs all but the others' ids.
+
+    The open shard also runs any test added since the ids were listed, so none is ever missed.
+    """
+    total = len(node_ids)
+    loads = [sum(weights[node_id] for node_id in ids) for ids in node_ids]
+    open_index = loads.index(min(loads)) if open_last else None
+    shards = []
+    for index, ids in enumerate(node_ids):
+        if index == open_index:
+            others = tuple(node_id for other in node_ids if other is not ids for node_id in other)
+            update: dict[str, object] = {"excluded_tests": others, "selected_tests": ()}
+        else:
+            update = {"selected_tests": tuple(ids)}
+        shards.append(
+            task.model_copy(
+                update={**update, "name": shard_name(task, index + 1, total), "shard_of": task.name}
+            )
+        )
+    return shards
+
+
+def playwright_shards(task: Task, count: int) -> list[Task]:
+    """Playwright Test's own `--shard=i/N`, which divides the tests by count."""
+    return [
+        task.model_copy(
+            update={
+                "name": shard_name(task, number, count),
+                "shard_of": task.name,
+                "args": (*task.args, f"--shard={number}/{count}"),
+            }
+        )
+        for number in range(1, count + 1)
+    ]
+
+
+def merge_shards(results: Sequence[SuiteResult], shard_of: Mapping[str, str]) -> list[SuiteResult]:
+    """One result per split suite, where its first shard was; other results unchanged."""
+    shards: dict[str, list[SuiteResult]] = {}
+    for result in results:
+        if result.task in shard_of:
+            shards.setdefault(shard_of[result.task], []).append(result)
+    merged: list[SuiteResult] = []
+    for result in results:
+        suite = shard_of.get(result.task)
+        if suite is None:
+            merged.append(result)
+        elif shards[suite][0] is result:
+            merged.append(merge_results(suite, shards[suite]))
+    return merged
+
+
+def merge_results(task: str, parts: Sequence[SuiteResult]) -> SuiteResult:
+    """Shard results as one: cases and attempts joined, counts summed, the worst outcome."""
+    first = parts[0]
+    outcome = max((part.outcome for part in parts), key=SEVERITY.index)
+    worst = next(part for part in parts if part.outcome is outcome)
+    starts = [part.started_at for part in parts if part.started_at is not None]
+    ends = [part.finished_at for part in parts if part.finished_at is not None]
+    errors = [f"{part.task}: {part.error}" for part in parts if part.error]
+    return SuiteResult(
+        task=task,
+        suite=first.suite,
+        kind=first.kind,
+        outcome=outcome,
+        counts=_summed(part.counts for part in parts),
+        cases=[case for part in parts for case in part.cases],
+        attempts=[attempt for part in parts for attempt in part.attempts],
+        exit_code=next((part.exit_code for part in parts if part.exit_code), first.exit_code),
+        error="; ".join(errors) or None,
+        output_dir=first.output_dir,
+        log_path=worst.log_path,
+        artifacts=[path for part in parts for path in part.artifacts],
+        tail=worst.tail,
+        started_at=min(starts) if starts else None,
+        finished_at=max(ends) if ends else None,
+        worker=first.worker,
+        matrix=first.matrix,
+        segments=[
+            Segment(
+                label=part.task,
+                worker=part.worker,
+                started_at=part.started_at,
+                finished_at=part.finished_at,
+                outcome=part.outcome,
+                log_path=part.log_path,
+            )
+            for part in parts
+        ],
+    )
+
+
+def _summed(counts: Iterable[Counts]) -> Counts:
+    total = Counts()
+    for item in counts:
+        for name in Counts.model_fields:
+            setattr(total, name, getattr(total, name) + getattr(item, name))
+    return total
+
+
+def collect_tests(task: Task, env: Mapping[str, str]) -> list[CollectedTest]:
+    """The suite's tests as pytest collects them with the suite's own path, arguments and folder."""
+    from qaagent.runners.pytest_runner import PLUGIN, PLUGIN_DIR, pytest_command
+
+    argv = [*pytest_command(task)]
+    if task.path is not None:
+        argv.append(str(task.path))
+    argv += [*task.args, "--collect-only", "-q", "-p", PLUGIN]
+    inherited = {**os.environ, **env, **task.env}
+    pythonpath = os.pathsep.join(
+        part for part in (str(PLUGIN_DIR), inherited.get("PYTHONPATH", "")) if part
+    )
+    with tempfile.TemporaryDirectory(prefix="qaagent-collect-") as folder:
+        listing = Path(folder) / "collected.jsonl"
+        try:
+            completed = subprocess.run(
+                argv,
+                cwd=task.cwd,
+                env={**inherited, "PYTHONPATH": pythonpath, COLLECT_VARIABLE: str(listing)},
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=COLLECT_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as error:
+            raise CollectionError(str(error)) from None
+        if completed.returncode != 0 or not listing.exists():
+            last = (completed.stdout + completed.stderr).strip().splitlines()[-1:] or ["no output"]
+            raise CollectionError(f"pytest --collect-only exited {completed.returncode}: {last[0]}")
+        return [_collected(json.loads(line)) for line in listing.read_text("utf-8").splitlines()]
+
+
+def _collected(data: Mapping[str, object]) -> CollectedTest:
+    scopes, markers = data.get("scopes", []), data.get("markers", [])
+    return CollectedTest(
+        node_id=str(data["nodeid"]),
+        scopes=tuple(str(scope) for scope in scopes) if isinstance(scopes, list) else (),
+        markers=tuple(str(marker) for marker in markers) if isinstance(markers, list) else (),
+    )
+
+
+def source_fingerprint(task: Task) -> str:
+    """A digest of the suite's command and of every file its collection could depend on.
+
+    Sizes and modification times of the files under the suite's path, and the pytest
+    configuration files of its working folder, so any edit means collecting again.
+    """
+    digest = hashlib.sha256()
+    digest.update(
+        json.dumps(
+            [task.kind, str(task.path), str(task.cwd), task.command, task.args, task.env],
+            sort_keys=True,
+        ).encode()
+    )
+    roots = [task.path] if task.path is not None else [task.cwd]
+    files = [task.cwd / name for name in CONFIG_FILES]
+    for root in roots:
+        files += _files_under(root)
+    for path in sorted(set(files)):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _files_under(root: Path) -> list[Path]:
+    """Every file below `root`, leaving out hidden folders, caches and node_modules."""
+    if root.is_file():
+        return [root]
+    found = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [
+            name for name in subfolders if not name.startswith(".") and name not in SKIPPED_FOLDERS
+        ]
+        found += [Path(folder) / name for name in names]
+    return found
+
+
+def cached_collection(
+    task: Task, env: Mapping[str, str], cache_dir: Path
+) -> tuple[list[CollectedTest], bool]:
+    """The collected tests, reused while the suite's files are unchanged; True when reused."""
+    fingerprint = source_fingerprint(task)
+    cache = cache_dir / (hashlib.sha256(task.name.encode()).hexdigest()[:16] + ".json")
+    try:
+        stored = json.loads(cache.read_text("utf-8"))
+        if stored.get("fingerprint") == fingerprint:
+            return [_collected(item) for item in stored["tests"]], True
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    tests = collect_tests(task, env)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "fingerprint": fingerprint,
+        "tests": [
+            {"nodeid": test.node_id, "scopes": list(test.scopes), "markers": list(test.markers)}
+            for test in tests
+        ],
+    }
+    partial = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
+    partial.write_text(json.dumps(payload), encoding="utf-8")
+    partial.replace(cache)
+    return tests, False
+
+
+def split_tasks(
+    tasks: Sequence[Task], workers: int, runs_dir: Path, env: Mapping[str, str]
+) -> SplitPlan:
+    """Every task with `split` replaced by its shards; the others as they are."""
+    plan = SplitPlan(tasks=[])
+    for task in tasks:
+        count = shard_count(task.split, workers) if task.split is not None else 1
+        if count < 2:
+            plan.tasks.append(task)
+        elif task.kind == "playwright-node":
+            plan.tasks += [task] if task.selected_tests else playwright_shards(task, count)
+        else:
+            try:
+                plan.tasks += _split_by_node_id(task, count, runs_dir, env, plan.expected)
+            except CollectionError as error:
+                plan.notes.append(
+                    f"{task.name}: not split, its tests could not be listed ({error})"
+                )
+                plan.tasks.append(task)
+    return plan
+
+
+def _split_by_node_id(
+    task: Task, count: int, runs_dir: Path, env: Mapping[str, str], expected: dict[str, float]
+) -> list[Task]:
+    """Shards of a pytest-collected suite, or the task alone when it has too few groups."""
+    from qaagent.history import test_durations
+    from qaagent.runners.pytest_runner import selected_node_ids
+
+    if task.selected_tests:
+        tests = [CollectedTest(node_id) for node_id in selected_node_ids(task.selected_tests)]
+        open_last = False
+    elif task.kind == "pytest":
+        tests, _ = cached_collection(task, env, runs_dir / "collected")
+        open_last = True
+    else:
+        tests, open_last = collect_tests(task, env), False
+    groups = group_tests(tests, task.split_keep_together)
+    if min(count, len(groups)) < 2:
+        return [task]
+    recorded = test_durations(runs_dir, task.name)
+    weights = weigh_tests([test.node_id for test in tests], recorded)
+    bins = partition(groups, weights, min(count, len(groups)))
+    shards = node_id_shards(task, bins, weights, open_last)
+    if any(test.node_id in recorded for test in tests):
+        for shard, node_ids in zip(shards, bins, strict=True):
+            expected[shard.name] = sum(weights[node_id] for node_id in node_ids)
+    return shards

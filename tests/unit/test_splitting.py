@@ -1,0 +1,163 @@
+"""Splitting a suite into shards of equal recorded duration, keeping groups, merging back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from test_orchestrator import make_task
+
+from qaagent.runners.base import Attempt, CaseStatus, Counts, SuiteResult, TaskOutcome, TestCase
+from qaagent.splitting import (
+    CollectedTest,
+    group_tests,
+    merge_shards,
+    node_id_shards,
+    partition,
+    weigh_tests,
+)
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def ids(module: str, count: int) -> list[str]:
+    return [f"tests/{module}.py::test_{index}" for index in range(count)]
+
+
+def loads(bins: list[list[str]], weights: dict[str, float]) -> list[float]:
+    return [sum(weights[node_id] for node_id in node_ids) for node_ids in bins]
+
+
+def test_shards_have_about_equal_recorded_duration() -> None:
+    node_ids = ids("a", 10) + ids("b", 10) + ids("c", 10)
+    recorded = {node_id: 0.1 + (index % 7) * 0.9 for index, node_id in enumerate(node_ids)}
+    weights = weigh_tests(node_ids, recorded)
+    bins = partition([[node_id] for node_id in node_ids], weights, 4)
+    sums = loads(bins, weights)
+    assert len(bins) == 4
+    assert sorted(node_id for node_ids in bins for node_id in node_ids) == sorted(node_ids)
+    assert max(sums) - min(sums) <= max(weights.values())
+
+
+def test_one_long_test_gets_a_shard_of_its_own() -> None:
+    node_ids = ["t::long", *ids("short", 6)]
+    weights = weigh_tests(node_ids, {"t::long": 6.0, **dict.fromkeys(ids("short", 6), 1.0)})
+    bins = partition([[node_id] for node_id in node_ids], weights, 2)
+    assert ["t::long"] in bins
+    assert sorted(loads(bins, weights)) == [6.0, 6.0]
+
+
+def test_tests_without_history_get_the_median_and_spread_evenly_without_any() -> None:
+    weights = weigh_tests(["a", "b", "c", "new"], {"a": 1.0, "b": 2.0, "c": 9.0})
+    assert weights["new"] == 2.0
+    even = weigh_tests(ids("m", 8), {})
+    bins = partition([[node_id] for node_id in ids("m", 8)], even, 4)
+    assert [len(node_ids) for node_ids in bins] == [2, 2, 2, 2]
+
+
+def test_a_module_scoped_fixture_keeps_its_module_in_one_shard() -> None:
+    shared = [CollectedTest(node_id, scopes=("module",)) for node_id in ids("db", 4)]
+    alone = [CollectedTest(node_id) for node_id in ids("unit", 4)]
+    groups = group_tests(shared + alone, [])
+    assert ids("db", 4) in groups
+    assert len(groups) == 5
+    bins = partition(groups, weigh_tests(ids("db", 4) + ids("unit", 4), {}), 3)
+    assert sum(1 for node_ids in bins if set(node_ids) & set(ids("db", 4))) == 1
+
+
+def test_a_class_scoped_fixture_keeps_only_its_class_together() -> None:
+    tests = [
+        CollectedTest("tests/a.py::TestX::test_1", scopes=("class",)),
+        CollectedTest("tests/a.py::TestX::test_2", scopes=("class",)),
+        CollectedTest("tests/a.py::TestY::test_1", scopes=("class",)),
+        CollectedTest("tests/a.py::test_free"),
+    ]
+    groups = group_tests(tests, [])
+    assert ["tests/a.py::TestX::test_1", "tests/a.py::TestX::test_2"] in groups
+    assert len(groups) == 3
+
+
+def test_a_named_marker_keeps_its_tests_together_across_modules() -> None:
+    tests = [
+        CollectedTest("tests/a.py::test_1", markers=("serial",)),
+        CollectedTest("tests/a.py::test_2"),
+        CollectedTest("tests/b.py::test_1", markers=("serial", "slow")),
+        CollectedTest("tests/c.py::test_1", markers=("slow",)),
+    ]
+    groups = group_tests(tests, ["serial"])
+    assert ["tests/a.py::test_1", "tests/b.py::test_1"] in groups
+    assert len(groups) == 3
+
+
+def test_the_open_shard_runs_everything_the_others_do_not() -> None:
+    task = make_task("unit", kind="pytest")
+    bins = [ids("a", 3), ids("b", 2)]
+    weights = weigh_tests(ids("a", 3) + ids("b", 2), {})
+    shards = node_id_shards(task, bins, weights, open_last=True)
+    assert [shard.name for shard in shards] == ["unit[shard=1/2]", "unit[shard=2/2]"]
+    assert {shard.shard_of for shard in shards} == {"unit"}
+    assert shards[0].selected_tests == tuple(ids("a", 3))
+    assert shards[1].selected_tests == ()
+    assert shards[1].excluded_tests == tuple(ids("a", 3))
+
+
+def shard_result(
+    name: str, outcome: TaskOutcome, cases: list[TestCase], worker: int, offset: float
+) -> SuiteResult:
+    started = START + timedelta(seconds=offset)
+    return SuiteResult(
+        task=name,
+        suite="unit",
+        kind="pytest",
+        outcome=outcome,
+        counts=Counts.of(cases),
+        cases=cases,
+        attempts=[
+            Attempt(
+                number=1, command=["pytest"], started_at=started, finished_at=started, cases=cases
+            )
+        ],
+        started_at=started,
+        finished_at=started + timedelta(seconds=2),
+        worker=worker,
+    )
+
+
+def test_shards_merge_into_one_result_where_the_first_shard_was() -> None:
+    passed = TestCase(id="a::t1", name="t1", status=CaseStatus.passed)
+    failed = TestCase(id="b::t1", name="t1", status=CaseStatus.failed)
+    other = SuiteResult(task="lint", suite="lint", kind="command", outcome=TaskOutcome.passed)
+    results = [
+        shard_result("unit[shard=1/2]", TaskOutcome.passed, [passed], worker=0, offset=1),
+        other,
+        shard_result("unit[shard=2/2]", TaskOutcome.failed, [failed], worker=1, offset=0),
+    ]
+    merged = merge_shards(results, {"unit[shard=1/2]": "unit", "unit[shard=2/2]": "unit"})
+    assert [result.task for result in merged] == ["unit", "lint"]
+    unit = merged[0]
+    assert unit.outcome is TaskOutcome.failed
+    assert unit.counts == Counts(passed=1, failed=1)
+    assert [case.id for case in unit.cases] == ["a::t1", "b::t1"]
+    assert len(unit.attempts) == 2
+    assert unit.started_at == START
+    assert unit.finished_at == START + timedelta(seconds=3)
+    assert [(segment.label, segment.worker) for segment in unit.segments] == [
+        ("unit[shard=1/2]", 0),
+        ("unit[shard=2/2]", 1),
+    ]
+    assert [segment.outcome for segment in unit.segments] == [
+        TaskOutcome.passed,
+        TaskOutcome.failed,
+    ]
+
+
+def test_a_shard_error_outranks_failures_and_failures_outrank_not_run() -> None:
+    def merged_outcome(*outcomes: TaskOutcome) -> TaskOutcome:
+        results = [
+            shard_result(f"s[shard={index}/9]", outcome, [], worker=index, offset=0)
+            for index, outcome in enumerate(outcomes)
+        ]
+        return merge_shards(results, {result.task: "s" for result in results})[0].outcome
+
+    assert merged_outcome(TaskOutcome.failed, TaskOutcome.error) is TaskOutcome.error
+    assert merged_outcome(TaskOutcome.not_run, TaskOutcome.failed) is TaskOutcome.failed
+    assert merged_outcome(TaskOutcome.passed, TaskOutcome.passed) is TaskOutcome.passed
