@@ -39,6 +39,10 @@ integration: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/makespan.py
+	$(BIN)/python bench/split.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -382,7 +382,7 @@ def _split_by_node_id(
         tests = [CollectedTest(node_id) for node_id in selected_node_ids(task.selected_tests)]
         open_last = False
     elif task.kind == "pytest":
-        tests, _ = cached_collection(task, env, runs_dir / "collected")
+        tests, _ = cached_collection(task, env, runs_dir / ".collected")
         open_last = True
     else:
         tests, open_last = collect_tests(task, env), False

@@ -434,3 +434,34 @@ def test_profile_that_is_not_utf8_is_named(tmp_path: Path) -> None:
 def test_empty_unknown_section_is_still_unknown(tmp_path: Path) -> None:
     path = write_profile(tmp_path, "project: {name: shop}\nreports:\n")
     assert problem_for(load_error(path), "reports").startswith("reports: unknown key")
+
+
+def test_split_on_a_suite_that_cannot_be_split_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / "checks").mkdir()
+    path = write_profile(
+        tmp_path,
+        """
+        tests:
+          unit: {enabled: false}
+        suites:
+          lint:
+            kind: command
+            command: "true"
+            split: 2
+          fast:
+            kind: pytest
+            path: checks
+            split: auto
+        """,
+    )
+    message = load_error(path)
+    problem = problem_for(message, "suites.lint.split")
+    assert "pytest and Playwright" in problem
+    assert "line 7" in problem
+    assert "suites.fast" not in message
+
+
+def test_split_must_be_auto_or_a_positive_number(tmp_path: Path) -> None:
+    (tmp_path / "tests").mkdir()
+    path = write_profile(tmp_path, "tests:\n  unit:\n    split: 0\n")
+    assert "tests.unit.split" in load_error(path)

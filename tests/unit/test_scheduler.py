@@ -7,7 +7,6 @@ from test_orchestrator import make_task
 from qaagent.plan import Task
 from qaagent.runners.backend import LocalBackend, TaskControl
 from qaagent.runners.base import SuiteResult
-
 from qaagent.runners.scheduler import (
     Order,
     choose_order,

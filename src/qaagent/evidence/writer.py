@@ -103,7 +103,7 @@ def build_manifest(run_dir: Path, info: RunInfo, results: Sequence[SuiteResult])
         started_at=info.started_at,
         finished_at=info.finished_at,
         wall_time=(info.finished_at - info.started_at).total_seconds(),
-        task_time=sum(result.duration for result in results),
+        task_time=sum(result.busy_time for result in results),
         argv=redact_argv(info.argv),
         cwd=str(info.cwd),
         profile_path=str(info.profile_path or ""),
@@ -269,7 +269,13 @@ def sha256_of(path: Path) -> str:
 
 
 def relative(run_dir: Path, path: Path) -> str:
-    """A path inside the run as a relative POSIX path; anything else stays absolute."""
+    """A path inside the run as a relative POSIX path; anything else stays absolute.
+
+    Paths written below the run directory are made relative as they are; only others are
+    resolved (through symlinks), which costs a system call per path component.
+    """
+    if path.is_absolute() and run_dir.is_absolute() and path.is_relative_to(run_dir):
+        return path.relative_to(run_dir).as_posix()
     try:
         return path.resolve().relative_to(run_dir.resolve()).as_posix()
     except ValueError:

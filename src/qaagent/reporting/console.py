@@ -245,7 +245,7 @@ def print_summary(
             f"{result.duration:.1f}s",
         )
     console.print(table)
-    task_time = sum(result.duration for result in results)
+    task_time = sum(result.busy_time for result in results)
     speedup = task_time / wall_time if wall_time > 0 else 1.0
     console.print(
         f"Run {status}: wall time {wall_time:.1f}s, task time {task_time:.1f}s, "
@@ -264,7 +264,7 @@ def summary_data(
     results: Sequence[SuiteResult],
 ) -> dict[str, Any]:
     """The `--json` summary: the same facts as the table, for machines."""
-    task_time = sum(result.duration for result in results)
+    task_time = sum(result.busy_time for result in results)
     return {
         "run_id": run_id,
         "run_dir": str(run_dir),

@@ -179,6 +179,17 @@ class SuiteResult(BaseModel):
             return 0.0
         return (self.finished_at - self.started_at).total_seconds()
 
+    @property
+    def busy_time(self) -> float:
+        """Worker seconds spent: the sum over the shards of a split suite, else the duration."""
+        if not self.segments:
+            return self.duration
+        return sum(
+            (segment.finished_at - segment.started_at).total_seconds()
+            for segment in self.segments
+            if segment.started_at is not None and segment.finished_at is not None
+        )
+
 
 @dataclass
 class RunContext:
