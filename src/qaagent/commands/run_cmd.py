@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from qaagent.evidence.writer import ReportWriter, RunFacts
     from qaagent.plan import Task
     from qaagent.runners.app import AppLifecycle
+    from qaagent.runners.base import SuiteResult
     from qaagent.runners.orchestrator import Execution
     from qaagent.runners.scheduler import Order
 
@@ -229,17 +230,11 @@ def execute_run(
     )
     from qaagent.runners.registry import runner_for
     from qaagent.runners.scheduler import Order, choose_order, expected_durations, order_tasks
-    from qaagent.splitting import merge_shards, split_tasks
 
     settings = loaded.profile.run
     history = task_durations(loaded.runs_dir)
-    split = split_tasks(
-        tasks, split_workers(settings), loaded.runs_dir, app_env(loaded, environment)
-    )
-    for note in split.notes:
-        typer.echo(f"note: {note}", err=True)
-    runnable = split.tasks
-    known = {**history, **split.expected}
+    runnable, shard_seconds = plan_shards(loaded, tasks, environment)
+    known = {**history, **shard_seconds}
     expected = (
         expected_durations(runnable, known)
         if choose_order(order, history) is Order.duration
@@ -266,8 +261,7 @@ def execute_run(
     with interrupts_stop(orchestrator):
         with progress:
             execution = orchestrator.run(runnable, settings.suite_order, expected)
-        shard_of = {task.name: task.shard_of for task in runnable if task.shard_of}
-        execution.results = merge_shards(execution.results, shard_of)
+        execution.results = merged_shards(runnable, execution.results)
         writers = report_writers(formats, json_output)
         manifest = post_phase(
             run_id, run_dir, loaded, tasks, execution, workers, environment, writers, facts
@@ -318,6 +312,31 @@ def post_phase(
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_IGN)
         return write_evidence(run_dir, info, execution.results)
+
+
+def plan_shards(
+    loaded: LoadedProfile, tasks: list[Task], environment: str | None
+) -> tuple[list[Task], dict[str, float]]:
+    """Tasks with split suites replaced by their shards, and the expected seconds of each shard."""
+    if not any(task.split is not None for task in tasks):
+        return tasks, {}
+    from qaagent.splitting import split_tasks
+
+    workers = split_workers(loaded.profile.run)
+    split = split_tasks(tasks, workers, loaded.runs_dir, app_env(loaded, environment))
+    for note in split.notes:
+        typer.echo(f"note: {note}", err=True)
+    return split.tasks, split.expected
+
+
+def merged_shards(runnable: list[Task], results: list[SuiteResult]) -> list[SuiteResult]:
+    """Results with each split suite's shards merged into one result."""
+    shard_of = {task.name: task.shard_of for task in runnable if task.shard_of}
+    if not shard_of:
+        return results
+    from qaagent.splitting import merge_shards
+
+    return merge_shards(results, shard_of)
 
 
 def split_workers(settings: RunSettings) -> int:

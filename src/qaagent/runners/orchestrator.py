@@ -18,12 +18,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import psutil
 
 from qaagent.errors import ExitCode, UsageError
-from qaagent.evidence.models import RunStatus
 from qaagent.plan import Task, select_tasks, unmatched_patterns
 from qaagent.runners.app import AppLifecycle, AppStartError
 from qaagent.runners.backend import (
@@ -37,6 +36,9 @@ from qaagent.runners.backend import (
 )
 from qaagent.runners.base import RunContext, Runner, SuiteResult, TaskOutcome, task_counts
 from qaagent.runners.scheduler import order_tasks, start_priorities
+
+if TYPE_CHECKING:
+    from qaagent.evidence.models import RunStatus
 
 POLL_INTERVAL = 0.1
 SETTLE_SECONDS = 2.0
@@ -158,6 +160,8 @@ def exit_code_for(results: Sequence[SuiteResult], stop_reason: StopReason | None
 
 def status_for(exit_code: ExitCode) -> RunStatus:
     """Run status of an exit code."""
+    from qaagent.evidence.models import RunStatus
+
     return {
         ExitCode.OK: RunStatus.passed,
         ExitCode.TESTS_FAILED: RunStatus.failed,
