@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
@@ -218,11 +218,9 @@ def execute_run(
     Split suites run as shards and are merged back into one result before any evidence is
     written, so every report shows the suite once.
     """
-    from rich.console import Console
-
     from qaagent.evidence.rundir import create_run_dir, point_latest
     from qaagent.history import record_run, task_durations
-    from qaagent.reporting.console import make_progress
+    from qaagent.reporting.progress import make_progress
     from qaagent.runners.orchestrator import (
         ExecutionOptions,
         RunOrchestrator,
@@ -252,9 +250,9 @@ def execute_run(
         env=app_env(loaded, environment),
         chromium=chromium,
     )
-    console = Console(stderr=json_output, highlight=False, markup=False)
+    stream = sys.stderr if json_output else sys.stdout
     progress = make_progress(
-        console, order_tasks(runnable, settings.suite_order, expected), os.environ, known
+        stream, order_tasks(runnable, settings.suite_order, expected), os.environ, known
     )
     orchestrator = RunOrchestrator(runner_for, options, app=app, watcher=progress)
     facts = prepare_post_phase(loaded.root, formats)
@@ -268,7 +266,7 @@ def execute_run(
         )
     point_latest(loaded.runs_dir, run_dir)
     record_run(loaded.runs_dir, run_dir)
-    show_outcome(console, json_output, manifest, execution, run_dir)
+    show_outcome(stream, json_output, manifest, execution, run_dir)
     if execution.killed:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -428,9 +426,11 @@ def run_settings(
 
 
 def show_outcome(
-    console: Any, json_output: bool, manifest: Manifest, execution: Execution, run_dir: Path
+    stream: TextIO, json_output: bool, manifest: Manifest, execution: Execution, run_dir: Path
 ) -> None:
     """The summary table, or the JSON summary alone on stdout."""
+    from rich.console import Console
+
     from qaagent.reporting.console import print_summary, summary_data
 
     if json_output:
@@ -444,6 +444,7 @@ def show_outcome(
         )
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
+    console = Console(file=stream, highlight=False, markup=False)
     print_summary(console, execution.results, manifest.wall_time, run_dir, str(manifest.status))
 
 

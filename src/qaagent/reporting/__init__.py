@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from qaagent.reporting.bundle import RunBundle
     from qaagent.reporting.summary import RunSummary
 
-RENDERER_MODULES = (
+PRELOADED_MODULES = (
     "qaagent.reporting.bundle",
+    "qaagent.reporting.console",
     "qaagent.reporting.github",
     "qaagent.reporting.html",
     "qaagent.reporting.junit_report",
@@ -97,8 +98,8 @@ def write_reports(
 
 
 def preload(formats: Iterable[str]) -> None:
-    """Import the report renderers and compile the HTML template ahead of need."""
-    for name in RENDERER_MODULES:
+    """Import the report renderers and the final table, and compile the HTML template."""
+    for name in PRELOADED_MODULES:
         importlib.import_module(name)
     if "html" in formats:
         from qaagent.reporting.html import report_template

@@ -1,8 +1,6 @@
-"""What a person sees while the run goes on and when it ends.
+"""What a person sees on a terminal: the live board of tasks, and the final table of a run.
 
-On a terminal: a live board of running, queued, passed and failed tasks. In CI or when output is
-not a terminal: one plain line when a task starts and one when it ends, never a spinner. Both are
-driven from the main thread only, through `event` and `tick`.
+Plain progress lines for CI and pipes live in `progress`, which needs no rich.
 """
 
 from __future__ import annotations
@@ -20,12 +18,11 @@ from rich.table import Table
 from rich.text import Text
 
 from qaagent.plan import Task
+from qaagent.reporting.progress import FAILING, FAILURE_LINES
 from qaagent.runners.backend import Event, EventKind
 from qaagent.runners.base import SuiteResult, TaskOutcome
 
 REFRESH_INTERVAL = 0.25
-FAILURE_LINES = 15
-FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
 STYLES = {
     TaskOutcome.passed: "green",
     TaskOutcome.failed: "red",
@@ -41,23 +38,6 @@ def is_interactive(console: Console, environ: Mapping[str, str]) -> bool:
     return console.is_terminal and not environ.get("CI")
 
 
-def counts_text(result: SuiteResult) -> str:
-    """`3 passed, 1 failed` with only the non-zero counts."""
-    counts = result.counts
-    parts = [
-        f"{value} {label}"
-        for value, label in (
-            (counts.passed, "passed"),
-            (counts.failed, "failed"),
-            (counts.errors, "errors"),
-            (counts.skipped, "skipped"),
-            (counts.flaky, "flaky"),
-        )
-        if value
-    ]
-    return ", ".join(parts) or "no tests"
-
-
 def failure_block(result: SuiteResult) -> Text:
     """A failing task's reason and last output lines, printed together under its name."""
     text = Text(f"── {result.task}: {result.outcome} ──\n", style="bold red")
@@ -68,42 +48,6 @@ def failure_block(result: SuiteResult) -> Text:
     if result.log_path is not None:
         text.append(f"log: {result.log_path}\n")
     return text
-
-
-class PlainProgress:
-    """One line when a task starts and one when it ends."""
-
-    def __init__(self, console: Console) -> None:
-        self.console = console
-
-    def __enter__(self) -> PlainProgress:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
-
-    def event(self, event: Event) -> None:
-        """Print task starts and ends; output lines stay in the task's log."""
-        if event.kind is EventKind.started:
-            self.console.print(
-                f"start  {event.task} (worker {event.worker})", highlight=False, soft_wrap=True
-            )
-        elif event.kind is EventKind.stopping:
-            self.console.print(event.line, highlight=False, soft_wrap=True)
-        elif event.kind is EventKind.finished and event.result is not None:
-            self._finished(event.result)
-
-    def tick(self) -> None:
-        """Plain output has nothing to refresh."""
-
-    def _finished(self, result: SuiteResult) -> None:
-        self.console.print(
-            f"{result.outcome:<6} {result.task}: {counts_text(result)} in {result.duration:.1f}s",
-            highlight=False,
-            soft_wrap=True,
-        )
-        if result.outcome in FAILING:
-            self.console.print(failure_block(result), highlight=False, soft_wrap=True)
 
 
 @dataclass
@@ -207,18 +151,6 @@ def _elapsed(row: _Row, now: float) -> str:
     if row.started is None:
         return ""
     return f"{(row.finished or now) - row.started:.1f}s"
-
-
-def make_progress(
-    console: Console,
-    tasks: Sequence[Task],
-    environ: Mapping[str, str],
-    expected: Mapping[str, float],
-) -> PlainProgress | LiveBoard:
-    """The live board on an interactive terminal, plain lines anywhere else."""
-    if is_interactive(console, environ):
-        return LiveBoard(console, tasks, expected)
-    return PlainProgress(console)
 
 
 def print_summary(
