@@ -7,13 +7,17 @@ import re
 import shutil
 import subprocess
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
 from test_run_all import checked_manifest, environment, records, run_all, run_dirs
 
+from qaagent.config.loader import load_profile
 from qaagent.evidence.models import Manifest
+from qaagent.plan import build_tasks
+from qaagent.splitting import cached_collection
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "split_project"
 BROKEN = "tests/test_alpha.py::test_broken"
@@ -118,3 +122,55 @@ def test_last_failed_reruns_exactly_the_failed_node_id(project: Path, first_run:
     manifest = checked_manifest(rerun)
     assert [task.name for task in manifest.tasks] == ["unit"]
     assert {record.test_id for record in records(rerun)} == {BROKEN}
+
+
+class TimelineBars(HTMLParser):
+    """The timeline bars of the HTML report: (task, label, lane index)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bars: list[tuple[str, str]] = []
+        self.lanes = 0
+        self._in_bar: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        classes = (values.get("class") or "").split()
+        if "lane" in classes:
+            self.lanes += 1
+        if "bar" in classes:
+            self._in_bar = values.get("data-task") or ""
+
+    def handle_data(self, data: str) -> None:
+        if self._in_bar is not None and data.strip():
+            self.bars.append((self._in_bar, f"{data.strip()}@{self.lanes}"))
+            self._in_bar = None
+
+
+def test_the_html_timeline_draws_each_shard_on_its_worker_lane(first_run: Path) -> None:
+    parser = TimelineBars()
+    parser.feed((first_run / "reports" / "report.html").read_text("utf-8"))
+    assert {task for task, _ in parser.bars} == {"unit"}
+    labels = sorted(label for _, label in parser.bars)
+    assert [label.partition("@")[0] for label in labels] == [
+        f"unit[shard={number}/3]" for number in (1, 2, 3)
+    ]
+    assert len({label.partition("@")[2] for label in labels}) == 3
+
+
+def test_collection_is_reused_until_a_test_file_changes(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURE, root)
+    task = build_tasks(load_profile(root / "qaagent.yaml").suites)[0]
+    first, reused = cached_collection(task, environment(), tmp_path / "cache")
+    assert not reused
+    assert len(first) == 14
+    beta = next(test for test in first if test.node_id == "tests/test_beta.py::test_users")
+    assert beta.scopes == ("module",)
+    serial = next(test for test in first if test.node_id.endswith("test_first_step"))
+    assert "serial" in serial.markers
+    assert cached_collection(task, environment(), tmp_path / "cache") == (first, True)
+    (root / "tests" / "test_new.py").write_text("def test_new() -> None:\n    pass\n", "utf-8")
+    again, reused = cached_collection(task, environment(), tmp_path / "cache")
+    assert not reused
+    assert "tests/test_new.py::test_new" in {test.node_id for test in again}
