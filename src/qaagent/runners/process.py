@@ -345,8 +345,17 @@ def _spawn(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Pop
     )
 
 
-@functools.cache
+_PROBE_LOCK = threading.Lock()
+
+
 def _pdeathsig_prefix() -> tuple[str, ...]:
+    """The probed prefix; workers starting at once wait for one probe instead of each running it."""
+    with _PROBE_LOCK:
+        return _probe_pdeathsig()
+
+
+@functools.cache
+def _probe_pdeathsig() -> tuple[str, ...]:
     """`setpriv --pdeathsig TERM --`, so the command dies with qaagent; empty where unavailable.
 
     A `preexec_fn` calling prctl would do the same without a wrapper, but `preexec_fn` can
