@@ -1,0 +1,129 @@
+"""How Playwright suites are invoked: @playwright/test through npx, or pytest with pytest-playwright.
+
+Neither ever downloads a browser. When an executable is known (the profile or `QAAGENT_CHROMIUM`),
+it is exported as `QAAGENT_CHROMIUM`: the pytest-playwright run loads a plugin that launches it,
+and a Node project's `playwright.config` reads it as
+`launchOptions: { executablePath: process.env.QAAGENT_CHROMIUM }`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from qaagent.plan import Task
+from qaagent.runners.base import Invocation, RunContext, TestCase
+from qaagent.runners.chromium_plugin import CHROMIUM_ENV
+
+PLAYWRIGHT_CONFIGS = ("playwright.config.ts", "playwright.config.js", "playwright.config.mjs")
+TEST_RESULTS = "test-results"
+TEST_LIST_FILE = "failed-tests.txt"
+TITLE_SEPARATOR = " \u203a "
+PROJECT_PREFIX = re.compile(r"^\[(?P<project>[^\]]+)\] (?P<title>.*)$")
+NO_DOWNLOAD_ENV = {"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}
+
+
+class PlaywrightNodeAdapter:
+    """`npx playwright test` with the JUnit reporter; a retry runs a `--test-list` of the failures."""
+
+    def invocation(
+        self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
+    ) -> Invocation:
+        """First attempt: the suite's tests; retry: exactly the failed tests, listed in a file."""
+        project_dir = node_project_dir(task)
+        junit = attempt_dir / "junit.xml"
+        selection = (
+            ["--test-list", str(write_test_list(rerun, attempt_dir / TEST_LIST_FILE))]
+            if rerun
+            else path_filter(task, project_dir)
+        )
+        argv = [
+            "npx",
+            "--no-install",
+            "playwright",
+            "test",
+            *selection,
+            "--reporter=junit,line",
+            "--output",
+            str(attempt_dir / TEST_RESULTS),
+            *task.args,
+        ]
+        env = {**NO_DOWNLOAD_ENV, "PLAYWRIGHT_JUNIT_OUTPUT_FILE": str(junit)}
+        env.update(chromium_env(context))
+        return Invocation(argv=argv, cwd=project_dir, env=env, junit=junit)
+
+    def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
+        """Playwright exits 1 for failed tests too, so only a run without any result is suspect."""
+        if exit_code != 0 and not cases:
+            return (
+                f"npx playwright test exited {exit_code} without test results: "
+                "is @playwright/test installed in the project (npm ci), and does its "
+                "playwright.config find tests?"
+            )
+        return None
+
+    def artifacts(self, attempt_dir: Path, invocation: Invocation) -> list[Path]:
+        """Screenshots, traces, videos and error contexts under the attempt's test-results."""
+        return files_under(attempt_dir / TEST_RESULTS)
+
+
+def node_project_dir(task: Task) -> Path:
+    """The folder holding playwright.config: the suite path when it has one, else the suite's cwd."""
+    if task.path is not None and task.path.is_dir() and has_playwright_config(task.path):
+        return task.path
+    return task.cwd
+
+
+def has_playwright_config(folder: Path) -> bool:
+    """Whether `folder` is a Playwright Test project root."""
+    return any((folder / name).is_file() for name in PLAYWRIGHT_CONFIGS)
+
+
+def path_filter(task: Task, project_dir: Path) -> list[str]:
+    """A file filter for a suite path below the project; Playwright reads filters as regexes."""
+    if task.path is None or task.path == project_dir:
+        return []
+    try:
+        shown = task.path.relative_to(project_dir).as_posix()
+    except ValueError:
+        shown = task.path.as_posix()
+    return [re.escape(shown)]
+
+
+def write_test_list(cases: list[TestCase], target: Path) -> Path:
+    """One line per test in the format of `playwright test --test-list`: file, then titles."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("".join(f"{listed_test(case)}\n" for case in cases), encoding="utf-8")
+    return target
+
+
+def listed_test(case: TestCase) -> str:
+    """Playwright's JUnit classname is the file below testDir, the name its titles joined by U+203A.
+
+    A name that starts with `[project] ` (reporter option includeProjectInTestName) names the
+    project, which the test list puts first.
+    """
+    match = PROJECT_PREFIX.match(case.name)
+    if match is None:
+        return f"{case.classname}{TITLE_SEPARATOR}{case.name}"
+    project, title = match["project"], match["title"]
+    return f"[{project}]{TITLE_SEPARATOR}{case.classname}{TITLE_SEPARATOR}{title}"
+
+
+def chromium_env(context: RunContext) -> dict[str, str]:
+    """Export the known Chromium executable to the tool."""
+    return {CHROMIUM_ENV: context.chromium} if context.chromium else {}
+
+
+def files_under(folder: Path) -> list[Path]:
+    """Every regular, visible file below `folder` in a stable order; symlinks are not followed.
+
+    Hidden files are bookkeeping, such as Playwright's `.last-run.json`.
+    """
+    if not folder.is_dir():
+        return []
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and not path.is_symlink() and not path.name.startswith(".")
+    )

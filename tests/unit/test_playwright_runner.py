@@ -1,0 +1,154 @@
+"""The Playwright command lines: JUnit reporter, test lists of failures, the Chromium to launch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qaagent.plan import Task
+from qaagent.runners.base import CaseStatus, RunContext, TestCase
+from qaagent.runners.chromium_plugin import chromium_flags, with_chromium
+from qaagent.runners.playwright_runner import (
+    TEST_LIST_FILE,
+    PlaywrightNodeAdapter,
+    files_under,
+    listed_test,
+)
+
+
+def make_task(cwd: Path, path: Path | None, args: tuple[str, ...] = ()) -> Task:
+    """A Playwright task as the plan would build it."""
+    return Task(
+        name="e2e",
+        suite="e2e",
+        kind="playwright-node",
+        path=path,
+        cwd=cwd,
+        command=None,
+        args=args,
+        env={},
+        matrix={},
+        pool=None,
+        timeout=None,
+        retry_count=1,
+        priority=0,
+    )
+
+
+def playwright_case(classname: str, name: str) -> TestCase:
+    return TestCase(
+        id=f"{classname}::{name}", classname=classname, name=name, status=CaseStatus.failed
+    )
+
+
+def node_project(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "playwright.config.ts").write_text("export default {};\n")
+    return root
+
+
+def test_first_attempt_uses_installed_playwright_and_junit_reporter(tmp_path: Path) -> None:
+    project = node_project(tmp_path / "e2e")
+    attempt = tmp_path / "attempt-1"
+    context = RunContext(output_dir=tmp_path, chromium="/usr/bin/chromium")
+
+    invocation = PlaywrightNodeAdapter().invocation(
+        make_task(tmp_path, project, ("--workers=2",)), context, attempt, []
+    )
+
+    assert invocation.argv[:4] == ["npx", "--no-install", "playwright", "test"]
+    assert "--reporter=junit,line" in invocation.argv
+    assert invocation.argv[invocation.argv.index("--output") + 1] == str(attempt / "test-results")
+    assert invocation.argv[-1] == "--workers=2"
+    assert invocation.cwd == project
+    assert invocation.junit == attempt / "junit.xml"
+    assert invocation.env["PLAYWRIGHT_JUNIT_OUTPUT_FILE"] == str(attempt / "junit.xml")
+    assert invocation.env["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] == "1"
+    assert invocation.env["QAAGENT_CHROMIUM"] == "/usr/bin/chromium"
+
+
+def test_without_known_chromium_nothing_is_exported(tmp_path: Path) -> None:
+    invocation = PlaywrightNodeAdapter().invocation(
+        make_task(tmp_path, node_project(tmp_path)), RunContext(output_dir=tmp_path), tmp_path, []
+    )
+
+    assert "QAAGENT_CHROMIUM" not in invocation.env
+
+
+def test_suite_folder_below_the_config_becomes_an_escaped_file_filter(tmp_path: Path) -> None:
+    node_project(tmp_path)
+    suite = tmp_path / "e2e" / "checkout+pay"
+    suite.mkdir(parents=True)
+
+    invocation = PlaywrightNodeAdapter().invocation(
+        make_task(tmp_path, suite), RunContext(output_dir=tmp_path), tmp_path / "a", []
+    )
+
+    assert invocation.cwd == tmp_path
+    assert invocation.argv[4] == r"e2e/checkout\+pay"
+
+
+def test_retry_lists_exactly_the_failed_tests(tmp_path: Path) -> None:
+    project = node_project(tmp_path / "e2e")
+    attempt = tmp_path / "attempt-2"
+    failed = [
+        playwright_case("shop.spec.ts", "fixture shop \u203a shows a heading"),
+        playwright_case("nested/cart.spec.ts", "empties the cart"),
+    ]
+
+    invocation = PlaywrightNodeAdapter().invocation(
+        make_task(tmp_path, project), RunContext(output_dir=tmp_path), attempt, failed
+    )
+
+    test_list = attempt / TEST_LIST_FILE
+    assert invocation.argv[4:6] == ["--test-list", str(test_list)]
+    assert test_list.read_text(encoding="utf-8").splitlines() == [
+        "shop.spec.ts \u203a fixture shop \u203a shows a heading",
+        "nested/cart.spec.ts \u203a empties the cart",
+    ]
+
+
+def test_project_prefix_of_a_junit_name_leads_the_test_list_line() -> None:
+    case = playwright_case("shop.spec.ts", "[chromium] fixture shop \u203a has its title")
+
+    assert (
+        listed_test(case)
+        == "[chromium] \u203a shop.spec.ts \u203a fixture shop \u203a has its title"
+    )
+
+
+def test_exit_without_results_is_an_infrastructure_error_with_a_hint() -> None:
+    adapter = PlaywrightNodeAdapter()
+
+    reason = adapter.infrastructure_error(1, [])
+
+    assert reason is not None
+    assert "@playwright/test" in reason
+    assert adapter.infrastructure_error(1, [playwright_case("a.spec.ts", "x")]) is None
+
+
+def test_artifacts_are_visible_files_under_test_results(tmp_path: Path) -> None:
+    results = tmp_path / "test-results"
+    (results / "shop-fails").mkdir(parents=True)
+    (results / "shop-fails" / "test-failed-1.png").write_bytes(b"png")
+    (results / ".last-run.json").write_text("{}")
+    (results / "shop-fails" / "outside").symlink_to(tmp_path)
+
+    assert files_under(results) == [results / "shop-fails" / "test-failed-1.png"]
+
+
+@pytest.mark.parametrize(("as_root", "sandbox"), [(True, True), (False, False)])
+def test_chromium_launch_args_keep_project_args(as_root: bool, sandbox: bool) -> None:
+    launch_args: dict[str, object] = {"headless": True, "args": ["--lang=de", "--disable-gpu"]}
+
+    with_chromium(launch_args, "/usr/bin/chromium", running_as_root=as_root)
+
+    assert launch_args["executable_path"] == "/usr/bin/chromium"
+    assert launch_args["headless"] is True
+    args = launch_args["args"]
+    assert isinstance(args, list)
+    assert args[0] == "--lang=de"
+    assert args.count("--disable-gpu") == 1
+    assert ("--no-sandbox" in args) is sandbox
+    assert set(chromium_flags(as_root)) <= set(args)
