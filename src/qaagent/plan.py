@@ -31,6 +31,7 @@ class Task(BaseModel):
     timeout: float | None
     retry_count: int
     priority: int
+    retry_on: tuple[str, ...] = ()
     selected_tests: tuple[str, ...] = ()
 
 
@@ -62,6 +63,7 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
                 timeout=suite.timeout,
                 retry_count=suite.retry_count,
                 priority=suite.priority,
+                retry_on=suite.retry_on,
             )
         )
     return tasks

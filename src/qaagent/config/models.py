@@ -6,6 +6,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AliasChoices,
     BaseModel,
     BeforeValidator,
@@ -32,6 +33,18 @@ def _scalar_to_text(value: Any) -> Any:
 
 
 Text = Annotated[str, BeforeValidator(_scalar_to_text)]
+
+
+def _compiles(pattern: str) -> str:
+    """A retry pattern must be a valid regular expression, caught when the profile loads."""
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from exc
+    return pattern
+
+
+RetryPattern = Annotated[str, AfterValidator(_compiles)]
 Command = Text | list[Text]
 
 
@@ -97,6 +110,11 @@ class SuiteOptions(StrictModel):
         None, description="Reruns of failed tests (default: run.retry_count)."
     )
     priority: int = Field(0, description="Higher starts earlier among otherwise equal tasks.")
+    retry_on: list[RetryPattern] = Field(
+        default_factory=list,
+        description="Regular expressions; output matching one (e.g. 'HTTP 429') means a "
+        "transient failure, retried after an exponential backoff.",
+    )
 
 
 class BuiltinSuite(SuiteOptions):

@@ -44,6 +44,7 @@ class SuiteSpec(BaseModel):
     timeout: float | None
     retry_count: int
     priority: int
+    retry_on: tuple[str, ...] = ()
 
 
 @dataclass
@@ -119,6 +120,7 @@ def _resolve_one(
             options.retry_count if options.retry_count is not None else profile.run.retry_count
         ),
         priority=options.priority,
+        retry_on=tuple(options.retry_on),
     )
 
 

@@ -158,7 +158,12 @@ class Runner(Protocol):
 
 @dataclass(frozen=True)
 class Invocation:
-    """How to start one attempt of a tool, and where it will write its JUnit XML."""
+    """How to start one attempt of a tool, and where it will write its JUnit XML.
+
+    `env` holds only the tool's own variables; the runner adds them on top of the task's
+    environment. `junit` is a file, or a folder whose `*.xml` files are all read (behave).
+    `$VAR` and `${VAR}` in `argv` are expanded from the final environment.
+    """
 
     argv: list[str]
     cwd: Path
@@ -182,4 +187,10 @@ class ToolAdapter(Protocol):
 
     def artifacts(self, attempt_dir: Path, invocation: Invocation) -> list[Path]:
         """Screenshots, traces, videos and other files the tool left for this attempt."""
+        ...
+
+    def cases_without_junit(
+        self, task: Task, exit_code: int, tail: list[str]
+    ) -> list[TestCase] | None:
+        """Cases to report when the tool wrote no JUnit XML, or None when that is an error."""
         ...

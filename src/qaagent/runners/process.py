@@ -1,0 +1,351 @@
+"""Run one command in its own session, stream its output to a log, and leave no process behind."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import psutil
+
+TAIL_LINES = 50
+MAX_LINE_BYTES = 8192
+READ_CHUNK = 65536
+POLL_SECONDS = 0.1
+TRACK_SECONDS = 1.0
+KILL_ROUNDS = 5
+PROCESS_TAG = "QAAGENT_PROCESS_TAG"
+"""Environment variable carrying a per-command token, inherited by every descendant.
+
+Descendants that leave the session (browser helpers, daemons) keep the environment, so they can
+still be found and ended by the token, the way Jenkins' process-tree killer finds build processes.
+"""
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """What happened to one command: exit code, why it ended, the last lines it printed."""
+
+    argv: list[str]
+    exit_code: int | None
+    started_at: datetime
+    finished_at: datetime
+    timed_out: bool = False
+    cancelled: bool = False
+    tail: list[str] = field(default_factory=list)
+    error: str | None = None
+    log_path: Path | None = None
+
+    @property
+    def duration(self) -> float:
+        """Wall seconds the command ran."""
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class TailBuffer:
+    """Last lines of a byte stream, decoded leniently, with bounded memory."""
+
+    def __init__(self, on_line: Callable[[str], None] | None = None, size: int = TAIL_LINES):
+        self.lines: deque[str] = deque(maxlen=size)
+        self.on_line = on_line
+        self._partial = b""
+
+    def feed(self, chunk: bytes) -> None:
+        """Split a chunk into lines; keep the unfinished last line for the next chunk."""
+        pieces = (self._partial + chunk).split(b"\n")
+        self._partial = pieces.pop()
+        if len(self._partial) > MAX_LINE_BYTES:
+            pieces.append(self._partial[:MAX_LINE_BYTES])
+            self._partial = b""
+        if self.on_line is None:
+            pieces = pieces[-self.lines.maxlen :] if self.lines.maxlen else []
+        for piece in pieces:
+            self._add(piece)
+
+    def close(self) -> None:
+        """Keep a last line that had no newline."""
+        if self._partial:
+            self._add(self._partial)
+            self._partial = b""
+
+    def _add(self, piece: bytes) -> None:
+        line = piece[:MAX_LINE_BYTES].decode("utf-8", errors="replace").rstrip("\r")
+        self.lines.append(line)
+        if self.on_line is not None:
+            self.on_line(line)
+
+
+def run_process(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log_path: Path,
+    timeout: float | None,
+    stop: threading.Event,
+    grace: float = 5.0,
+    on_line: Callable[[str], None] | None = None,
+) -> ProcessResult:
+    """Run `argv` to completion, timeout or stop, appending its merged output to `log_path`."""
+    started = _now()
+    tail = TailBuffer(on_line)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        problem = _cannot_start(argv, cwd, env)
+        if problem is not None:
+            _write_note(log, problem)
+            return ProcessResult(argv, None, started, _now(), error=problem, log_path=log_path)
+        token = uuid.uuid4().hex
+        try:
+            process = _spawn(argv, cwd, {**env, PROCESS_TAG: token})
+        except OSError as exc:
+            message = f"could not start {argv[0]}: {exc.strerror or exc}"
+            _write_note(log, message)
+            return ProcessResult(argv, None, started, _now(), error=message, log_path=log_path)
+        supervisor = _Supervisor(process, token, log, tail, stop, timeout, grace)
+        exit_code = supervisor.run()
+    tail.close()
+    return ProcessResult(
+        argv=argv,
+        exit_code=exit_code,
+        started_at=started,
+        finished_at=_now(),
+        timed_out=supervisor.timed_out,
+        cancelled=supervisor.cancelled,
+        tail=list(tail.lines),
+        log_path=log_path,
+    )
+
+
+class _Supervisor:
+    """Poll loop for one running command: copy output, watch the clock and the stop flag."""
+
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        token: str,
+        log: BinaryIO,
+        tail: TailBuffer,
+        stop: threading.Event,
+        timeout: float | None,
+        grace: float,
+    ) -> None:
+        self.process = process
+        self.token = token
+        self.log = log
+        self.tail = tail
+        self.stop = stop
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.grace = grace
+        self.timed_out = False
+        self.cancelled = False
+        self.leader = psutil.Process(process.pid)
+        self.known: dict[int, psutil.Process] = {}
+        self._fd = process.stdout.fileno() if process.stdout else -1
+        self._open = True
+        self._next_track = 0.0
+
+    def run(self) -> int | None:
+        """Wait for the command to end by itself, or end it; then end whatever it left running."""
+        try:
+            while self.process.poll() is None:
+                if self.stop.is_set():
+                    self.cancelled = True
+                    break
+                if self.deadline is not None and time.monotonic() >= self.deadline:
+                    self.timed_out = True
+                    break
+                self._pump(POLL_SECONDS)
+                self._track_descendants()
+            if self.cancelled or self.timed_out:
+                self._note("qaagent: stopped" if self.cancelled else "qaagent: timed out, stopping")
+            self._end_tree()
+            self._drain()
+        finally:
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+        return self.process.wait()
+
+    def _pump(self, wait: float) -> None:
+        """Copy what the command printed within `wait` seconds to the log and tail."""
+        if not self._open:
+            time.sleep(wait)
+            return
+        ready, _, _ = select.select([self._fd], [], [], wait)
+        if not ready:
+            return
+        chunk = os.read(self._fd, READ_CHUNK)
+        if not chunk:
+            self._open = False
+            return
+        self.log.write(chunk)
+        self.tail.feed(chunk)
+
+    def _drain(self) -> None:
+        """Read what is left in the pipe once every writer is gone."""
+        limit = time.monotonic() + 1.0
+        while self._open and time.monotonic() < limit:
+            self._pump(POLL_SECONDS)
+
+    def _track_descendants(self) -> None:
+        """Remember descendants while they are still linked to the command."""
+        now = time.monotonic()
+        if now < self._next_track:
+            return
+        self._next_track = now + TRACK_SECONDS
+        for child in self._children():
+            self.known.setdefault(child.pid, child)
+
+    def _end_tree(self) -> None:
+        """TERM the whole tree, give it `grace` seconds, KILL what is left, until none is left."""
+        survivors = self._survivors()
+        if not survivors:
+            return
+        _signal_all(survivors, self.process, signal.SIGTERM)
+        self._await_gone(survivors, self.grace)
+        for _ in range(KILL_ROUNDS):
+            survivors = self._survivors()
+            if not survivors:
+                return
+            _signal_all(survivors, self.process, signal.SIGKILL)
+            self._await_gone(survivors, 1.0)
+
+    def _await_gone(self, procs: list[psutil.Process], seconds: float) -> None:
+        """Keep copying output until every listed process is gone or `seconds` pass.
+
+        Zombies count as gone, and the command itself is reaped only by `subprocess`, so its
+        exit status is never lost.
+        """
+        limit = time.monotonic() + seconds
+        while time.monotonic() < limit and any(_alive(proc) for proc in procs):
+            self._pump(POLL_SECONDS)
+
+    def _survivors(self) -> list[psutil.Process]:
+        """Every live process of the tree: the command, its group, known descendants, tagged."""
+        found = {child.pid: child for child in self._children()}
+        if self.process.poll() is None:
+            found[self.leader.pid] = self.leader
+        for proc in self.known.values():
+            found.setdefault(proc.pid, proc)
+        for proc in _tagged(self.token, self.process.pid):
+            found.setdefault(proc.pid, proc)
+        own = os.getpid()
+        return [proc for pid, proc in found.items() if pid != own and _alive(proc)]
+
+    def _children(self) -> list[psutil.Process]:
+        """Descendants still linked to the command, never those of a process that reused its pid."""
+        try:
+            return self.leader.children(recursive=True) if self.leader.is_running() else []
+        except psutil.Error:
+            return []
+
+    def _note(self, message: str) -> None:
+        _write_note(self.log, message)
+
+
+def _signal_all(
+    procs: Iterable[psutil.Process], leader: subprocess.Popen[bytes], signum: int
+) -> None:
+    """Signal the command's process group and every listed process."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(leader.pid, signum)
+    for proc in procs:
+        with contextlib.suppress(psutil.Error):
+            proc.send_signal(signum)
+
+
+def _alive(proc: psutil.Process) -> bool:
+    """Running and not a zombie waiting to be reaped."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _tagged(token: str, leader: int) -> list[psutil.Process]:
+    """Processes that inherited this command's token, wherever they moved in the process tree."""
+    needle = f"{PROCESS_TAG}={token}".encode()
+    found = []
+    for proc in psutil.process_iter():
+        if proc.pid == leader:
+            continue
+        with contextlib.suppress(OSError):
+            if needle in Path(f"/proc/{proc.pid}/environ").read_bytes().split(b"\0"):
+                found.append(proc)
+    return found
+
+
+def _spawn(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+    """Start the command in a new session, output merged into one pipe, no input."""
+    return subprocess.Popen(
+        [*_pdeathsig_prefix(), *argv],
+        cwd=cwd,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        close_fds=True,
+    )
+
+
+@functools.cache
+def _pdeathsig_prefix() -> tuple[str, ...]:
+    """`setpriv --pdeathsig TERM --`, so the command dies with qaagent; empty where unavailable.
+
+    A `preexec_fn` calling prctl would do the same without a wrapper, but `preexec_fn` can
+    deadlock when other threads run, and tasks run on worker threads.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+    if setpriv is None:
+        return ()
+    prefix = (setpriv, "--pdeathsig", "TERM", "--")
+    try:
+        probe = subprocess.run(
+            [*prefix, "true"], capture_output=True, timeout=10, check=False, stdin=None
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    return prefix if probe.returncode == 0 else ()
+
+
+def _cannot_start(argv: list[str], cwd: Path, env: Mapping[str, str]) -> str | None:
+    """Why the command cannot be started at all, checked before any process exists."""
+    if not argv:
+        return "empty command"
+    if not cwd.is_dir():
+        return f"working folder does not exist: {cwd}"
+    program = argv[0]
+    if os.sep in program:
+        path = cwd / program
+        if not path.exists():
+            return f"command not found: {program}"
+        if not os.access(path, os.X_OK) or path.is_dir():
+            return f"command is not executable: {program}"
+        return None
+    if shutil.which(program, path=env.get("PATH", os.defpath)) is None:
+        return f"command not found: {program}"
+    return None
+
+
+def _write_note(log: BinaryIO, message: str) -> None:
+    log.write(f"\n{message}\n".encode())
+    log.flush()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

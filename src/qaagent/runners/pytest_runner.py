@@ -1,0 +1,70 @@
+"""pytest: JUnit path forced on the command line, node ids recorded, retries of exact node ids."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from qaagent.plan import Task
+from qaagent.runners.base import Invocation, RunContext, TestCase
+from qaagent.runners.tool_runner import AdapterDefaults
+
+PLUGIN_DIR = Path(__file__).parent / "pytest_plugin"
+PLUGIN = "qaagent_pytest"
+SELECT_VARIABLE = "QAAGENT_PYTEST_SELECT"
+NODEID = "nodeid"
+COULD_NOT_RUN = {
+    3: "pytest stopped with an internal error",
+    4: "pytest could not use its command line (usage error)",
+    5: "pytest found no tests to run",
+}
+
+
+class PytestAdapter(AdapterDefaults):
+    """`python -m pytest [path] [args] --junitxml=... -p qaagent_pytest`."""
+
+    def invocation(
+        self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
+    ) -> Invocation:
+        """The first run, restricted to `task.selected_tests`, or a rerun of exact node ids."""
+        junit = attempt_dir / "junit.xml"
+        argv = [*pytest_command(task)]
+        if task.path is not None:
+            argv.append(str(task.path))
+        argv += [*task.args, f"--junitxml={junit}", "-p", PLUGIN]
+        env = {"PYTHONPATH": _with_plugin_dir(task, context)}
+        notes = []
+        selection = _selection(task, rerun)
+        if selection:
+            select_file = attempt_dir / "select.txt"
+            select_file.write_text("\n".join(selection) + "\n", encoding="utf-8")
+            env[SELECT_VARIABLE] = str(select_file)
+            what = "rerunning" if rerun else "running"
+            notes.append(f"{what} {len(selection)} selected test(s): {', '.join(selection)}")
+        return Invocation(argv=argv, cwd=task.cwd, env=env, junit=junit, notes=notes)
+
+    def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
+        """pytest's exit codes 3, 4 and 5 mean it did not run the tests."""
+        return COULD_NOT_RUN.get(exit_code)
+
+
+def pytest_command(task: Task) -> tuple[str, ...]:
+    """The suite's own command in place of `python -m pytest`, else this interpreter's pytest."""
+    return task.command if task.command else (sys.executable, "-m", "pytest")
+
+
+def _selection(task: Task, rerun: list[TestCase]) -> list[str]:
+    """Node ids to run; empty means all, also when a case to rerun has no node id."""
+    if not rerun:
+        return list(task.selected_tests)
+    node_ids = [case.properties.get(NODEID) for case in rerun]
+    if any(node_id is None for node_id in node_ids):
+        return list(task.selected_tests)
+    return list(dict.fromkeys(node_id for node_id in node_ids if node_id is not None))
+
+
+def _with_plugin_dir(task: Task, context: RunContext) -> str:
+    """PYTHONPATH with the plugin's folder first, so any interpreter can load it with `-p`."""
+    inherited = {**os.environ, **task.env, **context.env}.get("PYTHONPATH", "")
+    return os.pathsep.join(part for part in (str(PLUGIN_DIR), inherited) if part)

@@ -1,0 +1,339 @@
+"""The attempt loop every tool shares: run, read JUnit, judge, rerun what failed, merge."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shlex
+import shutil
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from qaagent.plan import Task
+from qaagent.runners.base import (
+    Attempt,
+    CaseStatus,
+    Counts,
+    Invocation,
+    RunContext,
+    SuiteResult,
+    TaskOutcome,
+    TestCase,
+    ToolAdapter,
+)
+from qaagent.runners.junit import parse_junit
+from qaagent.runners.process import ProcessResult, run_process
+
+LOG_NAME = "output.log"
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 60.0
+PROBLEM_STATUSES = (CaseStatus.failed, CaseStatus.error)
+
+
+class AdapterDefaults:
+    """What most tools share: no extra artifacts, no special exit codes, JUnit required."""
+
+    def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
+        """No exit code has a special meaning unless the tool says so."""
+        return None
+
+    def artifacts(self, attempt_dir: Path, invocation: Invocation) -> list[Path]:
+        """No files besides the JUnit XML and the log."""
+        return []
+
+    def cases_without_junit(
+        self, task: Task, exit_code: int, tail: list[str]
+    ) -> list[TestCase] | None:
+        """A tool that should write JUnit XML and did not has failed to run."""
+        return None
+
+
+class Verdict(Enum):
+    """How one attempt ended, which decides whether and how to try again."""
+
+    passed = "passed"
+    failed = "failed"
+    broken = "broken"
+    unrunnable = "unrunnable"
+    timed_out = "timed-out"
+    interrupted = "interrupted"
+
+
+@dataclass
+class AttemptResult:
+    """One attempt as recorded, with its verdict and the artifacts it left."""
+
+    attempt: Attempt
+    verdict: Verdict
+    tail: list[str]
+    artifacts: list[Path]
+    transient: bool
+
+
+class ToolRunner:
+    """Runs a task with a tool adapter: every attempt in a fresh folder, retries, merged cases."""
+
+    def __init__(self, adapter: ToolAdapter, *, backoff_base: float = BACKOFF_BASE) -> None:
+        self.adapter = adapter
+        self.backoff_base = backoff_base
+
+    def run(self, task: Task, context: RunContext) -> SuiteResult:
+        """Run until everything passed, the retries are used up, or it cannot go on."""
+        context.output_dir.mkdir(parents=True, exist_ok=True)
+        log_path = context.output_dir / LOG_NAME
+        log_path.unlink(missing_ok=True)
+        results: list[AttemptResult] = []
+        rerun: list[TestCase] = []
+        backoffs = 0
+        while True:
+            result = self._attempt(task, context, len(results) + 1, rerun, log_path)
+            results.append(result)
+            if not _worth_retrying(result) or len(results) > task.retry_count:
+                break
+            if result.verdict is Verdict.failed:
+                rerun = _problems(merge_cases([r.attempt.cases for r in results]))
+            if result.transient or result.verdict is Verdict.broken:
+                backoffs += 1
+                if context.stop.wait(backoff_delay(backoffs, self.backoff_base)):
+                    break
+        return _suite_result(task, context, results, log_path)
+
+    def _attempt(
+        self, task: Task, context: RunContext, number: int, rerun: list[TestCase], log_path: Path
+    ) -> AttemptResult:
+        """One invocation in its own emptied `attempt-<n>` folder."""
+        attempt_dir = fresh_folder(context.output_dir / f"attempt-{number}")
+        invocation = self.adapter.invocation(task, context, attempt_dir, rerun)
+        env = task_environment(task, context, invocation, attempt_dir, number)
+        argv = expand_argv(invocation.argv, env)
+        remove_stale(invocation.junit)
+        offset = log_path.stat().st_size if log_path.exists() else 0
+        _log_header(log_path, number, task.retry_count + 1, argv, invocation)
+        process = run_process(
+            argv,
+            cwd=invocation.cwd,
+            env=env,
+            log_path=log_path,
+            timeout=task.timeout,
+            stop=context.stop,
+            on_line=context.on_output,
+        )
+        return self._judge(task, invocation, attempt_dir, number, process, log_path, offset)
+
+    def _judge(
+        self,
+        task: Task,
+        invocation: Invocation,
+        attempt_dir: Path,
+        number: int,
+        process: ProcessResult,
+        log_path: Path,
+        offset: int,
+    ) -> AttemptResult:
+        """Read the attempt's JUnit and weigh it against the exit code."""
+        junit_paths = junit_files(invocation.junit)
+        report = parse_junit(junit_paths)
+        cases, error, verdict = report.cases, None, Verdict.passed
+        if process.error is not None:
+            error, verdict = process.error, Verdict.unrunnable
+        elif process.cancelled:
+            error, verdict = "stopped before it finished", Verdict.interrupted
+        elif process.timed_out:
+            error, verdict = f"timed out after {task.timeout or 0:g} s", Verdict.timed_out
+        elif process.exit_code is not None:
+            cases, error, verdict = self._weigh(task, process, cases, report.errors, junit_paths)
+        attempt = Attempt(
+            number=number,
+            command=process.argv,
+            exit_code=process.exit_code,
+            started_at=process.started_at,
+            finished_at=process.finished_at,
+            timed_out=process.timed_out,
+            cancelled=process.cancelled,
+            cases=cases,
+            error=error,
+            log_path=log_path,
+            junit_paths=junit_paths,
+        )
+        artifacts = [*self.adapter.artifacts(attempt_dir, invocation), *junit_paths]
+        transient = verdict in (Verdict.failed, Verdict.broken) and output_matches(
+            log_path, offset, task.retry_on
+        )
+        return AttemptResult(attempt, verdict, process.tail, artifacts, transient)
+
+    def _weigh(
+        self,
+        task: Task,
+        process: ProcessResult,
+        cases: list[TestCase],
+        junit_errors: list[str],
+        junit_paths: list[Path],
+    ) -> tuple[list[TestCase], str | None, Verdict]:
+        """Cases, error and verdict of an attempt that ran to its end."""
+        exit_code = process.exit_code if process.exit_code is not None else -1
+        reason = self.adapter.infrastructure_error(exit_code, cases)
+        if reason is not None:
+            return cases, reason, Verdict.broken
+        if not junit_paths:
+            fallback = self.adapter.cases_without_junit(task, exit_code, process.tail)
+            if fallback is None:
+                return [], f"{_exited(exit_code)} without writing JUnit XML", Verdict.broken
+            return fallback, None, _verdict_of(fallback)
+        if junit_errors:
+            return cases, "; ".join(junit_errors), Verdict.broken
+        if not cases:
+            return cases, f"{_exited(exit_code)}; its JUnit XML holds no tests", Verdict.broken
+        if exit_code != 0 and _verdict_of(cases) is Verdict.passed:
+            return cases, f"{_exited(exit_code)} although no test failed", Verdict.broken
+        return cases, None, _verdict_of(cases)
+
+
+def merge_cases(attempts: list[list[TestCase]]) -> list[TestCase]:
+    """Final cases in first-seen order: the latest result of each; failed then passed is flaky."""
+    merged: dict[str, TestCase] = {}
+    for cases in attempts:
+        for case in cases:
+            earlier = merged.get(case.id)
+            flaky = (
+                earlier is not None
+                and (earlier.status in PROBLEM_STATUSES or earlier.flaky)
+                and case.status is CaseStatus.passed
+            )
+            merged[case.id] = case.model_copy(update={"flaky": flaky}) if flaky else case
+    return list(merged.values())
+
+
+def task_environment(
+    task: Task, context: RunContext, invocation: Invocation, attempt_dir: Path, number: int
+) -> dict[str, str]:
+    """Inherited environment, then the suite's, the run's, qaagent's and the tool's own."""
+    env = {**os.environ, **task.env, **context.env}
+    if context.chromium:
+        env["QAAGENT_CHROMIUM"] = context.chromium
+    env.update(
+        QAAGENT_JUNIT=str(invocation.junit),
+        QAAGENT_OUTPUT_DIR=str(attempt_dir),
+        QAAGENT_TASK=task.name,
+        QAAGENT_ATTEMPT=str(number),
+    )
+    env.update(invocation.env)
+    return env
+
+
+def expand_argv(argv: list[str], env: Mapping[str, str]) -> list[str]:
+    """Expand `$VAR` and `${VAR}` as a shell would; unknown names stay as written, `$$` is `$`."""
+    return [string.Template(arg).safe_substitute(env) for arg in argv]
+
+
+def fresh_folder(path: Path) -> Path:
+    """An empty folder, so nothing a previous run left can be read as this attempt's output."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path
+
+
+def remove_stale(junit: Path) -> None:
+    """Delete a JUnit file, or the XML files of a JUnit folder, left by an earlier run."""
+    if junit.is_dir():
+        for old in junit.glob("*.xml"):
+            old.unlink()
+    else:
+        junit.unlink(missing_ok=True)
+
+
+def junit_files(junit: Path) -> list[Path]:
+    """The JUnit file if it was written, or every XML file of a JUnit folder."""
+    if junit.is_dir():
+        return sorted(junit.glob("*.xml"))
+    return [junit] if junit.is_file() else []
+
+
+def output_matches(log_path: Path, offset: int, patterns: tuple[str, ...]) -> bool:
+    """Whether the attempt's output, read line by line from `offset`, matches any pattern."""
+    if not patterns or not log_path.exists():
+        return False
+    regex = re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+    with log_path.open("rb") as log:
+        log.seek(offset)
+        return any(regex.search(line.decode("utf-8", errors="replace")) for line in log)
+
+
+def backoff_delay(retry: int, base: float) -> float:
+    """Exponential backoff with jitter: about base, 2x base, 4x base ..., capped."""
+    return min(BACKOFF_CAP, base * 2.0 ** (retry - 1)) * random.uniform(0.5, 1.5)
+
+
+def _worth_retrying(result: AttemptResult) -> bool:
+    return result.verdict in (Verdict.failed, Verdict.broken)
+
+
+def _problems(cases: list[TestCase]) -> list[TestCase]:
+    return [case for case in cases if case.status in PROBLEM_STATUSES]
+
+
+def _verdict_of(cases: list[TestCase]) -> Verdict:
+    return Verdict.failed if _problems(cases) else Verdict.passed
+
+
+def _exited(exit_code: int) -> str:
+    return f"killed by signal {-exit_code}" if exit_code < 0 else f"exited with {exit_code}"
+
+
+def _log_header(
+    log_path: Path, number: int, total: int, argv: list[str], invocation: Invocation
+) -> None:
+    """A line per attempt in the shared log, saying what ran where."""
+    notes = "".join(f"qaagent: {note}\n" for note in invocation.notes)
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(
+            f"=== qaagent attempt {number} of at most {total}: {shlex.join(argv)}"
+            f" (in {invocation.cwd}) ===\n{notes}"
+        )
+
+
+OUTCOMES = {
+    Verdict.passed: TaskOutcome.passed,
+    Verdict.failed: TaskOutcome.failed,
+    Verdict.broken: TaskOutcome.error,
+    Verdict.unrunnable: TaskOutcome.error,
+    Verdict.timed_out: TaskOutcome.timed_out,
+    Verdict.interrupted: TaskOutcome.interrupted,
+}
+
+
+def _suite_result(
+    task: Task, context: RunContext, results: list[AttemptResult], log_path: Path
+) -> SuiteResult:
+    """The task's result: final cases merged over attempts, the last attempt's verdict."""
+    last = results[-1]
+    cases = merge_cases([result.attempt.cases for result in results])
+    outcome = OUTCOMES[last.verdict]
+    if context.stop.is_set() and outcome is not TaskOutcome.passed:
+        outcome = TaskOutcome.interrupted
+    if outcome is TaskOutcome.passed and _problems(cases):
+        outcome = TaskOutcome.failed
+    return SuiteResult(
+        task=task.name,
+        suite=task.suite,
+        kind=task.kind,
+        outcome=outcome,
+        counts=Counts.of(cases),
+        cases=cases,
+        attempts=[result.attempt for result in results],
+        exit_code=last.attempt.exit_code,
+        error=last.attempt.error,
+        output_dir=context.output_dir,
+        log_path=log_path,
+        artifacts=[path for result in results for path in result.artifacts] + [log_path],
+        tail=last.tail,
+        started_at=results[0].attempt.started_at,
+        finished_at=last.attempt.finished_at,
+        matrix=task.matrix,
+    )
