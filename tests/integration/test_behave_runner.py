@@ -17,7 +17,9 @@ SCENARIO_SUMMARY = re.compile(r"^\d+ scenarios? passed, .*$", re.MULTILINE)
 SUMMARY_PART = re.compile(r"(\d+) (?:scenarios? )?(passed|failed|error|skipped|untested)")
 
 
-def make_task(project: Path, marker: Path, retry_count: int = 0, args: tuple[str, ...] = ()) -> Task:
+def make_task(
+    project: Path, marker: Path, retry_count: int = 0, args: tuple[str, ...] = ()
+) -> Task:
     """The behave suite of the copied fixture project."""
     return Task(
         name="behave",

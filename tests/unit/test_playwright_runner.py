@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from qaagent.plan import Task
 from qaagent.runners.base import CaseStatus, RunContext, TestCase
-from qaagent.runners.chromium_plugin import chromium_flags, with_chromium
 from qaagent.runners.playwright_runner import (
     TEST_LIST_FILE,
     PlaywrightNodeAdapter,
+    PlaywrightPythonAdapter,
     files_under,
     listed_test,
 )
+from qaagent.runners.pytest_runner import PLUGIN_DIR
+
+
+def load_chromium_plugin() -> ModuleType:
+    """The plugin as pytest loads it: a top-level module from the plugin folder."""
+    spec = importlib.util.spec_from_file_location(
+        "qaagent_chromium", PLUGIN_DIR / "qaagent_chromium.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+chromium_plugin = load_chromium_plugin()
 
 
 def make_task(cwd: Path, path: Path | None, args: tuple[str, ...] = ()) -> Task:
@@ -65,15 +82,6 @@ def test_first_attempt_uses_installed_playwright_and_junit_reporter(tmp_path: Pa
     assert invocation.junit == attempt / "junit.xml"
     assert invocation.env["PLAYWRIGHT_JUNIT_OUTPUT_FILE"] == str(attempt / "junit.xml")
     assert invocation.env["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] == "1"
-    assert invocation.env["QAAGENT_CHROMIUM"] == "/usr/bin/chromium"
-
-
-def test_without_known_chromium_nothing_is_exported(tmp_path: Path) -> None:
-    invocation = PlaywrightNodeAdapter().invocation(
-        make_task(tmp_path, node_project(tmp_path)), RunContext(output_dir=tmp_path), tmp_path, []
-    )
-
-    assert "QAAGENT_CHROMIUM" not in invocation.env
 
 
 def test_suite_folder_below_the_config_becomes_an_escaped_file_filter(tmp_path: Path) -> None:
@@ -142,7 +150,7 @@ def test_artifacts_are_visible_files_under_test_results(tmp_path: Path) -> None:
 def test_chromium_launch_args_keep_project_args(as_root: bool, sandbox: bool) -> None:
     launch_args: dict[str, object] = {"headless": True, "args": ["--lang=de", "--disable-gpu"]}
 
-    with_chromium(launch_args, "/usr/bin/chromium", running_as_root=as_root)
+    chromium_plugin.with_chromium(launch_args, "/usr/bin/chromium", running_as_root=as_root)
 
     assert launch_args["executable_path"] == "/usr/bin/chromium"
     assert launch_args["headless"] is True
@@ -151,4 +159,76 @@ def test_chromium_launch_args_keep_project_args(as_root: bool, sandbox: bool) ->
     assert args[0] == "--lang=de"
     assert args.count("--disable-gpu") == 1
     assert ("--no-sandbox" in args) is sandbox
-    assert set(chromium_flags(as_root)) <= set(args)
+    assert set(chromium_plugin.chromium_flags(as_root)) <= set(args)
+
+
+def test_python_flavour_adds_browser_output_and_launch_plugin_to_pytest(tmp_path: Path) -> None:
+    attempt = tmp_path / "attempt-1"
+    task = make_task(tmp_path, tmp_path / "e2e", ("-x",))
+
+    invocation = PlaywrightPythonAdapter().invocation(
+        task, RunContext(output_dir=tmp_path), attempt, []
+    )
+
+    argv = invocation.argv
+    assert argv[1:3] == ["-m", "pytest"]
+    assert argv[argv.index("--output") + 1] == str(attempt / "test-results")
+    assert argv[argv.index("--browser") + 1] == "chromium"
+    assert argv[argv.index("--screenshot") + 1] == "only-on-failure"
+    assert argv[-2:] == ["-p", "qaagent_chromium"]
+    assert "-x" in argv
+    assert f"--junitxml={attempt / 'junit.xml'}" in argv
+    assert invocation.env["PYTHONPATH"].split(":")[0] == str(PLUGIN_DIR)
+    assert invocation.env["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] == "1"
+
+
+def test_python_flavour_keeps_the_suites_browser_and_screenshot_choice(tmp_path: Path) -> None:
+    task = make_task(tmp_path, None, ("--browser=firefox", "--screenshot", "on"))
+
+    argv = (
+        PlaywrightPythonAdapter()
+        .invocation(task, RunContext(output_dir=tmp_path), tmp_path, [])
+        .argv
+    )
+
+    assert argv.count("--browser") == 0
+    assert argv.count("--screenshot") == 1
+    assert "--output" in argv
+
+
+def test_python_flavour_retry_selects_failed_node_ids(tmp_path: Path) -> None:
+    attempt = tmp_path / "attempt-2"
+    attempt.mkdir()
+    failed = TestCase(
+        id="test_shop.py::test_title[chromium]",
+        name="test_title[chromium]",
+        status=CaseStatus.failed,
+        properties={"nodeid": "test_shop.py::test_title[chromium]"},
+    )
+
+    invocation = PlaywrightPythonAdapter().invocation(
+        make_task(tmp_path, None), RunContext(output_dir=tmp_path), attempt, [failed]
+    )
+
+    selected = Path(invocation.env["QAAGENT_PYTEST_SELECT"]).read_text(encoding="utf-8")
+    assert selected.splitlines() == ["test_shop.py::test_title[chromium]"]
+
+
+class FakeConfig:
+    """The one pytest.Config method the plugin calls."""
+
+    def __init__(self, browsers: list[str] | None) -> None:
+        self.browsers = browsers
+
+    def getoption(self, name: str, default: object = None) -> object:
+        return self.browsers if name == "--browser" else default
+
+
+@pytest.mark.parametrize(
+    ("browsers", "expected"),
+    [(None, True), (["chromium"], True), (["chromium", "firefox"], False), (["webkit"], False)],
+)
+def test_chromium_is_only_launched_when_every_browser_is_chromium(
+    browsers: list[str] | None, expected: bool
+) -> None:
+    assert chromium_plugin.only_chromium(FakeConfig(browsers)) is expected

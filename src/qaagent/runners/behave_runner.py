@@ -7,13 +7,14 @@ from pathlib import Path
 
 from qaagent.plan import Task
 from qaagent.runners.base import Invocation, RunContext, TestCase
+from qaagent.runners.tool_runner import AdapterDefaults
 
 RERUN_FILE = "rerun.txt"
 SELECTION_FILE = "rerun-selection.txt"
 USAGE_ERROR_EXIT = 2
 
 
-class BehaveAdapter:
+class BehaveAdapter(AdapterDefaults):
     """behave with `--junit --show-skipped`; a retry runs the locations its rerun formatter wrote."""
 
     def invocation(
@@ -29,6 +30,7 @@ class BehaveAdapter:
             else:
                 selected = write_selection(earlier, task.cwd, attempt_dir / SELECTION_FILE)
                 selection = [f"@{selected}"]
+                notes.append(f"rerunning the scenarios listed in {earlier}")
         argv = [
             *behave_command(),
             *selection,

@@ -1,19 +1,21 @@
 """How Playwright suites are invoked: @playwright/test through npx, or pytest with pytest-playwright.
 
 Neither ever downloads a browser. When an executable is known (the profile or `QAAGENT_CHROMIUM`),
-it is exported as `QAAGENT_CHROMIUM`: the pytest-playwright run loads a plugin that launches it,
-and a Node project's `playwright.config` reads it as
+the runner exports it as `QAAGENT_CHROMIUM`: the pytest-playwright run loads the `qaagent_chromium`
+plugin, which launches it, and a Node project's `playwright.config` reads it as
 `launchOptions: { executablePath: process.env.QAAGENT_CHROMIUM }`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
 from qaagent.plan import Task
 from qaagent.runners.base import Invocation, RunContext, TestCase
-from qaagent.runners.chromium_plugin import CHROMIUM_ENV
+from qaagent.runners.pytest_runner import PytestAdapter
+from qaagent.runners.tool_runner import AdapterDefaults
 
 PLAYWRIGHT_CONFIGS = ("playwright.config.ts", "playwright.config.js", "playwright.config.mjs")
 TEST_RESULTS = "test-results"
@@ -21,9 +23,47 @@ TEST_LIST_FILE = "failed-tests.txt"
 TITLE_SEPARATOR = " \u203a "
 PROJECT_PREFIX = re.compile(r"^\[(?P<project>[^\]]+)\] (?P<title>.*)$")
 NO_DOWNLOAD_ENV = {"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}
+CHROMIUM_PLUGIN = "qaagent_chromium"
 
 
-class PlaywrightNodeAdapter:
+class PlaywrightPythonAdapter(PytestAdapter):
+    """pytest with pytest-playwright: the pytest runner's node ids and retries, plus the browser."""
+
+    def invocation(
+        self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
+    ) -> Invocation:
+        """pytest's invocation with Chromium, artifacts in the attempt folder, the launch plugin."""
+        browser_task = task.model_copy(
+            update={"args": (*task.args, *browser_options(task.args, attempt_dir))}
+        )
+        invocation = super().invocation(browser_task, context, attempt_dir, rerun)
+        return dataclasses.replace(
+            invocation,
+            argv=[*invocation.argv, "-p", CHROMIUM_PLUGIN],
+            env={**invocation.env, **NO_DOWNLOAD_ENV},
+        )
+
+    def artifacts(self, attempt_dir: Path, invocation: Invocation) -> list[Path]:
+        """Screenshots, traces and videos pytest-playwright kept under the attempt's folder."""
+        return files_under(attempt_dir / TEST_RESULTS)
+
+
+def browser_options(args: tuple[str, ...], attempt_dir: Path) -> list[str]:
+    """Chromium and screenshots of failures unless the suite chose otherwise; output always ours."""
+    options = ["--output", str(attempt_dir / TEST_RESULTS)]
+    if not given(args, "--browser"):
+        options += ["--browser", "chromium"]
+    if not given(args, "--screenshot"):
+        options += ["--screenshot", "only-on-failure"]
+    return options
+
+
+def given(args: tuple[str, ...], option: str) -> bool:
+    """Whether `option` appears in args, as `--option value` or `--option=value`."""
+    return any(arg == option or arg.startswith(f"{option}=") for arg in args)
+
+
+class PlaywrightNodeAdapter(AdapterDefaults):
     """`npx playwright test` with the JUnit reporter; a retry runs a `--test-list` of the failures."""
 
     def invocation(
@@ -49,7 +89,6 @@ class PlaywrightNodeAdapter:
             *task.args,
         ]
         env = {**NO_DOWNLOAD_ENV, "PLAYWRIGHT_JUNIT_OUTPUT_FILE": str(junit)}
-        env.update(chromium_env(context))
         return Invocation(argv=argv, cwd=project_dir, env=env, junit=junit)
 
     def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
@@ -108,11 +147,6 @@ def listed_test(case: TestCase) -> str:
         return f"{case.classname}{TITLE_SEPARATOR}{case.name}"
     project, title = match["project"], match["title"]
     return f"[{project}]{TITLE_SEPARATOR}{case.classname}{TITLE_SEPARATOR}{title}"
-
-
-def chromium_env(context: RunContext) -> dict[str, str]:
-    """Export the known Chromium executable to the tool."""
-    return {CHROMIUM_ENV: context.chromium} if context.chromium else {}
 
 
 def files_under(folder: Path) -> list[Path]:
