@@ -89,15 +89,18 @@ class PlaywrightNodeAdapter(AdapterDefaults):
             *task.args,
         ]
         env = {**NO_DOWNLOAD_ENV, "PLAYWRIGHT_JUNIT_OUTPUT_FILE": str(junit)}
-        return Invocation(argv=argv, cwd=project_dir, env=env, junit=junit)
+        notes = (
+            [] if playwright_test_installed(project_dir) else [missing_package_note(project_dir)]
+        )
+        return Invocation(argv=argv, cwd=project_dir, env=env, junit=junit, notes=notes)
 
     def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
         """Playwright exits 1 for failed tests too, so only a run without any result is suspect."""
         if exit_code != 0 and not cases:
             return (
-                f"npx playwright test exited {exit_code} without test results: "
-                "is @playwright/test installed in the project (npm ci), and does its "
-                "playwright.config find tests?"
+                f"npx playwright test exited {exit_code} without test results: either "
+                "@playwright/test is not installed in the project (run npm ci there) or no "
+                "test matched; the log says which"
             )
         return None
 
@@ -111,6 +114,22 @@ def node_project_dir(task: Task) -> Path:
     if task.path is not None and task.path.is_dir() and has_playwright_config(task.path):
         return task.path
     return task.cwd
+
+
+def playwright_test_installed(project_dir: Path) -> bool:
+    """Whether Node would resolve @playwright/test from the project, as npx does."""
+    return any(
+        (folder / "node_modules" / "@playwright" / "test" / "package.json").is_file()
+        for folder in (project_dir, *project_dir.parents)
+    )
+
+
+def missing_package_note(project_dir: Path) -> str:
+    """The reason npx is about to fail, said before it does; it never downloads packages here."""
+    return (
+        f"@playwright/test is not installed in {project_dir} or a folder above it; "
+        "run npm ci (or npm install) there"
+    )
 
 
 def has_playwright_config(folder: Path) -> bool:
