@@ -137,10 +137,16 @@ def _message(elements: list[ET.Element]) -> str | None:
     """The distinct messages of the failures, errors or skips, one per line."""
     messages: list[str] = []
     for element in elements:
-        message = element.get("message") or _first_line(element.text)
+        message = _attribute_message(element) or _first_line(element.text)
         if message and message not in messages:
             messages.append(message)
     return _truncate("\n".join(messages)) if messages else None
+
+
+def _attribute_message(element: ET.Element) -> str | None:
+    """The `message` attribute, unless it is a stray `None` (behave writes one for undefined steps)."""
+    message = element.get("message")
+    return None if message in (None, "", "None") else message
 
 
 def _output(problems: list[ET.Element], children: list[tuple[str, ET.Element]]) -> str | None:
