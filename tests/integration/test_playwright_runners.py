@@ -341,3 +341,19 @@ def test_playwright_test_timeout_leaves_no_browser(
     assert not (tmp_path / "marker").exists(), "tests other than the hanging one ran"
     assert result.outcome is TaskOutcome.timed_out
     assert processes_of_run(tmp_path) == []
+
+
+def test_pytest_without_pytest_playwright_is_an_error_with_a_reason(
+    tmp_path: Path, base_url: str
+) -> None:
+    project = copy_project(PYTHON_PROJECT, tmp_path / "project")
+    without_plugin = (sys.executable, "-m", "pytest", "-p", "no:playwright")
+    task = make_task("playwright-python", project, tmp_path).model_copy(
+        update={"command": without_plugin}
+    )
+
+    result = run_task(task, tmp_path, base_url)
+
+    assert result.outcome is TaskOutcome.error
+    assert result.error is not None
+    assert "pytest-playwright" in result.error

@@ -146,3 +146,12 @@ def test_rerun_file_is_listed_as_artifact_only_when_written(tmp_path: Path) -> N
 
     (tmp_path / RERUN_FILE).write_text("features/a.feature:3\n")
     assert adapter.artifacts(tmp_path, invocation) == [tmp_path / RERUN_FILE]
+
+
+def test_suite_command_replaces_this_interpreters_behave(tmp_path: Path) -> None:
+    task = make_task(tmp_path, None).model_copy(update={"command": ("/venv/bin/behave",)})
+
+    argv = BehaveAdapter().invocation(task, RunContext(output_dir=tmp_path), tmp_path, []).argv
+
+    assert argv[0] == "/venv/bin/behave"
+    assert "--junit" in argv

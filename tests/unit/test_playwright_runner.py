@@ -217,18 +217,41 @@ def test_python_flavour_retry_selects_failed_node_ids(tmp_path: Path) -> None:
 class FakeConfig:
     """The one pytest.Config method the plugin calls."""
 
-    def __init__(self, browsers: list[str] | None) -> None:
-        self.browsers = browsers
+    def __init__(self, browsers: list[str] | None, channel: str | None = None) -> None:
+        self.options = {"--browser": browsers, "--browser-channel": channel}
 
     def getoption(self, name: str, default: object = None) -> object:
-        return self.browsers if name == "--browser" else default
+        return self.options.get(name, default)
 
 
 @pytest.mark.parametrize(
-    ("browsers", "expected"),
-    [(None, True), (["chromium"], True), (["chromium", "firefox"], False), (["webkit"], False)],
+    ("config", "expected"),
+    [
+        (FakeConfig(None), True),
+        (FakeConfig(["chromium"]), True),
+        (FakeConfig(["chromium", "firefox"]), False),
+        (FakeConfig(["webkit"]), False),
+        (FakeConfig(["chromium"], channel="chrome"), False),
+    ],
 )
-def test_chromium_is_only_launched_when_every_browser_is_chromium(
-    browsers: list[str] | None, expected: bool
-) -> None:
-    assert chromium_plugin.only_chromium(FakeConfig(browsers)) is expected
+def test_chromium_is_only_launched_for_plain_chromium(config: FakeConfig, expected: bool) -> None:
+    assert chromium_plugin.only_chromium(config) is expected
+
+
+def test_suite_command_replaces_npx(tmp_path: Path) -> None:
+    task = make_task(tmp_path, node_project(tmp_path)).model_copy(
+        update={"command": ("pnpm", "exec", "playwright", "test")}
+    )
+
+    argv = (
+        PlaywrightNodeAdapter().invocation(task, RunContext(output_dir=tmp_path), tmp_path, []).argv
+    )
+
+    assert argv[:4] == ["pnpm", "exec", "playwright", "test"]
+
+
+def test_python_flavour_usage_error_points_at_pytest_playwright() -> None:
+    reason = PlaywrightPythonAdapter().infrastructure_error(4, [])
+
+    assert reason is not None
+    assert "pytest-playwright" in reason

@@ -32,7 +32,7 @@ class BehaveAdapter(AdapterDefaults):
                 selection = [f"@{selected}"]
                 notes.append(f"rerunning the scenarios listed in {earlier}")
         argv = [
-            *behave_command(),
+            *behave_command(task),
             *selection,
             *report_options(attempt_dir, show_skipped=not rerun),
             *task.args,
@@ -51,9 +51,9 @@ class BehaveAdapter(AdapterDefaults):
         return [rerun_file] if rerun_file.is_file() else []
 
 
-def behave_command() -> list[str]:
-    """behave of the interpreter running qaagent, so it sees the same installed packages."""
-    return [sys.executable, "-m", "behave"]
+def behave_command(task: Task) -> tuple[str, ...]:
+    """The suite's own command in place of `python -m behave`, else this interpreter's behave."""
+    return task.command if task.command else (sys.executable, "-m", "behave")
 
 
 def feature_paths(task: Task) -> list[str]:

@@ -24,6 +24,8 @@ TITLE_SEPARATOR = " \u203a "
 PROJECT_PREFIX = re.compile(r"^\[(?P<project>[^\]]+)\] (?P<title>.*)$")
 NO_DOWNLOAD_ENV = {"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}
 CHROMIUM_PLUGIN = "qaagent_chromium"
+NPX_PLAYWRIGHT_TEST = ("npx", "--no-install", "playwright", "test")
+PYTEST_USAGE_ERROR = 4
 
 
 class PlaywrightPythonAdapter(PytestAdapter):
@@ -42,6 +44,13 @@ class PlaywrightPythonAdapter(PytestAdapter):
             argv=[*invocation.argv, "-p", CHROMIUM_PLUGIN],
             env={**invocation.env, **NO_DOWNLOAD_ENV},
         )
+
+    def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
+        """pytest's reasons; a usage error here most often means pytest-playwright is missing."""
+        reason = super().infrastructure_error(exit_code, cases)
+        if exit_code == PYTEST_USAGE_ERROR:
+            return f"{reason}: is pytest-playwright installed for this interpreter?"
+        return reason
 
     def artifacts(self, attempt_dir: Path, invocation: Invocation) -> list[Path]:
         """Screenshots, traces and videos pytest-playwright kept under the attempt's folder."""
@@ -64,7 +73,11 @@ def given(args: tuple[str, ...], option: str) -> bool:
 
 
 class PlaywrightNodeAdapter(AdapterDefaults):
-    """`npx playwright test` with the JUnit reporter; a retry runs a `--test-list` of the failures."""
+    """`npx playwright test` (or the suite's command) with the JUnit reporter.
+
+    A retry runs a `--test-list` of the failures: it names tests by file and titles, so it needs
+    nothing from the earlier attempt's folder, unlike `--last-failed` and its `.last-run.json`.
+    """
 
     def invocation(
         self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
@@ -78,10 +91,7 @@ class PlaywrightNodeAdapter(AdapterDefaults):
             else path_filter(task, project_dir)
         )
         argv = [
-            "npx",
-            "--no-install",
-            "playwright",
-            "test",
+            *(task.command or NPX_PLAYWRIGHT_TEST),
             *selection,
             "--reporter=junit,line",
             "--output",

@@ -41,9 +41,13 @@ def with_chromium(launch_args: dict[str, Any], executable: str, running_as_root:
 
 
 def only_chromium(config: pytest.Config) -> bool:
-    """Whether every browser pytest-playwright will launch is Chromium (its default)."""
+    """Whether every browser pytest-playwright will launch is plain Chromium (its default).
+
+    A `--browser-channel` (chrome, msedge) names its own installed browser.
+    """
     browsers = config.getoption("--browser", default=None) or ["chromium"]
-    return all(browser == "chromium" for browser in browsers)
+    channel = config.getoption("--browser-channel", default=None)
+    return not channel and all(browser == "chromium" for browser in browsers)
 
 
 @pytest.hookimpl(wrapper=True)
