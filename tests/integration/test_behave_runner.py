@@ -93,8 +93,13 @@ def test_outline_examples_are_separate_cases_and_undefined_step_is_an_error(
     assert statuses["A scenario tagged to be skipped"] is CaseStatus.skipped
 
 
-def test_retry_reruns_only_failed_scenarios_and_marks_flaky(project: Path, tmp_path: Path) -> None:
-    result = run_behave(make_task(project, tmp_path / "marker", retry_count=1), tmp_path / "out")
+@pytest.mark.parametrize("args", [(), ("--show-skipped",)], ids=["plain", "suite-shows-skipped"])
+def test_retry_reruns_only_failed_scenarios_and_marks_flaky(
+    project: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    task = make_task(project, tmp_path / "marker", retry_count=1, args=args)
+
+    result = run_behave(task, tmp_path / "out")
 
     first, retry = result.attempts
     failed_first = {case.id for case in first.cases if case.status in ("failed", "error")}

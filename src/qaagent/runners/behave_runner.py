@@ -34,8 +34,9 @@ class BehaveAdapter(AdapterDefaults):
         argv = [
             *behave_command(task),
             *selection,
-            *report_options(attempt_dir, show_skipped=not rerun),
+            *report_options(attempt_dir),
             *task.args,
+            skipped_option(retry=bool(rerun)),
         ]
         return Invocation(argv=argv, cwd=task.cwd, env={}, junit=attempt_dir / "junit", notes=notes)
 
@@ -61,19 +62,16 @@ def feature_paths(task: Task) -> list[str]:
     return [str(task.path)] if task.path is not None else []
 
 
-def report_options(attempt_dir: Path, *, show_skipped: bool) -> list[str]:
+def report_options(attempt_dir: Path) -> list[str]:
     """JUnit per feature, the rerun file, and a compact console.
 
-    behave pairs each `--outfile` with the `--format` in the same position, so both of ours are
-    paired explicitly ("-" is the console) and formats in the suite's args keep their own outfiles.
-    A retry hides the scenarios it did not select instead of reporting them as skipped.
+    behave pairs each `--outfile` with the `--format` in the same position, so both of ours come
+    first, paired explicitly ("-" is the console), and formats in the suite's args keep theirs.
     """
-    skipped = ["--show-skipped"] if show_skipped else ["--no-skipped"]
     return [
         "--junit",
         "--junit-directory",
         str(attempt_dir / "junit"),
-        *skipped,
         "--format",
         "rerun",
         "--outfile",
@@ -83,6 +81,15 @@ def report_options(attempt_dir: Path, *, show_skipped: bool) -> list[str]:
         "--outfile",
         "-",
     ]
+
+
+def skipped_option(*, retry: bool) -> str:
+    """Last on the line, so it wins over the suite's args and behave.ini.
+
+    The first attempt reports skipped scenarios, as behave's summary counts them; a retry hides
+    the scenarios it did not select instead of reporting them as skipped.
+    """
+    return "--no-skipped" if retry else "--show-skipped"
 
 
 def latest_rerun_file(attempt_dir: Path) -> Path | None:
