@@ -311,7 +311,7 @@ test("hangs", async ({ page }) => {
 def hanging_task(kind: SuiteKind, project: Path, test_file: Path, tmp_path: Path) -> Task:
     """Only the hanging test, with a timeout; it leaves a marker once its page is open."""
     task = make_task(kind, project, tmp_path, PAGE_OPEN_MARKER=str(tmp_path / "page-open"))
-    return task.model_copy(update={"path": test_file, "timeout": 15})
+    return task.model_copy(update={"path": test_file, "timeout": 30})
 
 
 def test_pytest_playwright_timeout_leaves_no_browser(tmp_path: Path, base_url: str) -> None:
@@ -321,9 +321,9 @@ def test_pytest_playwright_timeout_leaves_no_browser(tmp_path: Path, base_url: s
 
     result = run_task(task, tmp_path, base_url)
 
-    assert (tmp_path / "page-open").exists(), "the browser never opened the page"
-    assert not (tmp_path / "marker").exists(), "tests other than the hanging one ran"
     assert result.outcome is TaskOutcome.timed_out
+    assert (tmp_path / "page-open").exists(), "the browser had not opened the page by the timeout"
+    assert not (tmp_path / "marker").exists(), "tests other than the hanging one ran"
     assert processes_of_run(tmp_path) == []
 
 
@@ -337,9 +337,9 @@ def test_playwright_test_timeout_leaves_no_browser(
 
     result = run_task(task, tmp_path, base_url)
 
-    assert (tmp_path / "page-open").exists(), "the browser never opened the page"
-    assert not (tmp_path / "marker").exists(), "tests other than the hanging one ran"
     assert result.outcome is TaskOutcome.timed_out
+    assert (tmp_path / "page-open").exists(), "the browser had not opened the page by the timeout"
+    assert not (tmp_path / "marker").exists(), "tests other than the hanging one ran"
     assert processes_of_run(tmp_path) == []
 
 
