@@ -108,7 +108,7 @@ class PlaywrightNodeAdapter(AdapterDefaults):
         """Playwright exits 1 for failed tests too, so only a run without any result is suspect."""
         if exit_code != 0 and not cases:
             return (
-                f"npx playwright test exited {exit_code} without test results: either "
+                f"playwright test exited {exit_code} without test results: either "
                 "@playwright/test is not installed in the project (run npm ci there) or no "
                 "test matched; the log says which"
             )
