@@ -2,8 +2,10 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXAMPLE_STAMP := $(VENV)/.installed-example
+EXAMPLE := examples/shop
 
-.PHONY: run test lint typecheck unit integration bench clean
+.PHONY: run test lint typecheck unit integration bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -11,15 +13,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/qaagent validate --config qaagent.yaml.example
+$(EXAMPLE_STAMP): $(STAMP) $(EXAMPLE)/requirements.txt
+	$(BIN)/python -m pip install --quiet -r $(EXAMPLE)/requirements.txt
+	touch $(EXAMPLE_STAMP)
+
+run: $(EXAMPLE_STAMP)
+	scripts/ensure-chromium.sh
+	cd $(EXAMPLE) && PATH="$(abspath $(BIN)):$$PATH" qaagent run-all --parallel --max-workers 3
 
 test: lint typecheck
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -35,3 +42,6 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+docs: $(STAMP)
+	$(BIN)/python -c "from pathlib import Path; from qaagent.config.reference import update_readme; update_readme(Path('README.md'))"

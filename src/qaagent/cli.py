@@ -8,7 +8,16 @@ from typing import Annotated
 import typer
 
 from qaagent import __version__
-from qaagent.commands import LogFormat, global_options, init_cmd, schema_cmd, validate_cmd
+from qaagent.commands import (
+    LogFormat,
+    global_options,
+    init_cmd,
+    report_cmd,
+    run_cmd,
+    runs_cmd,
+    schema_cmd,
+    validate_cmd,
+)
 from qaagent.errors import ExitCode, QAAgentError
 
 app = typer.Typer(
@@ -49,6 +58,9 @@ def main_options(
 app.command("validate")(validate_cmd.validate)
 app.command("schema")(schema_cmd.schema)
 app.command("init")(init_cmd.init)
+app.add_typer(runs_cmd.app, name="runs")
+app.command("report")(report_cmd.report)
+app.command("run-all")(run_cmd.run_all)
 
 
 def main() -> None:

@@ -31,6 +31,7 @@ class Task(BaseModel):
     timeout: float | None
     retry_count: int
     priority: int
+    needs_app: bool = False
     retry_on: tuple[str, ...] = ()
     selected_tests: tuple[str, ...] = ()
 
@@ -63,6 +64,7 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
                 timeout=suite.timeout,
                 retry_count=suite.retry_count,
                 priority=suite.priority,
+                needs_app=suite.needs_app,
                 retry_on=suite.retry_on,
             )
         )

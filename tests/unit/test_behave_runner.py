@@ -93,6 +93,7 @@ def test_retry_selects_earlier_rerun_locations_as_absolute_paths(tmp_path: Path)
         f"{tmp_path}/project/features/calculator.feature:24",
     ]
     assert invocation.argv[-1] == "--no-skipped"
+    assert invocation.partial
 
 
 def test_retry_without_rerun_file_runs_everything_and_says_so(tmp_path: Path) -> None:
@@ -104,6 +105,7 @@ def test_retry_without_rerun_file_runs_everything_and_says_so(tmp_path: Path) ->
 
     assert str(task.path) in invocation.argv
     assert invocation.notes
+    assert not invocation.partial
 
 
 def test_latest_rerun_file_is_the_newest_earlier_attempt(tmp_path: Path) -> None:

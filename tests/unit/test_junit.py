@@ -68,7 +68,10 @@ def test_collection_error_and_duplicate_names_from_teardown() -> None:
     assert Counts.of(report.cases) == Counts(failed=1, errors=2)
     ids = [case.id for case in report.cases]
     assert len(set(ids)) == len(ids)
-    assert "tests.test_teardown::test_fails_and_teardown_errors #2" in ids
+    teardown = report.cases[-1]
+    assert teardown.id == "tests.test_teardown::test_fails_and_teardown_errors #2"
+    assert teardown.repeat == 2
+    assert teardown.test_key == report.cases[-2].id
     assert "tests.test_broken_import" in ids
 
 

@@ -111,6 +111,7 @@ def test_retry_lists_exactly_the_failed_tests(tmp_path: Path) -> None:
 
     test_list = attempt / TEST_LIST_FILE
     assert invocation.argv[4:6] == ["--test-list", str(test_list)]
+    assert invocation.partial
     assert test_list.read_text(encoding="utf-8").splitlines() == [
         "shop.spec.ts \u203a fixture shop \u203a shows a heading",
         "nested/cart.spec.ts \u203a empties the cart",

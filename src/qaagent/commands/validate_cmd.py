@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qaagent.commands import ConfigOption
+from qaagent.commands import ConfigOption, setup_logging
 
 
 def validate(config: ConfigOption = None) -> None:
@@ -13,9 +13,14 @@ def validate(config: ConfigOption = None) -> None:
     from rich.table import Table
 
     from qaagent.config.loader import load_profile
+    from qaagent.logging import get_logger
     from qaagent.plan import build_tasks
 
+    setup_logging()
     loaded = load_profile(config)
+    get_logger(__name__).info(
+        "profile loaded", path=str(loaded.path), suites=len(loaded.suites), sha256=loaded.checksum
+    )
     settings = loaded.profile.run
     console = Console(highlight=False, markup=False)
     name = loaded.profile.project.name or loaded.root.name
@@ -37,7 +42,9 @@ def validate(config: ConfigOption = None) -> None:
         if settings.parallel
         else "sequential"
     )
-    console.print(f"{len(tasks)} tasks from {len(loaded.suites)} suites; {mode}.")
+    console.print(
+        f"{_count(len(tasks), 'task')} from {_count(len(loaded.suites), 'suite')}; {mode}."
+    )
     for notice in loaded.notices:
         console.print(f"note: {notice}")
 
@@ -49,3 +56,7 @@ def _relative(path: Path | None, root: Path) -> str:
         return str(path.relative_to(root)) or "."
     except ValueError:
         return str(path)
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -22,6 +22,7 @@ from qaagent.errors import ConfigError
 PROFILE_NAMES = ("qaagent.yaml", ".qaagent.yaml")
 ENV_PREFIX = "QAAGENT_"
 NON_SCALAR_RUN_FIELDS = frozenset({"suite_order", "pools"})
+QAAGENT_SECTIONS = tuple(QAAgentProfile.model_fields)
 
 
 @dataclass
@@ -86,6 +87,7 @@ def load_profile(
     document = _parse(path, raw)
     if not isinstance(document.data, dict):
         raise ConfigError(f"{path.name}: the profile must be a mapping of sections (line 1).")
+    _drop_empty_sections(document.data)
     origins = _apply_overrides(
         document.data, environ if environ is not None else os.environ, cli_overrides or {}
     )
@@ -117,19 +119,25 @@ def _parse(path: Path, raw: bytes) -> YamlDocument:
     try:
         return parse_yaml(raw.decode("utf-8"))
     except UnicodeDecodeError as error:
-        raise ConfigError(f"{path.name}: not UTF-8 text (byte {error.start}).") from None
+        line = raw.count(b"\n", 0, error.start) + 1
+        raise ConfigError(f"{path.name}: not UTF-8 text (line {line}).") from None
     except YamlSyntaxError as error:
         where = f"{path.name}, line {error.line}" if error.line else path.name
         raise ConfigError(f"{path.name} is not valid YAML: {error.problem} ({where}).") from None
+
+
+def _drop_empty_sections(data: dict[str, Any]) -> None:
+    """A section whose entries are all commented out (`suites:`) means the defaults."""
+    for name in QAAGENT_SECTIONS:
+        if name in data and data[name] is None:
+            del data[name]
 
 
 def _apply_overrides(
     data: dict[str, Any], environ: Mapping[str, str], cli: Mapping[str, Any]
 ) -> dict[Location, str]:
     """Write overrides into the raw data and remember where each came from."""
-    run = data.get("run")
-    if run is None:
-        run = data["run"] = {}
+    run = data.setdefault("run", {})
     if not isinstance(run, dict):
         return {}
     origins: dict[Location, str] = {}
@@ -186,6 +194,7 @@ EXPECTED = {
     "int_from_float": "a whole number",
     "float_parsing": "a number",
     "float_type": "a number",
+    "finite_number": "a finite number",
     "string_type": "a text value",
     "list_type": "a list",
     "dict_type": "a mapping",

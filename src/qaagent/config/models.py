@@ -12,10 +12,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    NonNegativeInt,
-    PositiveFloat,
-    PositiveInt,
+    WithJsonSchema,
 )
+from pydantic_core import PydanticCustomError
 
 SuiteKind = Literal["pytest", "behave", "playwright-python", "playwright-node", "command"]
 E2ERunner = Literal["auto", "playwright-node", "playwright-python"]
@@ -32,7 +31,25 @@ def _scalar_to_text(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str, BeforeValidator(_scalar_to_text)]
+def _reject_boolean_integer(value: Any) -> Any:
+    """`max_workers: yes` is a mistake, not the number 1."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+def _reject_boolean_number(value: Any) -> Any:
+    """`timeout: true` is a mistake, not one second."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("float_type", "Input should be a valid number")
+    return value
+
+
+Text = Annotated[
+    str,
+    BeforeValidator(_scalar_to_text),
+    WithJsonSchema({"type": ["string", "number", "boolean"]}),
+]
 
 
 def _compiles(pattern: str) -> str:
@@ -46,6 +63,12 @@ def _compiles(pattern: str) -> str:
 
 RetryPattern = Annotated[str, AfterValidator(_compiles)]
 Command = Text | list[Text]
+Integer = Annotated[int, BeforeValidator(_reject_boolean_integer)]
+PositiveInt = Annotated[int, Field(gt=0), BeforeValidator(_reject_boolean_integer)]
+NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_reject_boolean_integer)]
+PositiveFloat = Annotated[
+    float, Field(gt=0, allow_inf_nan=False), BeforeValidator(_reject_boolean_number)
+]
 
 
 class StrictModel(BaseModel):
@@ -71,6 +94,9 @@ class AppEnvironment(StrictModel):
     health_endpoint: str | None = Field(
         None, description="Path (or full URL) polled until the app answers with a 2xx status."
     )
+    startup_timeout: PositiveFloat = Field(
+        60, description="Seconds to wait for the health endpoint before giving up."
+    )
 
 
 def _document_output_dir(schema: dict[str, Any]) -> None:
@@ -92,7 +118,7 @@ class SuiteOptions(StrictModel):
     path: str | None = Field(
         None,
         validation_alias=AliasChoices("path", "output_dir"),
-        description="Folder or file of the tests, relative to the profile (alias: output_dir).",
+        description="Folder or file of the tests, relative to the profile.",
     )
     command: Command | None = Field(
         None, description="Command to run instead of the kind's default invocation."
@@ -109,7 +135,10 @@ class SuiteOptions(StrictModel):
     retry_count: NonNegativeInt | None = Field(
         None, description="Reruns of failed tests (default: run.retry_count)."
     )
-    priority: int = Field(0, description="Higher starts earlier among otherwise equal tasks.")
+    priority: Integer = Field(0, description="Higher starts earlier among otherwise equal tasks.")
+    needs_app: bool | None = Field(
+        None, description="Start the app before this suite (default: true for Playwright kinds)."
+    )
     retry_on: list[RetryPattern] = Field(
         default_factory=list,
         description="Regular expressions; output matching one (e.g. 'HTTP 429') means a "
@@ -173,7 +202,9 @@ class QAAgentProfile(StrictModel):
         default_factory=dict, description="Environments of the application under test."
     )
     tests: TestsSection = Field(default_factory=TestsSection)
-    suites: dict[str, SuiteConfig] = Field(default_factory=dict)
+    suites: dict[str, SuiteConfig] = Field(
+        default_factory=dict, description="Named extra suites of any kind."
+    )
     run: RunSettings = Field(default_factory=RunSettings)
 
     def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:

@@ -23,6 +23,7 @@ BUILTIN_KINDS: dict[str, SuiteKind] = {
     "behave": "behave",
     "e2e": "playwright-python",
 }
+APP_KINDS: frozenset[SuiteKind] = frozenset({"playwright-python", "playwright-node"})
 PLAYWRIGHT_CONFIGS = ("playwright.config.ts", "playwright.config.js", "playwright.config.mjs")
 
 
@@ -44,6 +45,7 @@ class SuiteSpec(BaseModel):
     timeout: float | None
     retry_count: int
     priority: int
+    needs_app: bool = False
     retry_on: tuple[str, ...] = ()
 
 
@@ -104,9 +106,10 @@ def _resolve_one(
     if options.cwd and not cwd.is_dir():
         plan.problems.append(((*location, "cwd"), f"{_shown(cwd, root)} is not a folder"))
         return None
+    kind = _suite_kind(name, options, path, root)
     return SuiteSpec(
         name=name,
-        kind=_suite_kind(name, options, path, root),
+        kind=kind,
         source=source,
         path=path,
         cwd=cwd,
@@ -120,6 +123,7 @@ def _resolve_one(
             options.retry_count if options.retry_count is not None else profile.run.retry_count
         ),
         priority=options.priority,
+        needs_app=options.needs_app if options.needs_app is not None else kind in APP_KINDS,
         retry_on=tuple(options.retry_on),
     )
 

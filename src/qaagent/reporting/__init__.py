@@ -1,0 +1,108 @@
+"""Reports of a run, made from its run directory alone so any stored run can be reported again."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from qaagent.errors import UsageError
+
+if TYPE_CHECKING:
+    from qaagent.evidence.models import Manifest
+    from qaagent.reporting.bundle import RunBundle
+    from qaagent.reporting.summary import RunSummary
+
+ALL_FORMATS = ("junit", "json", "md", "html")
+FILE_NAMES = {
+    "junit": "junit.xml",
+    "json": "summary.json",
+    "md": "summary.md",
+    "html": "report.html",
+}
+
+
+def parse_formats(text: str) -> list[str]:
+    """`html,md` → ["html", "md"]; `all` is every format; unknown names are a usage error."""
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    if names == ["all"]:
+        return list(ALL_FORMATS)
+    unknown = [name for name in names if name not in FILE_NAMES]
+    if unknown or not names:
+        raise UsageError(
+            f"Unknown report format {', '.join(unknown) or repr(text)}: "
+            f"choose from {', '.join(ALL_FORMATS)} or all."
+        )
+    return names
+
+
+def render_report(run_dir: Path, fmt: str) -> str:
+    """One report of a run as text."""
+    from qaagent.reporting.bundle import load_run
+    from qaagent.reporting.summary import build_summary
+
+    bundle = load_run(run_dir)
+    return _render(bundle, build_summary(bundle), fmt)
+
+
+def write_reports(
+    run_dir: Path,
+    formats: Iterable[str] = ALL_FORMATS,
+    *,
+    environ: Mapping[str, str] = os.environ,
+    stdout: TextIO | None = None,
+    manifest: Manifest | None = None,
+) -> list[Path]:
+    """Write the chosen reports into `<run_dir>/reports/`; inside GitHub Actions, publish there too.
+
+    With the Markdown format, `GITHUB_ACTIONS` prints one `::error` annotation per failure on
+    `stdout` and `GITHUB_STEP_SUMMARY` gets the Markdown appended. Pass `manifest` when the
+    reports are written before `manifest.json` (so that the manifest can index them).
+    """
+    from qaagent.evidence.models import REPORTS_DIR
+    from qaagent.reporting.bundle import load_run
+    from qaagent.reporting.github import publish
+    from qaagent.reporting.summary import build_summary
+
+    chosen = list(dict.fromkeys(formats))
+    for fmt in chosen:
+        if fmt not in FILE_NAMES:
+            raise UsageError(
+                f"Unknown report format {fmt!r}: choose from {', '.join(ALL_FORMATS)}."
+            )
+    bundle = load_run(run_dir, manifest)
+    summary = build_summary(bundle)
+    reports = run_dir / REPORTS_DIR
+    reports.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for fmt in chosen:
+        text = _render(bundle, summary, fmt)
+        target = reports / FILE_NAMES[fmt]
+        _write_atomically(target, text)
+        written.append(target)
+        if fmt == "md":
+            publish(summary, text, environ, stdout or sys.stdout)
+    return written
+
+
+def _render(bundle: RunBundle, summary: RunSummary, fmt: str) -> str:
+    from qaagent.reporting.html import render_html
+    from qaagent.reporting.junit_report import render_junit
+    from qaagent.reporting.markdown import render_markdown
+
+    if fmt == "junit":
+        return render_junit(bundle)
+    if fmt == "json":
+        return summary.model_dump_json(indent=2) + "\n"
+    if fmt == "md":
+        return render_markdown(summary)
+    return render_html(bundle, summary)
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    """Readers never see half a report, even when a report is re-created while someone reads it."""
+    partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(target)

@@ -35,6 +35,11 @@ class TaskOutcome(StrEnum):
     interrupted = "interrupted"
 
 
+TASK_PROBLEMS = frozenset(
+    {TaskOutcome.error, TaskOutcome.timed_out, TaskOutcome.not_run, TaskOutcome.interrupted}
+)
+
+
 class TestCase(BaseModel):
     """One test as the tool reported it in one attempt."""
 
@@ -53,6 +58,16 @@ class TestCase(BaseModel):
     output: str | None = None
     properties: dict[str, str] = Field(default_factory=dict)
     flaky: bool = Field(False, description="Failed in an earlier attempt, passed in a later one.")
+    repeat: int = Field(
+        1,
+        description="Which occurrence of the same test in one report this is (pytest reports a "
+        "teardown error as a second case); from 2 on, the id ends with ` #<repeat>`.",
+    )
+
+    @property
+    def test_key(self) -> str:
+        """The id without the ` #<repeat>` suffix: every case of one test shares it."""
+        return self.id.removesuffix(f" #{self.repeat}") if self.repeat > 1 else self.id
 
 
 class Counts(BaseModel):
@@ -85,6 +100,18 @@ class Counts(BaseModel):
             else:
                 counts.skipped += 1
         return counts
+
+
+def task_counts(outcome: TaskOutcome, cases: list[TestCase]) -> Counts:
+    """Counts of a task's final cases, plus one error for the task itself when it ended badly.
+
+    JUnit and CI systems have no other way to show a task that crashed, timed out, was
+    interrupted or never ran, so every report counts that task-level error once.
+    """
+    counts = Counts.of(cases)
+    if outcome in TASK_PROBLEMS:
+        counts.errors += 1
+    return counts
 
 
 class Attempt(BaseModel):
@@ -162,7 +189,9 @@ class Invocation:
 
     `env` holds only the tool's own variables; the runner adds them on top of the task's
     environment. `junit` is a file, or a folder whose `*.xml` files are all read (behave).
-    `$VAR` and `${VAR}` in `argv` are expanded from the final environment.
+    `$VAR` and `${VAR}` in `argv` are expanded from the final environment. `partial` says the
+    attempt runs only the tests to rerun, so its cases update the earlier ones instead of
+    replacing them.
     """
 
     argv: list[str]
@@ -170,6 +199,7 @@ class Invocation:
     env: dict[str, str]
     junit: Path
     notes: list[str] = field(default_factory=list)
+    partial: bool = False
 
 
 class ToolAdapter(Protocol):

@@ -23,6 +23,7 @@ class BehaveAdapter(AdapterDefaults):
         """First attempt: the whole suite path; retry: the failed scenarios of the last attempt."""
         notes: list[str] = []
         selection = feature_paths(task)
+        partial = False
         if rerun:
             earlier = latest_rerun_file(attempt_dir)
             if earlier is None:
@@ -30,6 +31,7 @@ class BehaveAdapter(AdapterDefaults):
             else:
                 selected = write_selection(earlier, task.cwd, attempt_dir / SELECTION_FILE)
                 selection = [f"@{selected}"]
+                partial = True
                 notes.append(f"rerunning the scenarios listed in {earlier}")
         argv = [
             *behave_command(task),
@@ -38,7 +40,14 @@ class BehaveAdapter(AdapterDefaults):
             *task.args,
             skipped_option(retry=bool(rerun)),
         ]
-        return Invocation(argv=argv, cwd=task.cwd, env={}, junit=attempt_dir / "junit", notes=notes)
+        return Invocation(
+            argv=argv,
+            cwd=task.cwd,
+            env={},
+            junit=attempt_dir / "junit",
+            notes=notes,
+            partial=partial,
+        )
 
     def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
         """behave exits 2 when its command line is wrong, before running anything."""

@@ -117,7 +117,8 @@ def unique_ids(cases: list[TestCase]) -> list[TestCase]:
     for case in cases:
         count = seen.get(case.id, 0) + 1
         seen[case.id] = count
-        unique.append(case if count == 1 else case.model_copy(update={"id": f"{case.id} #{count}"}))
+        update = {"id": f"{case.id} #{count}", "repeat": count}
+        unique.append(case if count == 1 else case.model_copy(update=update))
     return unique
 
 

@@ -102,7 +102,9 @@ class PlaywrightNodeAdapter(AdapterDefaults):
         notes = (
             [] if playwright_test_installed(project_dir) else [missing_package_note(project_dir)]
         )
-        return Invocation(argv=argv, cwd=project_dir, env=env, junit=junit, notes=notes)
+        return Invocation(
+            argv=argv, cwd=project_dir, env=env, junit=junit, notes=notes, partial=bool(rerun)
+        )
 
     def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
         """Playwright exits 1 for failed tests too, so only a run without any result is suspect."""

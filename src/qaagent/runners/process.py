@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import select
+import selectors
 import shutil
 import signal
 import subprocess
@@ -156,37 +156,50 @@ class _Supervisor:
         self.leader = psutil.Process(process.pid)
         self.known: dict[int, psutil.Process] = {}
         self._fd = process.stdout.fileno() if process.stdout else -1
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._fd, selectors.EVENT_READ)
         self._open = True
         self._next_track = 0.0
 
     def run(self) -> int | None:
-        """Wait for the command to end by itself, or end it; then end whatever it left running."""
+        """Wait for the command to end by itself, or end it; then end whatever it left running.
+
+        The tree is ended even when watching fails (an output callback raising, Ctrl-C in
+        this thread), so no exception can leave processes behind.
+        """
         try:
-            while self.process.poll() is None:
-                if self.stop.is_set():
-                    self.cancelled = True
-                    break
-                if self.deadline is not None and time.monotonic() >= self.deadline:
-                    self.timed_out = True
-                    break
-                self._pump(POLL_SECONDS)
-                self._track_descendants()
+            self._watch()
             if self.cancelled or self.timed_out:
                 self._note("qaagent: stopped" if self.cancelled else "qaagent: timed out, stopping")
+        except BaseException:
+            self.tail.on_line = None
+            raise
+        finally:
             self._end_tree()
             self._drain()
-        finally:
+            self._selector.close()
             if self.process.stdout is not None:
                 self.process.stdout.close()
         return self.process.wait()
+
+    def _watch(self) -> None:
+        """Copy output until the command exits, its time is up, or it is asked to stop."""
+        while self.process.poll() is None:
+            if self.stop.is_set():
+                self.cancelled = True
+                return
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                self.timed_out = True
+                return
+            self._pump(POLL_SECONDS)
+            self._track_descendants()
 
     def _pump(self, wait: float) -> None:
         """Copy what the command printed within `wait` seconds to the log and tail."""
         if not self._open:
             time.sleep(wait)
             return
-        ready, _, _ = select.select([self._fd], [], [], wait)
-        if not ready:
+        if not self._selector.select(wait):
             return
         chunk = os.read(self._fd, READ_CHUNK)
         if not chunk:

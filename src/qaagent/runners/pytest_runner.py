@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ PLUGIN_DIR = Path(__file__).parent / "pytest_plugin"
 PLUGIN = "qaagent_pytest"
 SELECT_VARIABLE = "QAAGENT_PYTEST_SELECT"
 NODEID = "nodeid"
+DEDUPE_SUFFIX = re.compile(r" #\d+$")
 COULD_NOT_RUN = {
     3: "pytest stopped with an internal error",
     4: "pytest could not use its command line (usage error)",
@@ -36,13 +38,16 @@ class PytestAdapter(AdapterDefaults):
         env = {"PYTHONPATH": _with_plugin_dir(task, context)}
         notes = []
         selection = _selection(task, rerun)
+        partial = bool(rerun) and selection != selected_node_ids(task.selected_tests)
         if selection:
             select_file = attempt_dir / "select.txt"
             select_file.write_text("\n".join(selection) + "\n", encoding="utf-8")
             env[SELECT_VARIABLE] = str(select_file)
             what = "rerunning" if rerun else "running"
             notes.append(f"{what} {len(selection)} selected test(s): {', '.join(selection)}")
-        return Invocation(argv=argv, cwd=task.cwd, env=env, junit=junit, notes=notes)
+        return Invocation(
+            argv=argv, cwd=task.cwd, env=env, junit=junit, notes=notes, partial=partial
+        )
 
     def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
         """pytest's exit codes 3, 4 and 5 mean it did not run the tests."""
@@ -57,11 +62,23 @@ def pytest_command(task: Task) -> tuple[str, ...]:
 def _selection(task: Task, rerun: list[TestCase]) -> list[str]:
     """Node ids to run; empty means all, also when a case to rerun has no node id."""
     if not rerun:
-        return list(task.selected_tests)
+        return selected_node_ids(task.selected_tests)
     node_ids = [case.properties.get(NODEID) for case in rerun]
     if any(node_id is None for node_id in node_ids):
-        return list(task.selected_tests)
+        return selected_node_ids(task.selected_tests)
     return list(dict.fromkeys(node_id for node_id in node_ids if node_id is not None))
+
+
+def selected_node_ids(test_ids: tuple[str, ...]) -> list[str]:
+    """Node ids from case ids (a ` #2` suffix dropped); empty, so all run, if one is no node id.
+
+    A case id without `::` names a collection error, not a test, and only a full run can
+    show whether it is fixed.
+    """
+    node_ids = [DEDUPE_SUFFIX.sub("", test_id) for test_id in test_ids]
+    if any("::" not in node_id for node_id in node_ids):
+        return []
+    return list(dict.fromkeys(node_ids))
 
 
 def _with_plugin_dir(task: Task, context: RunContext) -> str:

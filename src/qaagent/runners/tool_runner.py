@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import string
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -31,6 +32,8 @@ from qaagent.runners.process import ProcessResult, run_process
 LOG_NAME = "output.log"
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
+MAX_SCANNED_LINE = 65536
+SCAN_BLOCK = 1 << 20
 PROBLEM_STATUSES = (CaseStatus.failed, CaseStatus.error)
 
 
@@ -72,6 +75,27 @@ class AttemptResult:
     tail: list[str]
     artifacts: list[Path]
     transient: bool
+    complete: bool
+
+
+class Deadline:
+    """The end of a task's time budget, if it has one."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.end = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        """Seconds left, never negative; None without a budget."""
+        return None if self.end is None else max(self.end - time.monotonic(), 0.0)
+
+    def expired(self) -> bool:
+        """Whether no time is left for another attempt."""
+        return self.remaining() == 0.0
+
+    def cap(self, seconds: float) -> float:
+        """A wait shortened so that it ends by the deadline."""
+        left = self.remaining()
+        return seconds if left is None else min(seconds, left)
 
 
 class ToolRunner:
@@ -82,28 +106,40 @@ class ToolRunner:
         self.backoff_base = backoff_base
 
     def run(self, task: Task, context: RunContext) -> SuiteResult:
-        """Run until everything passed, the retries are used up, or it cannot go on."""
-        context.output_dir.mkdir(parents=True, exist_ok=True)
-        log_path = context.output_dir / LOG_NAME
-        log_path.unlink(missing_ok=True)
+        """Run until everything passed, the retries or the task's time are used up, or it stops.
+
+        `task.timeout` bounds the whole task, retries and backoff included, so a suite never
+        takes longer than the profile says.
+        """
+        log_path = prepare_task_folder(context.output_dir)
+        deadline = Deadline(task.timeout)
         results: list[AttemptResult] = []
         rerun: list[TestCase] = []
         backoffs = 0
         while True:
-            result = self._attempt(task, context, len(results) + 1, rerun, log_path)
+            result = self._attempt(task, context, len(results) + 1, rerun, log_path, deadline)
             results.append(result)
             if not _worth_retrying(result) or len(results) > task.retry_count:
                 break
             if result.verdict is Verdict.failed:
-                rerun = _problems(merge_cases([r.attempt.cases for r in results]))
+                rerun = _problems(merge_cases(_histories(results)))
             if result.transient or result.verdict is Verdict.broken:
                 backoffs += 1
-                if context.stop.wait(backoff_delay(backoffs, self.backoff_base)):
+                delay = deadline.cap(backoff_delay(backoffs, self.backoff_base))
+                if context.stop.wait(delay):
                     break
+            if deadline.expired():
+                break
         return _suite_result(task, context, results, log_path)
 
     def _attempt(
-        self, task: Task, context: RunContext, number: int, rerun: list[TestCase], log_path: Path
+        self,
+        task: Task,
+        context: RunContext,
+        number: int,
+        rerun: list[TestCase],
+        log_path: Path,
+        deadline: Deadline,
     ) -> AttemptResult:
         """One invocation in its own emptied `attempt-<n>` folder."""
         attempt_dir = fresh_folder(context.output_dir / f"attempt-{number}")
@@ -118,7 +154,7 @@ class ToolRunner:
             cwd=invocation.cwd,
             env=env,
             log_path=log_path,
-            timeout=task.timeout,
+            timeout=deadline.remaining(),
             stop=context.stop,
             on_line=context.on_output,
         )
@@ -163,7 +199,9 @@ class ToolRunner:
         transient = verdict in (Verdict.failed, Verdict.broken) and output_matches(
             log_path, offset, task.retry_on
         )
-        return AttemptResult(attempt, verdict, process.tail, artifacts, transient)
+        return AttemptResult(
+            attempt, verdict, process.tail, artifacts, transient, complete=not invocation.partial
+        )
 
     def _weigh(
         self,
@@ -192,19 +230,42 @@ class ToolRunner:
         return cases, None, _verdict_of(cases)
 
 
-def merge_cases(attempts: list[list[TestCase]]) -> list[TestCase]:
-    """Final cases in first-seen order: the latest result of each; failed then passed is flaky."""
-    merged: dict[str, TestCase] = {}
-    for cases in attempts:
+def merge_cases(attempts: list[tuple[list[TestCase], bool]]) -> list[TestCase]:
+    """Final cases from `(cases, complete)` attempts: the latest result of each test.
+
+    A complete run that produced cases replaces everything before it; a rerun of some tests
+    replaces only the cases of those tests, in their place. A test that failed in an earlier
+    attempt and passes now is flaky.
+    """
+    merged: list[TestCase] = []
+    failed_before: set[str] = set()
+    for cases, complete in attempts:
+        fresh: dict[str, list[TestCase]] = {}
         for case in cases:
-            earlier = merged.get(case.id)
-            flaky = (
-                earlier is not None
-                and (earlier.status in PROBLEM_STATUSES or earlier.flaky)
-                and case.status is CaseStatus.passed
+            flaky = case.test_key in failed_before and case.status is CaseStatus.passed
+            fresh.setdefault(case.test_key, []).append(
+                case.model_copy(update={"flaky": True}) if flaky else case
             )
-            merged[case.id] = case.model_copy(update={"flaky": flaky}) if flaky else case
-    return list(merged.values())
+        if complete and cases:
+            merged = []
+        merged = _replace_in_place(merged, fresh)
+        failed_before.update(case.test_key for case in cases if case.status in PROBLEM_STATUSES)
+    return merged
+
+
+def _replace_in_place(cases: list[TestCase], fresh: dict[str, list[TestCase]]) -> list[TestCase]:
+    """Cases of each rerun test swapped for its new ones where it stood; new tests at the end."""
+    result: list[TestCase] = []
+    replaced: set[str] = set()
+    for case in cases:
+        key = case.test_key
+        if key not in fresh:
+            result.append(case)
+        elif key not in replaced:
+            result.extend(fresh[key])
+            replaced.add(key)
+    unseen = [group for key, group in fresh.items() if key not in replaced]
+    return result + [case for group in unseen for case in group]
 
 
 def task_environment(
@@ -227,6 +288,17 @@ def task_environment(
 def expand_argv(argv: list[str], env: Mapping[str, str]) -> list[str]:
     """Expand `$VAR` and `${VAR}` as a shell would; unknown names stay as written, `$$` is `$`."""
     return [string.Template(arg).safe_substitute(env) for arg in argv]
+
+
+def prepare_task_folder(output_dir: Path) -> Path:
+    """Clear what an earlier run of the task left (attempt folders, log); return the log path."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for old in output_dir.glob("attempt-*"):
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+    log_path = output_dir / LOG_NAME
+    log_path.unlink(missing_ok=True)
+    return log_path
 
 
 def fresh_folder(path: Path) -> Path:
@@ -256,18 +328,33 @@ def junit_files(junit: Path) -> list[Path]:
 
 
 def output_matches(log_path: Path, offset: int, patterns: tuple[str, ...]) -> bool:
-    """Whether the attempt's output, read line by line from `offset`, matches any pattern."""
+    """Whether the attempt's output, from `offset` on, matches a pattern on one of its lines.
+
+    Patterns are matched against the UTF-8 bytes, so undecodable output costs nothing to scan;
+    blocks are read with a bounded carry-over, so neither a huge log nor a huge line is held.
+    """
     if not patterns or not log_path.exists():
         return False
-    regex = re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+    joined = "|".join(f"(?:{pattern})" for pattern in patterns)
+    regex = re.compile(joined.encode(), re.MULTILINE)
+    carry = b""
     with log_path.open("rb") as log:
         log.seek(offset)
-        return any(regex.search(line.decode("utf-8", errors="replace")) for line in log)
+        while block := log.read(SCAN_BLOCK):
+            complete, _, carry = (carry + block).rpartition(b"\n")
+            carry = carry[-MAX_SCANNED_LINE:]
+            if regex.search(complete):
+                return True
+    return regex.search(carry) is not None
 
 
 def backoff_delay(retry: int, base: float) -> float:
     """Exponential backoff with jitter: about base, 2x base, 4x base ..., capped."""
     return min(BACKOFF_CAP, base * 2.0 ** (retry - 1)) * random.uniform(0.5, 1.5)
+
+
+def _histories(results: list[AttemptResult]) -> list[tuple[list[TestCase], bool]]:
+    return [(result.attempt.cases, result.complete) for result in results]
 
 
 def _worth_retrying(result: AttemptResult) -> bool:
@@ -313,7 +400,7 @@ def _suite_result(
 ) -> SuiteResult:
     """The task's result: final cases merged over attempts, the last attempt's verdict."""
     last = results[-1]
-    cases = merge_cases([result.attempt.cases for result in results])
+    cases = merge_cases(_histories(results))
     outcome = OUTCOMES[last.verdict]
     if context.stop.is_set() and outcome is not TaskOutcome.passed:
         outcome = TaskOutcome.interrupted

@@ -1,0 +1,1 @@
+"""Evals of a shop assistant that answers customers' questions about the catalog."""

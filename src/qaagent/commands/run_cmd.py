@@ -1,0 +1,401 @@
+"""`qaagent run-all`: run every selected suite, then write the evidence bundle."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from qaagent.commands import ConfigOption, setup_logging
+
+if TYPE_CHECKING:
+    from qaagent.config.loader import LoadedProfile
+    from qaagent.evidence.models import Manifest
+    from qaagent.evidence.writer import ReportWriter
+    from qaagent.plan import Task
+    from qaagent.runners.app import AppLifecycle
+    from qaagent.runners.orchestrator import Execution
+
+DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
+APP_LOG_FOLDER = "_app"
+
+
+def run_all(
+    config: ConfigOption = None,
+    parallel: Annotated[
+        bool | None,
+        typer.Option("--parallel/--no-parallel", help="Run tasks at the same time (run.parallel)."),
+    ] = None,
+    max_workers: Annotated[
+        int | None,
+        typer.Option(
+            "--max-workers",
+            metavar="N",
+            min=1,
+            help="Tasks at once when parallel (default: run.max_workers, else the number of tasks).",
+        ),
+    ] = None,
+    suite: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--suite",
+            "-s",
+            metavar="NAME",
+            help="Run only this suite or task; glob patterns work. Repeatable.",
+        ),
+    ] = None,
+    skip: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--skip",
+            metavar="NAME",
+            help="Leave out this suite or task; glob patterns work. Repeatable.",
+        ),
+    ] = None,
+    fail_fast: Annotated[
+        bool | None,
+        typer.Option(
+            "--fail-fast/--no-fail-fast",
+            help="After the first failing task, start nothing more and stop running tasks.",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            min=0.001,
+            help="Seconds per task before it is killed (run.timeout; a suite's own timeout wins).",
+        ),
+    ] = None,
+    run_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--run-timeout",
+            metavar="SECONDS",
+            min=0.001,
+            help="Seconds for the whole run. When reached, running tasks are stopped and reported "
+            "timed-out, queued ones not-run, the evidence is still written, and the exit code is 3.",
+        ),
+    ] = None,
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            "--retries", metavar="N", min=0, help="Reruns of failed tests (run.retry_count)."
+        ),
+    ] = None,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            metavar="NAME",
+            help="App environment to use (default: 'local' if defined, else the first one).",
+        ),
+    ] = None,
+    json_output: Annotated[
+        bool,
+        typer.Option("--json", help="Print the run summary as JSON on stdout; progress on stderr."),
+    ] = False,
+    report: Annotated[
+        str,
+        typer.Option(
+            "--report",
+            metavar="FORMATS",
+            help="Reports written into the run directory: a comma list of junit, json, md, html; "
+            "'all' or 'none'.",
+        ),
+    ] = "all",
+    last_failed: Annotated[
+        bool,
+        typer.Option(
+            "--last-failed",
+            help="Run only the tasks, and within them only the tests, that failed in the latest "
+            "run (everything when nothing failed).",
+        ),
+    ] = False,
+    chromium: Annotated[
+        str | None,
+        typer.Option(
+            "--chromium",
+            metavar="PATH",
+            help="Chromium for browser suites (default: $QAAGENT_CHROMIUM, else /usr/bin/chromium "
+            "or chromium on PATH).",
+        ),
+    ] = None,
+) -> None:
+    """Run every selected suite, then write the evidence bundle.
+
+    Exit codes: 0 all passed, 1 tests failed, 2 configuration or usage error, 3 infrastructure
+    error (a task crashed, timed out or produced no results, or --run-timeout was reached),
+    130 interrupted. When several apply, the highest wins in the order 130, 3, 1, 0.
+    Ctrl-C (or SIGTERM) stops the run and still writes the evidence; a second Ctrl-C kills at once.
+    """
+    setup_logging()
+    from qaagent.config.loader import load_profile
+    from qaagent.plan import build_tasks
+    from qaagent.reporting import parse_formats
+    from qaagent.runners.orchestrator import plan_tasks
+
+    formats = [] if report.strip().lower() == "none" else parse_formats(report)
+
+    loaded = load_profile(
+        config,
+        cli_overrides={
+            "parallel": parallel,
+            "max_workers": max_workers,
+            "fail_fast": fail_fast,
+            "timeout": timeout,
+            "retry_count": retries,
+        },
+    )
+    tasks = plan_tasks(build_tasks(loaded.suites), suite or [], skip or [])
+    if last_failed:
+        tasks = only_last_failed(tasks, loaded.runs_dir)
+    environment = choose_environment(loaded, env)
+    exit_code = execute_run(
+        loaded,
+        tasks,
+        environment=environment,
+        run_timeout=run_timeout,
+        chromium=find_chromium(chromium, os.environ),
+        json_output=json_output,
+        formats=formats,
+    )
+    raise typer.Exit(exit_code)
+
+
+def execute_run(
+    loaded: LoadedProfile,
+    tasks: list[Task],
+    *,
+    environment: str | None,
+    run_timeout: float | None,
+    chromium: str | None,
+    json_output: bool,
+    formats: list[str],
+) -> int:
+    """Execute the tasks, run the post-phase, print the outcome; returns the exit code."""
+    from rich.console import Console
+
+    from qaagent.evidence.rundir import create_run_dir, point_latest
+    from qaagent.history import record_run, task_durations
+    from qaagent.reporting.console import make_progress
+    from qaagent.runners.orchestrator import (
+        ExecutionOptions,
+        RunOrchestrator,
+        interrupts_stop,
+    )
+    from qaagent.runners.registry import runner_for
+    from qaagent.runners.scheduler import order_tasks
+
+    settings = loaded.profile.run
+    expected = task_durations(loaded.runs_dir)
+    run_id, run_dir = create_run_dir(loaded.runs_dir)
+    workers = min(settings.max_workers or len(tasks), len(tasks)) if settings.parallel else 1
+    app = make_app(loaded, environment, tasks, run_dir)
+    options = ExecutionOptions(
+        artifacts_dir=run_dir / "artifacts",
+        workers=workers,
+        pools=settings.pools,
+        fail_fast=settings.fail_fast,
+        run_timeout=run_timeout,
+        env=app_env(loaded, environment),
+        chromium=chromium,
+    )
+    console = Console(stderr=json_output, highlight=False, markup=False)
+    progress = make_progress(
+        console, order_tasks(tasks, settings.suite_order), os.environ, expected
+    )
+    orchestrator = RunOrchestrator(runner_for, options, app=app, watcher=progress)
+    with interrupts_stop(orchestrator):
+        with progress:
+            execution = orchestrator.run(tasks, settings.suite_order)
+        writers = report_writers(formats, json_output)
+        manifest = post_phase(
+            run_id, run_dir, loaded, tasks, execution, workers, environment, writers
+        )
+    point_latest(loaded.runs_dir, run_dir)
+    record_run(loaded.runs_dir, run_dir)
+    show_outcome(console, json_output, manifest, execution, run_dir)
+    if execution.killed:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(manifest.exit_code or 0)
+    return manifest.exit_code or 0
+
+
+def post_phase(
+    run_id: str,
+    run_dir: Path,
+    loaded: LoadedProfile,
+    tasks: list[Task],
+    execution: Execution,
+    workers: int,
+    environment: str | None,
+    writers: list[ReportWriter],
+) -> Manifest:
+    """Write the evidence once every task returned; the manifest is the last file written."""
+    from qaagent.evidence.writer import RunInfo, write_evidence
+    from qaagent.runners.orchestrator import HardStop
+
+    info = RunInfo(
+        run_id=run_id,
+        status=execution.status,
+        exit_code=int(execution.exit_code),
+        started_at=execution.started_at,
+        finished_at=execution.finished_at,
+        argv=sys.argv,
+        cwd=Path.cwd(),
+        profile_path=loaded.path,
+        profile_sha256=loaded.checksum,
+        project=loaded.profile.project.name,
+        settings=run_settings(loaded, tasks, workers, environment, execution),
+    )
+    try:
+        return write_evidence(run_dir, info, execution.results, report_writers=writers)
+    except HardStop:
+        execution.killed = True
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+        return write_evidence(run_dir, info, execution.results)
+
+
+def report_writers(formats: list[str], json_output: bool) -> list[ReportWriter]:
+    """Reports written into the run before the manifest indexes it.
+
+    With --json, GitHub annotations go to stderr so that stdout holds the JSON alone.
+    """
+    from qaagent.reporting import write_reports
+
+    if not formats:
+        return []
+    stdout = sys.stderr if json_output else sys.stdout
+
+    def write(run_dir: Path, manifest: Manifest) -> None:
+        write_reports(run_dir, formats, manifest=manifest, stdout=stdout)
+
+    return [write]
+
+
+def only_last_failed(tasks: list[Task], runs_dir: Path) -> list[Task]:
+    """The tasks that failed in the latest run, each narrowed to its failed tests."""
+    from qaagent.errors import UsageError
+    from qaagent.history import last_failed
+
+    failed = last_failed(runs_dir)
+    if not failed:
+        typer.echo("note: nothing failed in the latest run; running every selected task.", err=True)
+        return tasks
+    narrowed = [
+        task.model_copy(update={"selected_tests": tuple(failed[task.name])})
+        for task in tasks
+        if task.name in failed
+    ]
+    if not narrowed:
+        raise UsageError(
+            f"--last-failed: the tasks that failed in the latest run ({', '.join(failed)}) "
+            "are not among the selected tasks."
+        )
+    return narrowed
+
+
+def run_settings(
+    loaded: LoadedProfile,
+    tasks: list[Task],
+    workers: int,
+    environment: str | None,
+    execution: Execution,
+) -> dict[str, object]:
+    """The effective settings recorded in the manifest (secret-looking values are masked there)."""
+    return {
+        **loaded.profile.run.model_dump(mode="json"),
+        "workers": workers,
+        "environment": environment,
+        "stop_reason": str(execution.stop_reason) if execution.stop_reason else None,
+        "tasks": {
+            task.name: task.model_dump(
+                mode="json", include={"kind", "env", "pool", "timeout", "retry_count", "needs_app"}
+            )
+            for task in tasks
+        },
+    }
+
+
+def show_outcome(
+    console: Any, json_output: bool, manifest: Manifest, execution: Execution, run_dir: Path
+) -> None:
+    """The summary table, or the JSON summary alone on stdout."""
+    from qaagent.reporting.console import print_summary, summary_data
+
+    if json_output:
+        data = summary_data(
+            manifest.run_id,
+            run_dir,
+            str(manifest.status),
+            manifest.exit_code or 0,
+            manifest.wall_time,
+            execution.results,
+        )
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    print_summary(console, execution.results, manifest.wall_time, run_dir, str(manifest.status))
+
+
+def choose_environment(loaded: LoadedProfile, requested: str | None) -> str | None:
+    """The app environment of the run; an unknown --env is a usage error."""
+    from qaagent.errors import UsageError
+    from qaagent.runners.app import pick_environment
+
+    apps = loaded.profile.app
+    chosen = pick_environment(apps, requested)
+    if requested is not None and chosen is None:
+        known = ", ".join(apps) or "none defined under app:"
+        raise UsageError(f"--env {requested!r} is not an app environment of the profile ({known}).")
+    return chosen
+
+
+def app_env(loaded: LoadedProfile, environment: str | None) -> dict[str, str]:
+    """Variables every task gets: BASE_URL of the chosen app environment."""
+    if environment is None:
+        return {}
+    return {"BASE_URL": loaded.profile.app[environment].base_url}
+
+
+def make_app(
+    loaded: LoadedProfile, environment: str | None, tasks: list[Task], run_dir: Path
+) -> AppLifecycle | None:
+    """The app to start before the tasks that need it, if it has a start command."""
+    from qaagent.runners.app import AppLifecycle
+
+    if environment is None:
+        return None
+    settings = loaded.profile.app[environment]
+    users = sum(1 for task in tasks if task.needs_app)
+    if settings.start_command is None or users == 0:
+        return None
+    return AppLifecycle(
+        environment,
+        settings,
+        loaded.root,
+        run_dir / "artifacts" / APP_LOG_FOLDER / f"{environment}.log",
+        users,
+        app_env(loaded, environment),
+    )
+
+
+def find_chromium(given: str | None, environ: Mapping[str, str]) -> str | None:
+    """--chromium, else $QAAGENT_CHROMIUM, else Debian's /usr/bin/chromium or one on PATH."""
+    if given:
+        return given
+    if environ.get("QAAGENT_CHROMIUM"):
+        return environ["QAAGENT_CHROMIUM"]
+    if DEFAULT_CHROMIUM.exists():
+        return str(DEFAULT_CHROMIUM)
+    return shutil.which("chromium")

@@ -1,0 +1,38 @@
+"""Run directories: ids that never collide, and the `latest` pointer next to them."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+
+LATEST_NAME = "latest"
+CREATE_ATTEMPTS = 20
+
+
+def new_run_id(now: datetime | None = None) -> str:
+    """Sortable by start time, and unique thanks to a random suffix: `20261122T053800Z-3f9a1c`."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def create_run_dir(runs_dir: Path, now: datetime | None = None) -> tuple[str, Path]:
+    """Create a fresh run directory; mkdir without exist_ok is what makes the id ours alone."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    for _ in range(CREATE_ATTEMPTS):
+        run_id = new_run_id(now)
+        run_dir = runs_dir / run_id
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            continue
+        return run_id, run_dir
+    raise FileExistsError(f"could not create a new run directory in {runs_dir}")
+
+
+def point_latest(runs_dir: Path, run_dir: Path) -> None:
+    """Make `<runs_dir>/latest` a relative symlink to the run, replaced atomically."""
+    link = runs_dir / LATEST_NAME
+    temporary = runs_dir / f".{LATEST_NAME}-{secrets.token_hex(4)}"
+    temporary.symlink_to(run_dir.name)
+    temporary.replace(link)

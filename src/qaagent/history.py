@@ -1,0 +1,220 @@
+"""Results and durations of past runs, kept in `<runs_dir>/history.sqlite3`.
+
+SQLite (standard library) rather than a JSON file: two `run-all` finishing at the same moment both
+write their rows in one locked transaction each (the second waits, up to `BUSY_TIMEOUT` seconds)
+instead of one rewriting the file over the other's, and a crash mid-write leaves the previous state.
+The store outlives pruned run directories, so durations and flakiness keep their history.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import statistics
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from qaagent.reporting.bundle import FAILING, as_utc, load_run, stored_runs
+from qaagent.runners.base import CaseStatus, TaskOutcome
+
+HISTORY_NAME = "history.sqlite3"
+BUSY_TIMEOUT = 30.0
+RECENT_RUNS = 5
+KEEP_RUNS = 500
+RERUN_WHOLE_TASK = frozenset({TaskOutcome.error, TaskOutcome.timed_out, TaskOutcome.interrupted})
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    status TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    task TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    duration REAL NOT NULL,
+    PRIMARY KEY (run_id, task)
+);
+CREATE TABLE IF NOT EXISTS tests (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    task TEXT NOT NULL,
+    test_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    flaky INTEGER NOT NULL,
+    duration REAL NOT NULL,
+    PRIMARY KEY (run_id, task, test_id)
+);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_at);
+"""
+
+
+@dataclass(frozen=True)
+class FlakyTest:
+    """A test that was flaky, or both passed and failed, across recent runs."""
+
+    task: str
+    test_id: str
+    runs: int
+    passed: int
+    failed: int
+    flaky: int
+    last_run: str
+
+
+@contextmanager
+def _store(runs_dir: Path) -> Iterator[sqlite3.Connection]:
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    with closing(
+        sqlite3.connect(runs_dir / HISTORY_NAME, timeout=BUSY_TIMEOUT, isolation_level=None)
+    ) as connection:
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.executescript(SCHEMA)
+        yield connection
+
+
+@contextmanager
+def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
+    """One write lock for the whole change, taken up front so concurrent writers queue."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+def record_run(runs_dir: Path, run_dir: Path) -> None:
+    """Add (or replace) one finished run's task and test results; call it after every run."""
+    bundle = load_run(run_dir)
+    manifest = bundle.manifest
+    tests = [
+        (
+            manifest.run_id,
+            record.task,
+            record.test_id,
+            record.status.value,
+            int(record.flaky),
+            record.duration,
+        )
+        for record in bundle.final_records()
+    ]
+    tasks = [
+        (manifest.run_id, task.name, task.outcome.value, task.duration) for task in manifest.tasks
+    ]
+    with _store(runs_dir) as connection, _transaction(connection):
+        connection.execute("DELETE FROM runs WHERE run_id = ?", (manifest.run_id,))
+        connection.execute(
+            "INSERT INTO runs VALUES (?, ?, ?)",
+            (manifest.run_id, as_utc(manifest.started_at).isoformat(), manifest.status.value),
+        )
+        connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?)", tasks)
+        connection.executemany("INSERT OR REPLACE INTO tests VALUES (?, ?, ?, ?, ?, ?)", tests)
+        connection.execute(
+            "DELETE FROM runs WHERE run_id NOT IN "
+            "(SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?)",
+            (KEEP_RUNS,),
+        )
+
+
+def sync_history(runs_dir: Path) -> list[str]:
+    """Record stored runs the history does not know yet (a run-all that stopped before recording)."""
+    with _store(runs_dir) as connection:
+        known = {row[0] for row in connection.execute("SELECT run_id FROM runs")}
+    added: list[str] = []
+    for run in stored_runs(runs_dir):
+        if run.manifest.run_id not in known and run.manifest.status.value != "running":
+            record_run(runs_dir, run.path)
+            added.append(run.manifest.run_id)
+    return added
+
+
+def task_durations(runs_dir: Path) -> dict[str, float]:
+    """Median duration of each task over its last few runs that produced results."""
+    with _store(runs_dir) as connection:
+        rows = connection.execute(
+            "SELECT tasks.task, tasks.duration FROM tasks JOIN runs USING (run_id) "
+            "WHERE tasks.outcome IN ('passed', 'failed') AND tasks.duration > 0 "
+            "ORDER BY runs.started_at DESC, runs.run_id DESC"
+        ).fetchall()
+    return _recent_medians(rows)
+
+
+def test_durations(runs_dir: Path, task: str) -> dict[str, float]:
+    """Median duration of each test of one task over its last few runs."""
+    with _store(runs_dir) as connection:
+        rows = connection.execute(
+            "SELECT tests.test_id, tests.duration FROM tests JOIN runs USING (run_id) "
+            "WHERE tests.task = ? AND tests.status != 'skipped' "
+            "ORDER BY runs.started_at DESC, runs.run_id DESC",
+            (task,),
+        ).fetchall()
+    return _recent_medians(rows)
+
+
+def _recent_medians(rows: list[tuple[str, float]]) -> dict[str, float]:
+    recent: dict[str, list[float]] = {}
+    for name, duration in rows:
+        values = recent.setdefault(name, [])
+        if len(values) < RECENT_RUNS:
+            values.append(duration)
+    return {name: statistics.median(values) for name, values in recent.items()}
+
+
+def last_failed(runs_dir: Path) -> dict[str, list[str]]:
+    """Task → failed test ids of the latest finished run; an empty list means rerun the whole task.
+
+    Read from the latest run directory itself, so it is exact even when history was not recorded.
+    Tasks that errored, timed out or were interrupted are rerun whole unless they named failed tests;
+    tasks that were never started (fail-fast) did not fail and are left out.
+    """
+    finished = [run for run in stored_runs(runs_dir) if run.manifest.status.value != "running"]
+    if not finished:
+        return {}
+    bundle = load_run(finished[0].path)
+    order: dict[tuple[str, str], int] = {}
+    for record in bundle.records:
+        order.setdefault((record.task, record.test_id), len(order))
+    failed: dict[str, list[str]] = {}
+    finals = sorted(bundle.final_records(), key=lambda record: order[(record.task, record.test_id)])
+    for record in finals:
+        if record.status in FAILING and not record.flaky:
+            failed.setdefault(record.task, []).append(record.test_id)
+    for task in bundle.manifest.tasks:
+        if task.outcome in RERUN_WHOLE_TASK:
+            failed.setdefault(task.name, [])
+    return {task.name: failed[task.name] for task in bundle.manifest.tasks if task.name in failed}
+
+
+def flaky_tests(runs_dir: Path, last_n: int = 20) -> list[FlakyTest]:
+    """Tests flaky in, or both passing and failing across, the last `last_n` recorded runs."""
+    with _store(runs_dir) as connection:
+        rows = connection.execute(
+            "SELECT tests.task, tests.test_id, tests.status, tests.flaky, runs.run_id "
+            "FROM tests JOIN (SELECT run_id, started_at FROM runs "
+            "ORDER BY started_at DESC, run_id DESC LIMIT ?) AS runs USING (run_id) "
+            "ORDER BY runs.started_at, runs.run_id",
+            (last_n,),
+        ).fetchall()
+    seen: dict[tuple[str, str], list[tuple[str, bool, str]]] = {}
+    for task, test_id, status, flaky, run_id in rows:
+        seen.setdefault((task, test_id), []).append((status, bool(flaky), run_id))
+    found = [
+        test
+        for (task, test_id), results in seen.items()
+        if (test := _flakiness(task, test_id, results)) is not None
+    ]
+    return sorted(found, key=lambda test: (-(test.flaky + test.failed), test.task, test.test_id))
+
+
+def _flakiness(task: str, test_id: str, results: list[tuple[str, bool, str]]) -> FlakyTest | None:
+    failing = {CaseStatus.failed.value, CaseStatus.error.value}
+    flaky = sum(1 for _, is_flaky, _ in results if is_flaky)
+    failed = sum(1 for status, is_flaky, _ in results if status in failing and not is_flaky)
+    passed = sum(1 for status, is_flaky, _ in results if status == "passed" and not is_flaky)
+    if not flaky and not (passed and failed):
+        return None
+    unstable = [run_id for status, is_flaky, run_id in results if is_flaky or status in failing]
+    return FlakyTest(task, test_id, len(results), passed, failed, flaky, unstable[-1])

@@ -1,0 +1,192 @@
+"""Read a stored run directory back: its manifest, test records and diagnostics, and find runs by id."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from qaagent.errors import UsageError
+from qaagent.evidence.models import (
+    DIAGNOSTICS_NAME,
+    MANIFEST_NAME,
+    TESTS_NAME,
+    Diagnostic,
+    Diagnostics,
+    Manifest,
+    TestRecord,
+)
+from qaagent.runners.base import CaseStatus
+
+LATEST = "latest"
+FAILING = frozenset({CaseStatus.failed, CaseStatus.error})
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+class RunReadError(UsageError):
+    """A run directory whose manifest or records cannot be read."""
+
+
+@dataclass
+class RunBundle:
+    """Everything a report needs, read from one run directory and nothing else."""
+
+    run_dir: Path
+    manifest: Manifest
+    records: list[TestRecord] = field(default_factory=list)
+    diagnostics: Diagnostics | None = None
+
+    @property
+    def run_id(self) -> str:
+        """The run's id as the manifest states it."""
+        return self.manifest.run_id
+
+    def records_by_task(self) -> dict[str, list[TestRecord]]:
+        """Every attempt's records grouped by task, in file order."""
+        grouped: dict[str, list[TestRecord]] = defaultdict(list)
+        for record in self.records:
+            grouped[record.task].append(record)
+        return grouped
+
+    def final_records(self, task: str | None = None) -> list[TestRecord]:
+        """Records that decided each test's result, optionally of one task."""
+        return [
+            record
+            for record in self.records
+            if record.final and (task is None or record.task == task)
+        ]
+
+    def diagnostic_for(self, task: str, test_id: str | None) -> Diagnostic | None:
+        """The category and suggestion of one failed test, or of the task itself when no test id."""
+        if self.diagnostics is None:
+            return None
+        for item in self.diagnostics.items:
+            if item.task == task and item.test_id == test_id:
+                return item
+        return None
+
+
+def load_run(run_dir: Path, manifest: Manifest | None = None) -> RunBundle:
+    """Read a run directory; missing record files are read as empty (an interrupted run).
+
+    `manifest` stands in for `manifest.json` while a run is still writing its evidence.
+    """
+    return RunBundle(
+        run_dir=run_dir,
+        manifest=manifest or read_manifest(run_dir),
+        records=_read_records(run_dir / TESTS_NAME),
+        diagnostics=_read_diagnostics(run_dir / DIAGNOSTICS_NAME),
+    )
+
+
+def read_manifest(run_dir: Path) -> Manifest:
+    """The manifest of one run, with a one-line reason when it cannot be used."""
+    path = run_dir / MANIFEST_NAME
+    try:
+        return Manifest.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise RunReadError(
+            f"{run_dir} is not a run directory: it has no {MANIFEST_NAME}."
+        ) from None
+    except ValidationError as error:
+        raise RunReadError(f"{path} is not a valid manifest: {_first_problem(error)}.") from None
+
+
+def _read_records(path: Path) -> list[TestRecord]:
+    if not path.is_file():
+        return []
+    records: list[TestRecord] = []
+    with path.open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(TestRecord.model_validate_json(line))
+            except ValidationError as error:
+                raise RunReadError(
+                    f"{path}:{number} is not a valid test record: {_first_problem(error)}."
+                ) from None
+    return records
+
+
+def _read_diagnostics(path: Path) -> Diagnostics | None:
+    if not path.is_file():
+        return None
+    try:
+        return Diagnostics.model_validate_json(path.read_bytes())
+    except ValidationError as error:
+        raise RunReadError(f"{path} is not valid diagnostics: {_first_problem(error)}.") from None
+
+
+def _first_problem(error: ValidationError) -> str:
+    detail = error.errors()[0]
+    location = ".".join(str(part) for part in detail["loc"]) or "document"
+    return f"{location}: {detail['msg']}"
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run directory with its manifest, as listed by `qaagent runs list`."""
+
+    path: Path
+    manifest: Manifest
+
+    @property
+    def run_id(self) -> str:
+        """The directory name, which is the run id."""
+        return self.path.name
+
+
+def stored_runs(runs_dir: Path) -> list[StoredRun]:
+    """Run directories that have a readable manifest, newest first; links such as `latest` are not runs."""
+    if not runs_dir.is_dir():
+        return []
+    runs: list[StoredRun] = []
+    for path in runs_dir.iterdir():
+        if path.is_symlink() or not (path / MANIFEST_NAME).is_file():
+            continue
+        try:
+            runs.append(StoredRun(path, read_manifest(path)))
+        except RunReadError:
+            continue
+    return sorted(runs, key=lambda run: (as_utc(run.manifest.started_at), run.run_id), reverse=True)
+
+
+def resolve_run(runs_dir: Path, ref: str) -> Path:
+    """A run directory from an id, a unique id prefix, `latest`, or a path to a run directory."""
+    runs = stored_runs(runs_dir)
+    if ref == LATEST:
+        if not runs:
+            raise UsageError(f"No runs in {runs_dir} yet; run `qaagent run-all` first.")
+        return runs[0].path
+    exact = [run for run in runs if run.run_id == ref]
+    if exact:
+        return exact[0].path
+    matches = [run for run in runs if run.run_id.startswith(ref)]
+    if len(matches) == 1:
+        return matches[0].path
+    if matches:
+        shown = ", ".join(run.run_id for run in matches[:5])
+        raise UsageError(f"Run {ref!r} is ambiguous: it starts {len(matches)} run ids ({shown}).")
+    candidate = Path(ref)
+    if (candidate / MANIFEST_NAME).is_file():
+        return candidate
+    raise UsageError(
+        f"No run {ref!r} in {runs_dir}: give a run id, a unique prefix of one, or 'latest' "
+        "(see `qaagent runs list`)."
+    )
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Naive times in the evidence are UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def plain_text(text: str) -> str:
+    """Tool output without colour codes or the control characters XML and HTML cannot carry."""
+    plain = ANSI_ESCAPE.sub("", text)
+    return "".join(char for char in plain if char in "\t\n\r" or ord(char) >= 0x20)

@@ -1,0 +1,286 @@
+"""What a person sees while the run goes on and when it ends.
+
+On a terminal: a live board of running, queued, passed and failed tasks. In CI or when output is
+not a terminal: one plain line when a task starts and one when it ends, never a spinner. Both are
+driven from the main thread only, through `event` and `tick`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from qaagent.plan import Task
+from qaagent.runners.backend import Event, EventKind
+from qaagent.runners.base import SuiteResult, TaskOutcome
+
+REFRESH_INTERVAL = 0.25
+FAILURE_LINES = 15
+FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
+STYLES = {
+    TaskOutcome.passed: "green",
+    TaskOutcome.failed: "red",
+    TaskOutcome.error: "red",
+    TaskOutcome.timed_out: "red",
+    TaskOutcome.not_run: "yellow",
+    TaskOutcome.interrupted: "yellow",
+}
+
+
+def is_interactive(console: Console, environ: Mapping[str, str]) -> bool:
+    """A live board only on a real terminal outside CI."""
+    return console.is_terminal and not environ.get("CI")
+
+
+def counts_text(result: SuiteResult) -> str:
+    """`3 passed, 1 failed` with only the non-zero counts."""
+    counts = result.counts
+    parts = [
+        f"{value} {label}"
+        for value, label in (
+            (counts.passed, "passed"),
+            (counts.failed, "failed"),
+            (counts.errors, "errors"),
+            (counts.skipped, "skipped"),
+            (counts.flaky, "flaky"),
+        )
+        if value
+    ]
+    return ", ".join(parts) or "no tests"
+
+
+def failure_block(result: SuiteResult) -> Text:
+    """A failing task's reason and last output lines, printed together under its name."""
+    text = Text(f"── {result.task}: {result.outcome} ──\n", style="bold red")
+    if result.error:
+        text.append(result.error.splitlines()[0] + "\n")
+    for line in result.tail[-FAILURE_LINES:]:
+        text.append(line + "\n", style="dim")
+    if result.log_path is not None:
+        text.append(f"log: {result.log_path}\n")
+    return text
+
+
+class PlainProgress:
+    """One line when a task starts and one when it ends."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def __enter__(self) -> PlainProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def event(self, event: Event) -> None:
+        """Print task starts and ends; output lines stay in the task's log."""
+        if event.kind is EventKind.started:
+            self.console.print(
+                f"start  {event.task} (worker {event.worker})", highlight=False, soft_wrap=True
+            )
+        elif event.kind is EventKind.stopping:
+            self.console.print(event.line, highlight=False, soft_wrap=True)
+        elif event.kind is EventKind.finished and event.result is not None:
+            self._finished(event.result)
+
+    def tick(self) -> None:
+        """Plain output has nothing to refresh."""
+
+    def _finished(self, result: SuiteResult) -> None:
+        self.console.print(
+            f"{result.outcome:<6} {result.task}: {counts_text(result)} in {result.duration:.1f}s",
+            highlight=False,
+            soft_wrap=True,
+        )
+        if result.outcome in FAILING:
+            self.console.print(failure_block(result), highlight=False, soft_wrap=True)
+
+
+@dataclass
+class _Row:
+    """A task's line on the live board."""
+
+    task: str
+    state: str = "queued"
+    started: float | None = None
+    finished: float | None = None
+    last_line: str = ""
+    worker: int | None = None
+
+
+class LiveBoard:
+    """A rich Live table of tasks, redrawn at most four times a second."""
+
+    def __init__(
+        self, console: Console, tasks: Sequence[Task], expected: Mapping[str, float]
+    ) -> None:
+        self.console = console
+        self.expected = expected
+        self.rows = {task.name: _Row(task.name) for task in tasks}
+        self.started = time.monotonic()
+        self._last_refresh = 0.0
+        self._live = Live(self.render(), console=console, auto_refresh=False, redirect_stdout=False)
+
+    def __enter__(self) -> LiveBoard:
+        self._live.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._live.update(self.render(), refresh=True)
+        self._live.stop()
+
+    def event(self, event: Event) -> None:
+        """Move the task's row; print a failing task's last lines above the board."""
+        if event.kind is EventKind.stopping:
+            self._live.console.print(event.line, style="yellow", highlight=False)
+            return
+        row = self.rows.get(event.task)
+        if row is None:
+            return
+        now = time.monotonic()
+        if event.kind is EventKind.started:
+            row.state, row.started, row.worker = "running", now, event.worker
+        elif event.kind is EventKind.output and event.line is not None:
+            row.last_line = event.line.strip()
+        elif event.kind is EventKind.finished and event.result is not None:
+            row.state, row.finished = str(event.result.outcome), now
+            if event.result.outcome in FAILING:
+                self._live.console.print(
+                    failure_block(event.result), highlight=False, soft_wrap=True
+                )
+        self.tick()
+
+    def tick(self) -> None:
+        """Redraw when the last redraw is old enough."""
+        now = time.monotonic()
+        if now - self._last_refresh >= REFRESH_INTERVAL:
+            self._last_refresh = now
+            self._live.update(self.render(), refresh=True)
+
+    def render(self) -> Group:
+        """The board: one row per task, then totals by state."""
+        now = time.monotonic()
+        table = Table(box=None)
+        table.add_column("task", no_wrap=True, min_width=max(map(len, self.rows), default=4))
+        for name in ("state", "elapsed", "expected"):
+            table.add_column(name, no_wrap=True)
+        table.add_column("output", no_wrap=True, overflow="ellipsis", max_width=60)
+        for row in self.rows.values():
+            table.add_row(
+                Text(row.task),
+                Text(row.state, style=self._style(row.state)),
+                _elapsed(row, now),
+                f"~{self.expected[row.task]:.0f}s" if row.task in self.expected else "",
+                Text(row.last_line, style="dim") if row.state == "running" else "",
+            )
+        states = [row.state for row in self.rows.values()]
+        totals = ", ".join(
+            f"{states.count(state)} {state}"
+            for state in ("running", "queued", "passed", "failed", "error", "timed-out")
+            if states.count(state)
+        )
+        return Group(table, Text(f"{totals} · {now - self.started:.0f}s", style="bold"))
+
+    @staticmethod
+    def _style(state: str) -> str:
+        if state in ("running", "queued"):
+            return "cyan" if state == "running" else "dim"
+        return STYLES.get(TaskOutcome(state), "")
+
+
+def _elapsed(row: _Row, now: float) -> str:
+    if row.started is None:
+        return ""
+    return f"{(row.finished or now) - row.started:.1f}s"
+
+
+def make_progress(
+    console: Console,
+    tasks: Sequence[Task],
+    environ: Mapping[str, str],
+    expected: Mapping[str, float],
+) -> PlainProgress | LiveBoard:
+    """The live board on an interactive terminal, plain lines anywhere else."""
+    if is_interactive(console, environ):
+        return LiveBoard(console, tasks, expected)
+    return PlainProgress(console)
+
+
+def print_summary(
+    console: Console,
+    results: Sequence[SuiteResult],
+    wall_time: float,
+    run_dir: Path,
+    status: str,
+) -> None:
+    """The final table, the timing line and where the evidence is."""
+    table = Table(
+        "task", "result", "passed", "failed", "errors", "skipped", "flaky", "duration", box=None
+    )
+    for result in results:
+        counts = result.counts
+        table.add_row(
+            Text(result.task),
+            Text(str(result.outcome), style=STYLES.get(result.outcome, "")),
+            str(counts.passed),
+            str(counts.failed),
+            str(counts.errors),
+            str(counts.skipped),
+            str(counts.flaky),
+            f"{result.duration:.1f}s",
+        )
+    console.print(table)
+    task_time = sum(result.duration for result in results)
+    speedup = task_time / wall_time if wall_time > 0 else 1.0
+    console.print(
+        f"Run {status}: wall time {wall_time:.1f}s, task time {task_time:.1f}s, "
+        f"speed-up {speedup:.1f}x",
+        highlight=False,
+    )
+    console.print(f"Run directory: {run_dir}", highlight=False, soft_wrap=True)
+
+
+def summary_data(
+    run_id: str,
+    run_dir: Path,
+    status: str,
+    exit_code: int,
+    wall_time: float,
+    results: Sequence[SuiteResult],
+) -> dict[str, Any]:
+    """The `--json` summary: the same facts as the table, for machines."""
+    task_time = sum(result.duration for result in results)
+    return {
+        "run_id": run_id,
+        "run_dir": str(run_dir),
+        "status": status,
+        "exit_code": exit_code,
+        "wall_time": round(wall_time, 3),
+        "task_time": round(task_time, 3),
+        "speedup": round(task_time / wall_time, 2) if wall_time > 0 else None,
+        "tasks": [
+            {
+                "task": result.task,
+                "outcome": str(result.outcome),
+                "counts": result.counts.model_dump(),
+                "duration": round(result.duration, 3),
+                "error": result.error,
+            }
+            for result in results
+        ],
+    }

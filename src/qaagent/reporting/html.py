@@ -1,0 +1,209 @@
+"""`reports/report.html`: one self-contained page with the summary, tasks, failures and a timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from qaagent import __version__
+from qaagent.reporting.bundle import FAILING, RunBundle, as_utc, plain_text
+from qaagent.reporting.markdown import format_seconds
+from qaagent.reporting.summary import RunSummary, build_summary
+
+LOG_TAIL_LINES = 60
+LOG_TAIL_BYTES = 64_000
+MAX_OUTPUT = 20_000
+TICKS = 6
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One task on the timeline, positioned in percent of the run's wall time."""
+
+    task: str
+    outcome: str
+    lane: int
+    left: float
+    width: float
+    start: float
+    duration: float
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Bars grouped in lanes (one per worker) with a time axis."""
+
+    lanes: list[str]
+    bars: list[Bar]
+    ticks: list[tuple[float, str]]
+    span: float
+
+
+@dataclass(frozen=True)
+class FailureView:
+    """A failure with the output a person needs to understand it."""
+
+    task: str
+    subject: str
+    category: str
+    status: str
+    message: str
+    suggestion: str
+    location: str
+    output: str
+    attempts: int
+
+
+def render_html(bundle: RunBundle, summary: RunSummary | None = None) -> str:
+    """The HTML page of one run."""
+    summary = summary or build_summary(bundle)
+    template = _environment().get_template("report.html.j2")
+    return template.render(
+        summary=summary,
+        timeline=build_timeline(bundle),
+        failures=_failure_views(bundle, summary),
+        flaky=[record for record in bundle.final_records() if record.flaky],
+        version=__version__,
+    )
+
+
+def _environment() -> Environment:
+    environment = Environment(
+        loader=PackageLoader("qaagent.reporting", "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["seconds"] = format_seconds
+    environment.filters["clock"] = _clock
+    return environment
+
+
+def _clock(moment: datetime | None) -> str:
+    return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
+
+
+@dataclass(frozen=True)
+class Span:
+    """When one task ran, in UTC, and on which worker if recorded."""
+
+    task: str
+    outcome: str
+    worker: int | None
+    start: datetime
+    end: datetime
+
+
+def build_timeline(bundle: RunBundle) -> Timeline:
+    """Where each task ran and when, relative to the start of the run."""
+    manifest = bundle.manifest
+    origin = as_utc(manifest.started_at)
+    spans = [
+        Span(
+            task.name,
+            task.outcome.value,
+            task.worker,
+            as_utc(task.started_at),
+            as_utc(task.finished_at),
+        )
+        for task in manifest.tasks
+        if task.started_at is not None and task.finished_at is not None
+    ]
+    ends = [(span.end - origin).total_seconds() for span in spans]
+    total = max([manifest.wall_time, *ends, 0.001])
+    lanes, lane_names = _lanes(spans)
+    bars = [_bar(span, lanes[span.task], origin, total) for span in spans]
+    return Timeline(lanes=lane_names, bars=bars, ticks=_ticks(total), span=total)
+
+
+def _bar(span: Span, lane: int, origin: datetime, total: float) -> Bar:
+    start = max((span.start - origin).total_seconds(), 0.0)
+    duration = max((span.end - span.start).total_seconds(), 0.0)
+    return Bar(
+        task=span.task,
+        outcome=span.outcome,
+        lane=lane,
+        left=round(100 * start / total, 3),
+        width=round(max(100 * duration / total, 0.4), 3),
+        start=start,
+        duration=duration,
+    )
+
+
+def _lanes(spans: list[Span]) -> tuple[dict[str, int], list[str]]:
+    """Lanes of the recorded workers, else the first lane free when each task started."""
+    workers = sorted({span.worker for span in spans if span.worker is not None})
+    if workers and all(span.worker is not None for span in spans):
+        index = {worker: position for position, worker in enumerate(workers)}
+        lanes = {span.task: index[span.worker] for span in spans if span.worker is not None}
+        return lanes, [f"worker {worker}" for worker in workers]
+    lane_ends: list[datetime] = []
+    lanes = {}
+    for span in sorted(spans, key=lambda span: span.start):
+        free = next((lane for lane, busy in enumerate(lane_ends) if busy <= span.start), None)
+        if free is None:
+            lane_ends.append(span.end)
+            free = len(lane_ends) - 1
+        lane_ends[free] = span.end
+        lanes[span.task] = free
+    return lanes, [f"lane {number + 1}" for number in range(len(lane_ends))]
+
+
+def _ticks(span: float) -> list[tuple[float, str]]:
+    step = span / TICKS
+    return [
+        (round(100 * index / TICKS, 3), format_seconds(step * index)) for index in range(TICKS + 1)
+    ]
+
+
+def _failure_views(bundle: RunBundle, summary: RunSummary) -> list[FailureView]:
+    outputs = {
+        (record.task, record.test_id): record.output or ""
+        for record in bundle.final_records()
+        if record.status in FAILING
+    }
+    logs = {task.name: task.log for task in bundle.manifest.tasks}
+    views: list[FailureView] = []
+    for failure in summary.failures:
+        if failure.test_id is None:
+            output = _log_tail(bundle.run_dir, logs.get(failure.task))
+        else:
+            output = outputs.get((failure.task, failure.test_id), "")
+        location = (
+            f"{failure.file}:{failure.line}" if failure.file and failure.line else failure.file
+        )
+        views.append(
+            FailureView(
+                task=failure.task,
+                subject=failure.test_id or f"task {failure.task}",
+                category=failure.category.value,
+                status=failure.status,
+                message=failure.message or "",
+                suggestion=failure.suggestion or "",
+                location=location or "",
+                output=_clip(output),
+                attempts=failure.attempts,
+            )
+        )
+    return views
+
+
+def _log_tail(run_dir: Path, log: str | None) -> str:
+    """The last lines of a task's log: where a crash or timeout shows."""
+    if not log:
+        return ""
+    path = run_dir / log
+    if not path.is_file():
+        return ""
+    with path.open("rb") as stream:
+        stream.seek(max(path.stat().st_size - LOG_TAIL_BYTES, 0))
+        tail = stream.read().decode("utf-8", errors="replace")
+    return "\n".join(tail.splitlines()[-LOG_TAIL_LINES:])
+
+
+def _clip(text: str) -> str:
+    text = plain_text(text)
+    return text if len(text) <= MAX_OUTPUT else "…" + text[-MAX_OUTPUT:]

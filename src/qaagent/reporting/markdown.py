@@ -1,0 +1,121 @@
+"""`reports/summary.md`: a short Markdown summary, also what a GitHub job summary shows."""
+
+from __future__ import annotations
+
+from qaagent.evidence.models import RunStatus
+from qaagent.reporting.summary import FailureSummary, RunSummary, SummaryCounts
+from qaagent.runners.base import TaskOutcome
+
+MAX_FAILURES = 20
+STATUS_MARKS = {
+    RunStatus.passed: "✅",
+    RunStatus.failed: "❌",
+    RunStatus.error: "💥",
+    RunStatus.interrupted: "⏹️",
+    RunStatus.running: "⏳",
+}
+OUTCOME_MARKS = {
+    TaskOutcome.passed: "✅ passed",
+    TaskOutcome.failed: "❌ failed",
+    TaskOutcome.error: "💥 error",
+    TaskOutcome.timed_out: "⏱️ timed out",
+    TaskOutcome.not_run: "⏭️ not run",
+    TaskOutcome.interrupted: "⏹️ interrupted",
+}
+
+
+def render_markdown(summary: RunSummary) -> str:
+    """Heading, counts, timings, a task table and the first failures."""
+    run = summary.run
+    title = f"{run.project} · " if run.project else ""
+    lines = [
+        f"## {STATUS_MARKS[run.status]} qaagent {title}run `{run.id}`: {run.status.value}",
+        "",
+        counts_sentence(summary.counts),
+        "",
+        _timing_sentence(summary),
+        "",
+        "| task | result | passed | failed | errors | skipped | flaky | duration |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for task in summary.tasks:
+        counts = task.counts
+        lines.append(
+            f"| {_cell(task.name)} | {OUTCOME_MARKS[task.outcome]} | {counts.passed} | "
+            f"{counts.failed} | {counts.errors} | {counts.skipped} | {counts.flaky} | "
+            f"{format_seconds(task.duration)} |"
+        )
+    lines.extend(_failure_lines(summary.failures))
+    return "\n".join(lines) + "\n"
+
+
+def counts_sentence(counts: SummaryCounts) -> str:
+    """`12 tests: 10 passed, 1 failed, 1 flaky` with the zero counts left out."""
+    parts = [
+        f"{value} {label}"
+        for value, label in (
+            (counts.passed, "passed"),
+            (counts.failed, "failed"),
+            (counts.errors, "errors"),
+            (counts.skipped, "skipped"),
+            (counts.flaky, "flaky"),
+        )
+        if value
+    ]
+    return f"**{counts.total} tests**: {', '.join(parts) or 'none ran'}"
+
+
+def _timing_sentence(summary: RunSummary) -> str:
+    timings = summary.timings
+    text = (
+        f"Wall time {format_seconds(timings.wall_time)}, "
+        f"task time {format_seconds(timings.task_time)}"
+    )
+    if timings.speedup is not None:
+        text += f", speed-up x{timings.speedup:.2f}"
+    return text + "."
+
+
+def _failure_lines(failures: list[FailureSummary]) -> list[str]:
+    if not failures:
+        return []
+    lines = ["", f"### Failures ({len(failures)})", ""]
+    for failure in failures[:MAX_FAILURES]:
+        subject = failure.test_id or f"task {failure.task}"
+        message = first_line(failure.message)
+        where = f" ({failure.task})" if failure.test_id else ""
+        lines.append(
+            f"- `{_code(subject)}`{where} · {failure.category.value}"
+            + (f": {_cell(message)}" if message else "")
+        )
+    if len(failures) > MAX_FAILURES:
+        lines.append(f"- … and {len(failures) - MAX_FAILURES} more (see report.html)")
+    return lines
+
+
+def first_line(text: str | None) -> str:
+    """The first non-empty line, short enough for one table cell or list item."""
+    for line in (text or "").splitlines():
+        if line.strip():
+            return line.strip()[:200]
+    return ""
+
+
+def format_seconds(seconds: float) -> str:
+    """`0.4s`, `12.3s`, `3m 05s`, `1h 02m`."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {rest:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def _cell(text: str) -> str:
+    """Text that cannot break a Markdown table row."""
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def _code(text: str) -> str:
+    return text.replace("`", "'")

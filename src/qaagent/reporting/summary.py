@@ -1,0 +1,232 @@
+"""`reports/summary.json`: a versioned summary of one run for scripts and dashboards.
+
+The schema is the JSON Schema of `RunSummary` (`RunSummary.model_json_schema()`). Compatibility rule:
+fields are only ever added within one `schema_version`; renaming or removing a field, or changing its
+meaning, raises `schema_version`. Times are ISO 8601 with a time zone, durations are seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from qaagent.evidence.models import Category, RunStatus, TaskEntry, TestRecord
+from qaagent.reporting.bundle import FAILING, RunBundle, as_utc
+from qaagent.runners.base import TASK_PROBLEMS, Counts, TaskOutcome
+
+SUMMARY_SCHEMA_VERSION = 1
+SLOWEST_TESTS = 10
+
+
+class SummaryCounts(BaseModel):
+    """Final results, each test once.
+
+    A task that errored, timed out, was interrupted or never ran counts as one error (as in
+    junit.xml), whether or not the manifest's counts already held it.
+    """
+
+    total: int
+    passed: int
+    failed: int
+    errors: int
+    skipped: int
+    flaky: int = Field(description="Failed first, then passed on a retry.")
+
+    @classmethod
+    def of(cls, counts: Counts) -> SummaryCounts:
+        """The manifest's counts with their total."""
+        return cls(total=counts.total, **counts.model_dump())
+
+
+class RunInfo(BaseModel):
+    """Which run this is and how it ended."""
+
+    id: str
+    status: RunStatus
+    exit_code: int | None
+    project: str | None
+    git_commit: str | None
+    argv: list[str]
+    run_dir: str = Field(
+        description="Absolute path of the run directory when the summary was made."
+    )
+
+
+class SlowTest(BaseModel):
+    """One of the longest tests of the run."""
+
+    task: str
+    test_id: str
+    duration: float
+
+
+class Timings(BaseModel):
+    """Where the time went: wall time against the sum of task times."""
+
+    started_at: datetime
+    finished_at: datetime | None
+    wall_time: float = Field(description="Seconds from the run's start to its end.")
+    task_time: float = Field(description="Sum of every task's duration in seconds.")
+    speedup: float | None = Field(
+        description="task_time / wall_time: how much running tasks in parallel saved; "
+        "null when the wall time is 0."
+    )
+    slowest_tests: list[SlowTest] = Field(description="Longest final test results, longest first.")
+
+
+class TaskSummary(BaseModel):
+    """One task: outcome, counts, when and where it ran."""
+
+    name: str
+    suite: str
+    kind: str
+    matrix: dict[str, str]
+    outcome: TaskOutcome
+    counts: SummaryCounts
+    exit_code: int | None
+    error: str | None
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration: float
+    worker: int | None
+    log: str | None = Field(description="Log file, relative to the run directory.")
+
+
+class FailureSummary(BaseModel):
+    """A failed or errored test, or a task that failed as a whole (`test_id` null)."""
+
+    task: str
+    test_id: str | None
+    name: str
+    status: str = Field(description="failed, error, or the task outcome for a task-level problem.")
+    category: Category
+    message: str | None
+    suggestion: str | None
+    file: str | None
+    line: int | None
+    attempts: int = Field(description="Attempts in which this test ran.")
+
+
+class RunSummary(BaseModel):
+    """`reports/summary.json`."""
+
+    schema_version: int = SUMMARY_SCHEMA_VERSION
+    run: RunInfo
+    counts: SummaryCounts
+    timings: Timings
+    tasks: list[TaskSummary]
+    failures: list[FailureSummary]
+
+
+def build_summary(bundle: RunBundle) -> RunSummary:
+    """The summary of one run, from its evidence alone."""
+    manifest = bundle.manifest
+    return RunSummary(
+        run=RunInfo(
+            id=manifest.run_id,
+            status=manifest.status,
+            exit_code=manifest.exit_code,
+            project=manifest.project,
+            git_commit=manifest.git_commit,
+            argv=manifest.argv,
+            run_dir=str(bundle.run_dir.resolve()),
+        ),
+        counts=SummaryCounts.of(manifest.counts),
+        timings=_timings(bundle),
+        tasks=[_task_summary(task, task.counts) for task in manifest.tasks],
+        failures=failures_of(bundle),
+    )
+
+
+def _timings(bundle: RunBundle) -> Timings:
+    manifest = bundle.manifest
+    timed = [record for record in bundle.final_records() if record.duration > 0]
+    slowest = sorted(timed, key=lambda record: record.duration, reverse=True)
+    return Timings(
+        started_at=as_utc(manifest.started_at),
+        finished_at=as_utc(manifest.finished_at) if manifest.finished_at else None,
+        wall_time=manifest.wall_time,
+        task_time=manifest.task_time,
+        speedup=speedup(manifest.task_time, manifest.wall_time),
+        slowest_tests=[
+            SlowTest(task=record.task, test_id=record.test_id, duration=record.duration)
+            for record in slowest[:SLOWEST_TESTS]
+        ],
+    )
+
+
+def speedup(task_time: float, wall_time: float) -> float | None:
+    """Sum of task times over wall time, rounded for people."""
+    return round(task_time / wall_time, 2) if wall_time > 0 else None
+
+
+def _task_summary(task: TaskEntry, counts: Counts) -> TaskSummary:
+    return TaskSummary(
+        name=task.name,
+        suite=task.suite,
+        kind=task.kind,
+        matrix=task.matrix,
+        outcome=task.outcome,
+        counts=SummaryCounts.of(counts),
+        exit_code=task.exit_code,
+        error=task.error,
+        attempts=len(task.attempts),
+        started_at=as_utc(task.started_at) if task.started_at else None,
+        finished_at=as_utc(task.finished_at) if task.finished_at else None,
+        duration=task.duration,
+        worker=task.worker,
+        log=task.log,
+    )
+
+
+def failures_of(bundle: RunBundle) -> list[FailureSummary]:
+    """Task-level problems first, then failed tests, in task order."""
+    attempts: dict[tuple[str, str], int] = {}
+    for record in bundle.records:
+        key = (record.task, record.test_id)
+        attempts[key] = attempts.get(key, 0) + 1
+    failures: list[FailureSummary] = []
+    for task in bundle.manifest.tasks:
+        if task.outcome in TASK_PROBLEMS:
+            failures.append(_task_failure(bundle, task))
+        for record in bundle.final_records(task.name):
+            if record.status in FAILING and not record.flaky:
+                failures.append(
+                    _test_failure(bundle, record, attempts[(record.task, record.test_id)])
+                )
+    return failures
+
+
+def _task_failure(bundle: RunBundle, task: TaskEntry) -> FailureSummary:
+    diagnostic = bundle.diagnostic_for(task.name, None)
+    default = Category.timeout if task.outcome is TaskOutcome.timed_out else Category.unknown
+    return FailureSummary(
+        task=task.name,
+        test_id=None,
+        name=task.name,
+        status=str(task.outcome),
+        category=diagnostic.category if diagnostic else default,
+        message=task.error or (diagnostic.message if diagnostic else None),
+        suggestion=diagnostic.suggestion if diagnostic else None,
+        file=None,
+        line=None,
+        attempts=len(task.attempts),
+    )
+
+
+def _test_failure(bundle: RunBundle, record: TestRecord, attempts: int) -> FailureSummary:
+    diagnostic = bundle.diagnostic_for(record.task, record.test_id)
+    return FailureSummary(
+        task=record.task,
+        test_id=record.test_id,
+        name=record.name,
+        status=str(record.status),
+        category=diagnostic.category if diagnostic else Category.unknown,
+        message=record.message or (diagnostic.message if diagnostic else None),
+        suggestion=diagnostic.suggestion if diagnostic else None,
+        file=record.file,
+        line=record.line,
+        attempts=attempts,
+    )

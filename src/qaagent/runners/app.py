@@ -1,0 +1,191 @@
+"""The application under test: started once before the suites that need it, stopped after."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from qaagent.config.models import AppEnvironment
+from qaagent.logging import get_logger
+
+POLL_INTERVAL = 0.2
+REQUEST_TIMEOUT = 2.0
+STOP_GRACE = 5.0
+LOG_TAIL_LINES = 30
+
+logger = get_logger(__name__)
+
+
+class AppStartError(Exception):
+    """The app did not become healthy; the message carries the end of its log."""
+
+
+def pick_environment(apps: Mapping[str, AppEnvironment], requested: str | None) -> str | None:
+    """The environment named with --env, else `local`, else the first one; None without apps."""
+    if requested is not None:
+        return requested if requested in apps else None
+    if "local" in apps:
+        return "local"
+    return next(iter(apps), None)
+
+
+def health_url(environment: AppEnvironment) -> str:
+    """The URL polled for readiness: the health endpoint (path or URL), else the base URL."""
+    endpoint = environment.health_endpoint
+    if endpoint is None:
+        return environment.base_url
+    if endpoint.startswith(("http://", "https://")):
+        return endpoint
+    return environment.base_url.rstrip("/") + "/" + endpoint.lstrip("/")
+
+
+def probe(url: str) -> int | None:
+    """HTTP status of one GET, or None when nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=REQUEST_TIMEOUT) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def is_healthy(status: int | None, strict: bool) -> bool:
+    """A health endpoint must answer 2xx; a bare base URL only needs to answer below 500."""
+    if status is None:
+        return False
+    return 200 <= status < 300 if strict else status < 500
+
+
+def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last lines of a log file, decoded leniently."""
+    try:
+        text = path.read_bytes().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class AppLifecycle:
+    """Starts the app for the first task that needs it and stops it after the last one.
+
+    Thread-safe: tasks on several workers call `acquire` and `release`; the first start attempt's
+    outcome, success or failure, is shared by every task.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        environment: AppEnvironment,
+        cwd: Path,
+        log_path: Path,
+        users: int,
+        env: Mapping[str, str],
+    ) -> None:
+        self.name = name
+        self.environment = environment
+        self.cwd = cwd
+        self.log_path = log_path
+        self._users = users
+        self._env = dict(env)
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._failure: AppStartError | None = None
+        self._started = False
+
+    def acquire(self, stop: threading.Event) -> None:
+        """Make sure the app runs and is healthy; raises AppStartError if it cannot be."""
+        with self._lock:
+            if not self._started:
+                self._started = True
+                try:
+                    self._start(stop)
+                except AppStartError as error:
+                    self._failure = error
+                    self._terminate()
+            if self._failure is not None:
+                raise self._failure
+
+    def release(self) -> None:
+        """One task that needed the app is done; the last one stops it."""
+        with self._lock:
+            self._users -= 1
+            if self._users <= 0:
+                self._terminate()
+
+    def stop(self) -> None:
+        """Stop the app's whole process group, whoever still uses it."""
+        with self._lock:
+            self._terminate()
+
+    def _start(self, stop: threading.Event) -> None:
+        command = self.environment.start_command or []
+        argv = shlex.split(command) if isinstance(command, str) else list(command)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            try:
+                self._process = subprocess.Popen(
+                    argv,
+                    cwd=self.cwd,
+                    env={**os.environ, **self._env, "BASE_URL": self.environment.base_url},
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            except OSError as error:
+                raise AppStartError(
+                    f"app {self.name!r}: cannot start {argv[0]!r} ({error.strerror})."
+                ) from None
+        logger.info(
+            "app starting", environment=self.name, pid=self._process.pid, log=str(self.log_path)
+        )
+        self._wait_healthy(self._process, stop)
+        logger.info("app healthy", environment=self.name, url=health_url(self.environment))
+
+    def _wait_healthy(self, process: subprocess.Popen[bytes], stop: threading.Event) -> None:
+        url = health_url(self.environment)
+        strict = self.environment.health_endpoint is not None
+        limit = self.environment.startup_timeout
+        deadline = time.monotonic() + limit
+        while not is_healthy(probe(url), strict):
+            if process.poll() is not None:
+                raise self._failed(f"exited with code {process.returncode} before {url} answered")
+            if stop.wait(POLL_INTERVAL):
+                raise self._failed("start was interrupted")
+            if time.monotonic() >= deadline:
+                raise self._failed(f"{url} did not answer with success within {limit:g}s")
+
+    def _failed(self, reason: str) -> AppStartError:
+        log_tail = tail(self.log_path)
+        shown = f"\nLast lines of {self.log_path}:\n{log_tail}" if log_tail else ""
+        return AppStartError(f"app {self.name!r} {reason}.{shown}")
+
+    def _terminate(self) -> None:
+        """TERM the group, wait a grace period, then KILL; the caller holds the lock."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        logger.info("app stopping", environment=self.name, pid=process.pid)
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait()
+        _signal_group(process.pid, signal.SIGKILL)
+
+
+def _signal_group(pgid: int, signum: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        return

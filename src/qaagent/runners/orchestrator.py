@@ -1,0 +1,428 @@
+"""Plan, execute and collect: tasks run on a backend, results come back in plan order."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import re
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from types import FrameType
+from typing import Protocol
+
+import psutil
+
+from qaagent.errors import ExitCode, UsageError
+from qaagent.evidence.models import RunStatus
+from qaagent.plan import Task, select_tasks, unmatched_patterns
+from qaagent.runners.app import AppLifecycle, AppStartError
+from qaagent.runners.backend import (
+    Backend,
+    Event,
+    EventKind,
+    Execute,
+    LocalBackend,
+    TaskControl,
+    TaskHandle,
+)
+from qaagent.runners.base import RunContext, Runner, SuiteResult, TaskOutcome, task_counts
+from qaagent.runners.scheduler import order_tasks, start_priorities
+
+POLL_INTERVAL = 0.1
+SETTLE_SECONDS = 2.0
+TAIL_LINES = 20
+FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
+UNSAFE_IN_FOLDER_NAME = re.compile(r"[^A-Za-z0-9_.,=+@\[\]-]")
+
+
+class StopReason(StrEnum):
+    """Why the run stopped starting tasks before the plan was done."""
+
+    fail_fast = "fail-fast"
+    interrupted = "interrupted"
+    run_timeout = "run-timeout"
+
+
+STOPPING = {
+    StopReason.fail_fast: "stopping: a task failed and --fail-fast is on",
+    StopReason.interrupted: "stopping: interrupted; running tasks are being ended "
+    "(interrupt again to kill them at once)",
+    StopReason.run_timeout: "stopping: the run reached --run-timeout",
+}
+NOT_STARTED = {
+    StopReason.fail_fast: "not started: an earlier task failed and --fail-fast is on",
+    StopReason.interrupted: "not started: the run was interrupted",
+    StopReason.run_timeout: "not started: the run reached --run-timeout",
+}
+
+
+class HardStop(Exception):
+    """A second interrupt: kill everything now and keep only what is known."""
+
+
+class RunWatcher(Protocol):
+    """Who follows the run (the console); called from the main thread only."""
+
+    def event(self, event: Event) -> None: ...
+
+    def tick(self) -> None: ...
+
+
+class QuietWatcher:
+    """Follows nothing; for callers that show no progress."""
+
+    def event(self, event: Event) -> None:
+        """Ignore the event."""
+
+    def tick(self) -> None:
+        """Nothing to refresh."""
+
+
+@dataclass
+class ExecutionOptions:
+    """How tasks are executed."""
+
+    artifacts_dir: Path
+    workers: int = 1
+    pools: Mapping[str, int] = field(default_factory=dict)
+    fail_fast: bool = False
+    run_timeout: float | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    chromium: str | None = None
+
+
+@dataclass
+class Execution:
+    """What the execute stage produced: results in plan order, times, and why it stopped early."""
+
+    results: list[SuiteResult]
+    started_at: datetime
+    finished_at: datetime
+    stop_reason: StopReason | None = None
+    killed: bool = False
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The exit code the results and the stop reason call for."""
+        return exit_code_for(self.results, self.stop_reason)
+
+    @property
+    def status(self) -> RunStatus:
+        """The run status matching the exit code."""
+        return status_for(self.exit_code)
+
+
+def plan_tasks(tasks: Sequence[Task], include: Sequence[str], exclude: Sequence[str]) -> list[Task]:
+    """Selected tasks; a pattern that matches nothing is a usage error, never silently ignored."""
+    unknown = unmatched_patterns(list(tasks), [*include, *exclude])
+    if unknown:
+        known = ", ".join(sorted({task.suite for task in tasks} | {task.name for task in tasks}))
+        shown = ", ".join(repr(pattern) for pattern in unknown)
+        raise UsageError(
+            f"--suite/--skip {shown} matches no suite or task (known: {known or 'none'})."
+        )
+    selected = select_tasks(list(tasks), include, exclude)
+    if not selected:
+        raise UsageError(
+            "Nothing to run: the profile and the --suite/--skip options select no task."
+        )
+    return selected
+
+
+def exit_code_for(results: Sequence[SuiteResult], stop_reason: StopReason | None) -> ExitCode:
+    """130 interrupted > 3 infrastructure > 1 tests failed > 0; tasks stopped by fail-fast are neutral."""
+    if stop_reason is StopReason.interrupted:
+        return ExitCode.INTERRUPTED
+    outcomes = {result.outcome for result in results}
+    if stop_reason is StopReason.run_timeout or outcomes & {
+        TaskOutcome.error,
+        TaskOutcome.timed_out,
+    }:
+        return ExitCode.INFRASTRUCTURE_ERROR
+    if TaskOutcome.failed in outcomes:
+        return ExitCode.TESTS_FAILED
+    if TaskOutcome.passed not in outcomes:
+        return ExitCode.INFRASTRUCTURE_ERROR
+    return ExitCode.OK
+
+
+def status_for(exit_code: ExitCode) -> RunStatus:
+    """Run status of an exit code."""
+    return {
+        ExitCode.OK: RunStatus.passed,
+        ExitCode.TESTS_FAILED: RunStatus.failed,
+        ExitCode.INTERRUPTED: RunStatus.interrupted,
+    }.get(exit_code, RunStatus.error)
+
+
+def folder_name(task_name: str) -> str:
+    """A task's artifacts folder: its name with path separators and odd characters replaced."""
+    return UNSAFE_IN_FOLDER_NAME.sub("_", task_name)
+
+
+class RunOrchestrator:
+    """Executes tasks on a backend and hands back their results in plan order.
+
+    Sequential is one worker on the same path. Every task's exception becomes its own error
+    result. Stopping (fail-fast, interrupt, run timeout) cancels queued tasks and sets the stop
+    flag of running ones; their runners kill their process groups and return.
+    """
+
+    def __init__(
+        self,
+        runner_for: Callable[[str], Runner],
+        options: ExecutionOptions,
+        *,
+        app: AppLifecycle | None = None,
+        watcher: RunWatcher | None = None,
+        backend_factory: Callable[[Execute, int, Mapping[str, int]], Backend] = LocalBackend,
+    ) -> None:
+        self.runner_for = runner_for
+        self.options = options
+        self.app = app
+        self.watcher = watcher or QuietWatcher()
+        self._backend_factory = backend_factory
+        self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self._lock = threading.RLock()
+        self._handles: list[TaskHandle] = []
+        self._backend: Backend | None = None
+        self._interrupt_requested = False
+        self.stop_reason: StopReason | None = None
+
+    def run(self, tasks: Sequence[Task], suite_order: Sequence[str] = ()) -> Execution:
+        """Execute the tasks; returns when every task returned, or at once on a hard stop."""
+        started_at = datetime.now(UTC)
+        ordered = order_tasks(tasks, suite_order)
+        priorities = start_priorities(ordered)
+        backend = self._backend_factory(self._run_one, self.options.workers, self.options.pools)
+        self._backend = backend
+        killed = False
+        try:
+            for task in ordered:
+                handle = backend.submit(task, priority=priorities[task.name], on_event=self._emit)
+                with self._lock:
+                    self._handles.append(handle)
+            self._wait_all()
+            if self.app is not None:
+                self.app.stop()
+            backend.close()
+        except HardStop:
+            killed = True
+            self.stop_reason = StopReason.interrupted
+            kill_process_trees()
+            self._let_runners_settle()
+        self._drain_events()
+        by_name = {handle.task.name: handle for handle in self._handles}
+        results = [
+            with_task_counts(self._result_of(by_name[task.name], started_at)) for task in tasks
+        ]
+        return Execution(results, started_at, datetime.now(UTC), self.stop_reason, killed)
+
+    def stop(self, reason: StopReason) -> None:
+        """Start nothing more and ask running tasks to stop; an interrupt overrides other reasons."""
+        with self._lock:
+            if self.stop_reason is None or reason is StopReason.interrupted:
+                self.stop_reason = reason
+                self._emit(Event(EventKind.stopping, "", line=STOPPING[reason]))
+            handles = list(self._handles)
+            backend = self._backend
+        if backend is not None:
+            backend.cancel_pending()
+        for handle in handles:
+            handle.cancel()
+
+    def request_interrupt(self) -> None:
+        """Ctrl-C or SIGTERM: safe inside a signal handler; the wait loop does the stopping."""
+        self._interrupt_requested = True
+
+    def _wait_all(self) -> None:
+        deadline = time.monotonic() + self.options.run_timeout if self.options.run_timeout else None
+        while True:
+            pending = [handle.future for handle in self._handles if not handle.future.done()]
+            if not pending:
+                return
+            self._drain_events()
+            self.watcher.tick()
+            if self._interrupt_requested and self.stop_reason is not StopReason.interrupted:
+                self.stop(StopReason.interrupted)
+            if deadline is not None and time.monotonic() >= deadline and self.stop_reason is None:
+                self.stop(StopReason.run_timeout)
+            wait(pending, timeout=POLL_INTERVAL, return_when=FIRST_COMPLETED)
+
+    def _let_runners_settle(self) -> None:
+        """After a kill, give runners a moment to finish their files, so checksums hold."""
+        pending = [handle.future for handle in self._handles if not handle.future.done()]
+        with contextlib.suppress(HardStop):
+            wait(pending, timeout=SETTLE_SECONDS)
+
+    def _emit(self, event: Event) -> None:
+        self._events.put(event)
+
+    def _drain_events(self) -> None:
+        while True:
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                return
+            self.watcher.event(event)
+
+    def _run_one(self, task: Task, control: TaskControl) -> SuiteResult:
+        """Run one task on a worker thread; whatever happens, return its result."""
+        started_at = datetime.now(UTC)
+        output_dir = self.options.artifacts_dir / folder_name(task.name)
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            result = self._run_with_app(task, self._context(task, output_dir, control))
+        except AppStartError as error:
+            result = error_result(task, str(error), started_at, output_dir)
+        except Exception as error:
+            result = crash_result(task, error, started_at, output_dir)
+        result = result.model_copy(update={"worker": control.worker})
+        if self.options.fail_fast and result.outcome in FAILING:
+            self.stop(StopReason.fail_fast)
+        return result
+
+    def _run_with_app(self, task: Task, context: RunContext) -> SuiteResult:
+        if not (task.needs_app and self.app is not None):
+            return self.runner_for(task.kind).run(task, context)
+        try:
+            self.app.acquire(context.stop)
+            return self.runner_for(task.kind).run(task, context)
+        finally:
+            self.app.release()
+
+    def _context(self, task: Task, output_dir: Path, control: TaskControl) -> RunContext:
+        def on_output(line: str) -> None:
+            self._emit(Event(EventKind.output, task.name, control.worker, line=line))
+
+        return RunContext(
+            output_dir=output_dir,
+            env=dict(self.options.env),
+            stop=control.stop,
+            chromium=self.options.chromium,
+            on_output=on_output,
+        )
+
+    def _result_of(self, handle: TaskHandle, run_started: datetime) -> SuiteResult:
+        """The task's result; not-run, interrupted or error when it has none."""
+        task, future = handle.task, handle.future
+        if future.cancelled():
+            return bare_result(task, TaskOutcome.not_run, self._not_started_reason())
+        if not future.done():
+            return bare_result(task, TaskOutcome.interrupted, "killed by a second interrupt")
+        error = future.exception()
+        if error is not None:
+            return crash_result(task, error, run_started, None)
+        result = future.result()
+        if self.stop_reason is StopReason.run_timeout and result.outcome in (
+            TaskOutcome.interrupted,
+            TaskOutcome.not_run,
+        ):
+            return result.model_copy(
+                update={
+                    "outcome": TaskOutcome.timed_out,
+                    "error": result.error or "stopped: the run reached --run-timeout",
+                }
+            )
+        return result
+
+    def _not_started_reason(self) -> str:
+        return NOT_STARTED[self.stop_reason] if self.stop_reason else "not started"
+
+
+def with_task_counts(result: SuiteResult) -> SuiteResult:
+    """Counts as every report shows them: a task that ended badly is one error of its own."""
+    return result.model_copy(update={"counts": task_counts(result.outcome, result.cases)})
+
+
+def bare_result(task: Task, outcome: TaskOutcome, reason: str) -> SuiteResult:
+    """A result for a task that produced nothing of its own."""
+    return SuiteResult(
+        task=task.name,
+        suite=task.suite,
+        kind=task.kind,
+        outcome=outcome,
+        error=reason,
+        matrix=task.matrix,
+    )
+
+
+def error_result(
+    task: Task, reason: str, started_at: datetime, output_dir: Path | None
+) -> SuiteResult:
+    """A task that could not run: one error with the reason, never a crash of the run."""
+    result = bare_result(task, TaskOutcome.error, reason)
+    result.output_dir = output_dir
+    result.tail = reason.splitlines()[-TAIL_LINES:]
+    result.started_at = started_at
+    result.finished_at = datetime.now(UTC)
+    return result
+
+
+def crash_result(
+    task: Task, error: BaseException, started_at: datetime, output_dir: Path | None
+) -> SuiteResult:
+    """An unexpected exception inside a task, with the end of its traceback for the console."""
+    result = error_result(task, f"{type(error).__name__}: {error}", started_at, output_dir)
+    lines = "".join(traceback.format_exception(error)).splitlines()
+    result.tail = lines[-TAIL_LINES:]
+    return result
+
+
+def kill_process_trees() -> None:
+    """SIGKILL every process group started below this process, then any stragglers."""
+    own_group = os.getpgrp()
+    descendants = psutil.Process().children(recursive=True)
+    groups = set()
+    for process in descendants:
+        try:
+            groups.add(os.getpgid(process.pid))
+        except ProcessLookupError:
+            continue
+    for group in groups - {own_group}:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            continue
+    for process in descendants:
+        try:
+            process.kill()
+        except psutil.Error:
+            continue
+
+
+@contextmanager
+def interrupts_stop(orchestrator: RunOrchestrator) -> Iterator[None]:
+    """SIGINT/SIGTERM: the first stops the run gracefully, the second raises HardStop.
+
+    Only the main thread can install handlers; elsewhere signals keep their usual meaning.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = 0
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        nonlocal received
+        received += 1
+        if received == 1:
+            orchestrator.request_interrupt()
+        else:
+            raise HardStop
+
+    previous = {signum: signal.signal(signum, handle) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

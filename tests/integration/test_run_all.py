@@ -1,0 +1,336 @@
+"""`qaagent run-all` as CI runs it: a real subprocess on fixture projects copied to tmp_path."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import psutil
+import pytest
+
+from qaagent.evidence.models import (
+    DIAGNOSTICS_NAME,
+    MANIFEST_NAME,
+    TESTS_NAME,
+    Diagnostics,
+    Manifest,
+    RunStatus,
+    TestRecord,
+)
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "run_projects"
+RUN_TIMEOUT = 120
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Path]:
+    """A fresh copy of the fixture project; fails the test if any of its processes survive."""
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURE, root)
+    yield root
+    survivors = processes_in(root)
+    for process in survivors:
+        process.kill()
+    assert not survivors, f"processes left behind: {[p.cmdline() for p in survivors]}"
+
+
+def processes_in(root: Path) -> list[psutil.Process]:
+    """Live processes whose working folder is inside the project."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.status() != psutil.STATUS_ZOMBIE and Path(process.cwd()).is_relative_to(
+                root
+            ):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def environment() -> dict[str, str]:
+    """This interpreter's folder first on PATH, so the fixtures' `python` is ours; not in CI."""
+    env = {key: value for key, value in os.environ.items() if key != "CI"}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "qaagent", "run-all", *args]
+
+
+def run_all(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command(*args),
+        cwd=project,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+
+
+def start_run_all(project: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        command(*args),
+        cwd=project,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def run_dirs(project: Path) -> list[Path]:
+    runs = project / ".qaagent" / "runs"
+    return sorted(path for path in runs.iterdir() if path.is_dir() and not path.is_symlink())
+
+
+def checked_manifest(run_dir: Path) -> Manifest:
+    """The manifest, after checking every file parses and matches its recorded sha256."""
+    manifest = Manifest.model_validate_json((run_dir / MANIFEST_NAME).read_bytes())
+    on_disk = {
+        path.relative_to(run_dir).as_posix()
+        for path in run_dir.rglob("*")
+        if path.is_file() and path.name != MANIFEST_NAME
+    }
+    assert {entry.path for entry in manifest.files} == on_disk
+    for entry in manifest.files:
+        path = run_dir / entry.path
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry.sha256, entry.path
+        assert_parses(path)
+    return manifest
+
+
+def assert_parses(path: Path) -> None:
+    if path.suffix == ".json":
+        json.loads(path.read_text(encoding="utf-8"))
+    elif path.suffix == ".jsonl":
+        for line in path.read_text(encoding="utf-8").splitlines():
+            json.loads(line)
+    elif path.suffix == ".xml":
+        ElementTree.parse(path)
+
+
+def records(run_dir: Path) -> list[TestRecord]:
+    lines = (run_dir / TESTS_NAME).read_text(encoding="utf-8").splitlines()
+    return [TestRecord.model_validate_json(line) for line in lines]
+
+
+def comparable(run_dir: Path) -> dict[str, Any]:
+    """Everything of a run's evidence that does not depend on time or scheduling."""
+    manifest = checked_manifest(run_dir)
+    diagnostics = Diagnostics.model_validate_json((run_dir / DIAGNOSTICS_NAME).read_bytes())
+    return {
+        "status": manifest.status,
+        "exit_code": manifest.exit_code,
+        "counts": manifest.counts,
+        "tasks": [
+            (task.name, task.outcome, task.counts, len(task.attempts), task.exit_code, task.junit)
+            for task in manifest.tasks
+        ],
+        "files": sorted(entry.path for entry in manifest.files),
+        "records": [(r.id, r.status, r.final, r.flaky, r.message) for r in records(run_dir)],
+        "diagnostics": [item.model_dump() for item in diagnostics.items],
+    }
+
+
+def wait_for_lines(process: subprocess.Popen[str], needles: list[str]) -> list[str]:
+    """Read the run's plain progress lines until every needle was seen."""
+    assert process.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + 60
+    while not all(any(needle in line for line in seen) for needle in needles):
+        assert time.monotonic() < deadline, f"never saw {needles} in {seen}"
+        line = process.stdout.readline()
+        assert line, f"run ended early: {seen}"
+        seen.append(line)
+    return seen
+
+
+def test_parallel_and_sequential_runs_leave_the_same_evidence(project: Path) -> None:
+    sequential = run_all(project, "--no-parallel")
+    parallel = run_all(project, "--parallel", "--max-workers", "3")
+    assert sequential.returncode == parallel.returncode == 1, parallel.stdout + parallel.stderr
+    first, second = run_dirs(project)
+    assert comparable(first) == comparable(second)
+    manifests = [checked_manifest(run_dir) for run_dir in (first, second)]
+    assert {task.worker for task in manifests[0].tasks} == {0}
+    assert {task.worker for task in manifests[1].tasks} <= {0, 1, 2}
+    assert [task.name for task in manifests[1].tasks] == [
+        "unit",
+        "checks",
+        "evals[model=small]",
+        "evals[model=large]",
+        "lint",
+    ]
+    assert "never-in-the-manifest" not in (second / MANIFEST_NAME).read_text(encoding="utf-8")
+    assert (project / ".qaagent" / "runs" / "latest").resolve() == second.resolve()
+    assert "checks: failed" in parallel.stdout
+    assert "Run directory:" in parallel.stdout
+
+
+def test_json_prints_only_the_summary_on_stdout(project: Path) -> None:
+    completed = run_all(project, "--suite", "unit", "--json")
+    assert completed.returncode == 0, completed.stderr
+    summary = json.loads(completed.stdout)
+    assert summary["status"] == "passed"
+    assert [task["task"] for task in summary["tasks"]] == ["unit"]
+    assert summary["tasks"][0]["counts"]["passed"] == 3
+    assert Path(summary["run_dir"]).is_dir()
+
+
+def test_unknown_suite_pattern_is_a_usage_error_without_a_run_directory(project: Path) -> None:
+    completed = run_all(project, "--suite", "evlas")
+    assert completed.returncode == 2
+    assert "'evlas' matches no suite or task" in completed.stderr
+    assert not (project / ".qaagent").exists()
+
+
+def test_fail_fast_leaves_the_rest_not_run_with_the_failures_exit_code(project: Path) -> None:
+    completed = run_all(project, "--fail-fast", "--no-parallel")
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    assert [(task.name, task.outcome) for task in manifest.tasks] == [
+        ("unit", "passed"),
+        ("checks", "failed"),
+        ("evals[model=small]", "not-run"),
+        ("evals[model=large]", "not-run"),
+        ("lint", "not-run"),
+    ]
+    assert "stopping: a task failed and --fail-fast is on" in completed.stdout
+
+
+def test_a_hanging_task_is_timed_out_and_the_run_is_an_infrastructure_error(
+    project: Path,
+) -> None:
+    completed = run_all(project, "--config", "hang.yaml", "--parallel")
+    assert completed.returncode == 3, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    assert manifest.status is RunStatus.error
+    outcomes = {task.name: task.outcome for task in manifest.tasks}
+    assert outcomes == {"quick": "passed", "stuck": "timed-out"}
+    diagnostics = Diagnostics.model_validate_json((run_dir / DIAGNOSTICS_NAME).read_bytes())
+    assert [(item.task, item.category) for item in diagnostics.items] == [("stuck", "timeout")]
+
+
+def test_run_timeout_stops_the_run_with_exit_code_3(project: Path) -> None:
+    completed = run_all(project, "--config", "slow.yaml", "--run-timeout", "1")
+    assert completed.returncode == 3, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    assert manifest.status is RunStatus.error
+    assert {task.name: task.outcome for task in manifest.tasks} == {
+        "sleeper": "timed-out",
+        "stubborn": "timed-out",
+        "waiting": "not-run",
+    }
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_stops_the_run_and_still_writes_an_interrupted_manifest(
+    project: Path, signum: signal.Signals
+) -> None:
+    process = start_run_all(project, "--config", "slow.yaml")
+    wait_for_lines(process, ["start  sleeper", "start  stubborn"])
+    process.send_signal(signum)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    assert manifest.status is RunStatus.interrupted
+    assert manifest.exit_code == 130
+    assert {task.name: task.outcome for task in manifest.tasks} == {
+        "sleeper": "interrupted",
+        "stubborn": "interrupted",
+        "waiting": "not-run",
+    }
+
+
+def test_a_second_sigint_kills_at_once_and_leaves_a_readable_manifest(project: Path) -> None:
+    process = start_run_all(project, "--config", "slow.yaml")
+    wait_for_lines(process, ["start  sleeper", "start  stubborn"])
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    assert manifest.status is RunStatus.interrupted
+    assert {task.name for task in manifest.tasks} == {"sleeper", "stubborn", "waiting"}
+
+
+def test_two_runs_at_once_in_one_repository_keep_separate_complete_run_dirs(
+    project: Path,
+) -> None:
+    processes = [start_run_all(project, "--parallel", "--suite", "unit") for _ in range(2)]
+    for process in processes:
+        output, _ = process.communicate(timeout=RUN_TIMEOUT)
+        assert process.returncode == 0, output
+    first, second = run_dirs(project)
+    assert first.name != second.name
+    for run_dir in (first, second):
+        manifest = checked_manifest(run_dir)
+        assert manifest.run_id == run_dir.name
+        assert [task.outcome for task in manifest.tasks] == ["passed"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def with_port(project: Path) -> str:
+    port = str(free_port())
+    profile = project / "app.yaml"
+    profile.write_text(profile.read_text(encoding="utf-8").replace("PORT", port), "utf-8")
+    return f"http://127.0.0.1:{port}"
+
+
+def test_the_app_is_started_for_the_suites_that_need_it_and_stopped_after(
+    project: Path,
+) -> None:
+    base_url = with_port(project)
+    completed = run_all(project, "--config", "app.yaml", "--parallel")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    checked_manifest(run_dir)
+    smoke_log = (run_dir / "artifacts" / "smoke" / "output.log").read_text(encoding="utf-8")
+    assert f"probing {base_url}" in smoke_log
+    app_log = (run_dir / "artifacts" / "_app" / "local.log").read_text(encoding="utf-8")
+    assert f"listening on {base_url}" in app_log
+    app_pid = int((project / "app.pid").read_text(encoding="utf-8"))
+    assert not psutil.pid_exists(app_pid) or psutil.Process(app_pid).status() == "zombie"
+
+
+def test_an_app_that_never_becomes_healthy_errors_its_suites_with_its_log(
+    project: Path,
+) -> None:
+    with_port(project)
+    completed = run_all(project, "--config", "app.yaml", "--env", "broken")
+    assert completed.returncode == 3, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    smoke, plain = manifest.tasks
+    assert smoke.outcome == "error"
+    assert "exited with code 4" in (smoke.error or "")
+    assert "boom: DATABASE_URL is not set" in (smoke.error or "")
+    assert plain.outcome == "passed"
+    assert "boom: DATABASE_URL is not set" in completed.stdout

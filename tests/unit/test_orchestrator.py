@@ -1,0 +1,341 @@
+"""RunOrchestrator with fake runners: order, isolation, pools, fail-fast, stopping, exit codes."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from qaagent.errors import ExitCode, UsageError
+from qaagent.evidence.models import RunStatus
+from qaagent.plan import Task
+from qaagent.runners.backend import Event
+from qaagent.runners.base import CaseStatus, Counts, RunContext, SuiteResult, TaskOutcome, TestCase
+from qaagent.runners.orchestrator import (
+    Execution,
+    ExecutionOptions,
+    RunOrchestrator,
+    StopReason,
+    exit_code_for,
+    plan_tasks,
+)
+
+Behaviour = Callable[[Task, RunContext], SuiteResult]
+
+
+def make_task(name: str, **fields: object) -> Task:
+    values: dict[str, object] = {
+        "name": name,
+        "suite": name.split("[", maxsplit=1)[0],
+        "kind": "command",
+        "path": None,
+        "cwd": Path("/repo"),
+        "command": ("true",),
+        "args": (),
+        "env": {},
+        "matrix": {},
+        "pool": None,
+        "timeout": None,
+        "retry_count": 0,
+        "priority": 0,
+    }
+    values.update(fields)
+    return Task.model_validate(values)
+
+
+def result_for(
+    task: Task, outcome: TaskOutcome, cases: list[TestCase] | None = None
+) -> SuiteResult:
+    cases = cases if cases is not None else [case(task.name, outcome)]
+    now = datetime.now(UTC)
+    return SuiteResult(
+        task=task.name,
+        suite=task.suite,
+        kind=task.kind,
+        outcome=outcome,
+        counts=Counts.of(cases),
+        cases=cases,
+        started_at=now,
+        finished_at=now,
+    )
+
+
+def case(name: str, outcome: TaskOutcome) -> TestCase:
+    status = CaseStatus.failed if outcome is TaskOutcome.failed else CaseStatus.passed
+    return TestCase(id=f"test_{name}", name=f"test_{name}", status=status)
+
+
+def passes(task: Task, context: RunContext) -> SuiteResult:
+    return result_for(task, TaskOutcome.passed)
+
+
+def fails(task: Task, context: RunContext) -> SuiteResult:
+    return result_for(task, TaskOutcome.failed)
+
+
+def waits_for_stop(task: Task, context: RunContext) -> SuiteResult:
+    """A task that runs until it is told to stop, like a runner polling its stop flag."""
+    assert context.stop.wait(30), "never asked to stop"
+    return result_for(task, TaskOutcome.interrupted, [])
+
+
+class FakeRunner:
+    """Runs each task by its behaviour; records what ran and how many ran at once per pool."""
+
+    def __init__(self, behaviours: dict[str, Behaviour], default: Behaviour = passes) -> None:
+        self.behaviours = behaviours
+        self.default = default
+        self.lock = threading.Lock()
+        self.started: list[str] = []
+        self.running: dict[str | None, int] = {}
+        self.most_at_once: dict[str | None, int] = {}
+        self.contexts: dict[str, RunContext] = {}
+
+    def __call__(self, kind: str) -> FakeRunner:
+        return self
+
+    def run(self, task: Task, context: RunContext) -> SuiteResult:
+        with self.lock:
+            self.started.append(task.name)
+            self.contexts[task.name] = context
+            for key in {task.pool, "*"}:
+                self.running[key] = self.running.get(key, 0) + 1
+                self.most_at_once[key] = max(self.most_at_once.get(key, 0), self.running[key])
+        try:
+            return self.behaviours.get(task.name, self.default)(task, context)
+        finally:
+            with self.lock:
+                for key in {task.pool, "*"}:
+                    self.running[key] -= 1
+
+
+def orchestrate(
+    tasks: list[Task],
+    runner: FakeRunner,
+    tmp_path: Path,
+    **options: object,
+) -> Execution:
+    settings = ExecutionOptions(artifacts_dir=tmp_path / "artifacts", **options)  # type: ignore[arg-type]
+    return RunOrchestrator(runner, settings).run(tasks)
+
+
+def outcomes(execution: Execution) -> dict[str, TaskOutcome]:
+    return {result.task: result.outcome for result in execution.results}
+
+
+def test_results_come_back_in_plan_order_whatever_order_they_finish_in(tmp_path: Path) -> None:
+    second_done = threading.Event()
+
+    def first(task: Task, context: RunContext) -> SuiteResult:
+        assert second_done.wait(10)
+        return passes(task, context)
+
+    def second(task: Task, context: RunContext) -> SuiteResult:
+        second_done.set()
+        return passes(task, context)
+
+    runner = FakeRunner({"first": first, "second": second})
+    tasks = [make_task("first"), make_task("second"), make_task("third")]
+    execution = orchestrate(tasks, runner, tmp_path, workers=3)
+    assert [result.task for result in execution.results] == ["first", "second", "third"]
+    assert execution.exit_code is ExitCode.OK
+    assert execution.status is RunStatus.passed
+
+
+def test_an_exception_in_one_task_is_its_error_result_and_the_others_still_run(
+    tmp_path: Path,
+) -> None:
+    def explodes(task: Task, context: RunContext) -> SuiteResult:
+        raise RuntimeError("runner bug")
+
+    runner = FakeRunner({"bad": explodes})
+    tasks = [make_task("bad"), make_task("good")]
+    execution = orchestrate(tasks, runner, tmp_path, workers=1)
+    bad, good = execution.results
+    assert bad.outcome is TaskOutcome.error
+    assert bad.counts.errors == 1
+    assert bad.error == "RuntimeError: runner bug"
+    assert any("runner bug" in line for line in bad.tail)
+    assert good.outcome is TaskOutcome.passed
+    assert execution.exit_code is ExitCode.INFRASTRUCTURE_ERROR
+
+
+def test_sequential_is_one_worker_and_runs_in_scheduled_order(tmp_path: Path) -> None:
+    runner = FakeRunner({})
+    tasks = [
+        make_task("low", priority=0),
+        make_task("high", priority=5),
+        make_task("named"),
+    ]
+    settings = ExecutionOptions(artifacts_dir=tmp_path, workers=1)
+    execution = RunOrchestrator(runner, settings).run(tasks, suite_order=["named"])
+    assert runner.started == ["named", "high", "low"]
+    assert runner.most_at_once["*"] == 1
+    assert {result.worker for result in execution.results} == {0}
+    assert [result.task for result in execution.results] == ["low", "high", "named"]
+
+
+def test_worker_slots_are_numbered_from_zero(tmp_path: Path) -> None:
+    both_running = threading.Barrier(2, timeout=10)
+
+    def meets_the_other(task: Task, context: RunContext) -> SuiteResult:
+        both_running.wait()
+        return passes(task, context)
+
+    runner = FakeRunner({}, default=meets_the_other)
+    execution = orchestrate([make_task("a"), make_task("b")], runner, tmp_path, workers=2)
+    assert sorted(result.worker for result in execution.results) == [0, 1]  # type: ignore[type-var]
+
+
+def test_a_pool_caps_its_tasks_without_blocking_other_tasks(tmp_path: Path) -> None:
+    free_task_ran = threading.Event()
+    pair_running = threading.Barrier(2, timeout=10)
+
+    def pooled(task: Task, context: RunContext) -> SuiteResult:
+        pair_running.wait()
+        assert free_task_ran.wait(10), "a full pool blocked a task outside the pool"
+        return passes(task, context)
+
+    def free(task: Task, context: RunContext) -> SuiteResult:
+        free_task_ran.set()
+        return passes(task, context)
+
+    runner = FakeRunner({"free": free}, default=pooled)
+    tasks = [make_task(f"api{index}", pool="api") for index in range(4)] + [make_task("free")]
+    execution = orchestrate(tasks, runner, tmp_path, workers=4, pools={"api": 2})
+    assert runner.most_at_once["api"] == 2
+    assert set(outcomes(execution).values()) == {TaskOutcome.passed}
+
+
+def test_fail_fast_leaves_queued_tasks_not_run_with_the_failures_exit_code(
+    tmp_path: Path,
+) -> None:
+    runner = FakeRunner({"broken": fails})
+    tasks = [make_task("broken"), make_task("later"), make_task("last")]
+    execution = orchestrate(tasks, runner, tmp_path, workers=1, fail_fast=True)
+    assert runner.started == ["broken"]
+    assert outcomes(execution) == {
+        "broken": TaskOutcome.failed,
+        "later": TaskOutcome.not_run,
+        "last": TaskOutcome.not_run,
+    }
+    assert "fail-fast" in (execution.results[1].error or "")
+    assert execution.stop_reason is StopReason.fail_fast
+    assert execution.exit_code is ExitCode.TESTS_FAILED
+
+
+def test_fail_fast_stops_running_tasks_through_their_stop_flag(tmp_path: Path) -> None:
+    def fails_once_other_runs(task: Task, context: RunContext) -> SuiteResult:
+        while "slow" not in runner.started:
+            threading.Event().wait(0.01)
+        return fails(task, context)
+
+    runner = FakeRunner({"slow": waits_for_stop, "broken": fails_once_other_runs})
+    tasks = [make_task("slow"), make_task("broken")]
+    execution = orchestrate(tasks, runner, tmp_path, workers=2, fail_fast=True)
+    assert outcomes(execution) == {"slow": TaskOutcome.interrupted, "broken": TaskOutcome.failed}
+    assert execution.exit_code is ExitCode.TESTS_FAILED
+
+
+def test_interrupt_stops_running_tasks_and_leaves_queued_ones_not_run(tmp_path: Path) -> None:
+    runner = FakeRunner({"slow": waits_for_stop})
+    orchestrator = RunOrchestrator(runner, ExecutionOptions(artifacts_dir=tmp_path, workers=1))
+
+    def interrupt_when_running() -> None:
+        while "slow" not in runner.started:
+            threading.Event().wait(0.01)
+        orchestrator.request_interrupt()
+
+    threading.Thread(target=interrupt_when_running).start()
+    execution = orchestrator.run([make_task("slow"), make_task("queued")])
+    assert outcomes(execution) == {"slow": TaskOutcome.interrupted, "queued": TaskOutcome.not_run}
+    assert execution.exit_code is ExitCode.INTERRUPTED
+    assert execution.status is RunStatus.interrupted
+
+
+def test_run_timeout_times_out_running_tasks_and_is_an_infrastructure_error(
+    tmp_path: Path,
+) -> None:
+    runner = FakeRunner({"slow": waits_for_stop})
+    execution = orchestrate(
+        [make_task("slow"), make_task("queued")], runner, tmp_path, workers=1, run_timeout=0.2
+    )
+    assert outcomes(execution) == {"slow": TaskOutcome.timed_out, "queued": TaskOutcome.not_run}
+    assert execution.exit_code is ExitCode.INFRASTRUCTURE_ERROR
+    assert execution.status is RunStatus.error
+
+
+def test_tasks_get_their_own_artifacts_folder_and_the_run_environment(tmp_path: Path) -> None:
+    runner = FakeRunner({})
+    tasks = [make_task("evals[model=a/b]")]
+    orchestrate(tasks, runner, tmp_path, env={"BASE_URL": "http://x"}, chromium="/bin/chromium")
+    context = runner.contexts["evals[model=a/b]"]
+    assert context.output_dir == tmp_path / "artifacts" / "evals[model=a_b]"
+    assert context.output_dir.is_dir()
+    assert context.env == {"BASE_URL": "http://x"}
+    assert context.chromium == "/bin/chromium"
+
+
+def test_events_reach_the_watcher_on_the_main_thread(tmp_path: Path) -> None:
+    seen: list[tuple[str, str, bool]] = []
+
+    class Recorder:
+        def event(self, event: Event) -> None:
+            is_main = threading.current_thread() is threading.main_thread()
+            seen.append((event.kind, event.task, is_main))
+
+        def tick(self) -> None:
+            return None
+
+    def talks(task: Task, context: RunContext) -> SuiteResult:
+        assert context.on_output is not None
+        context.on_output("hello")
+        return passes(task, context)
+
+    settings = ExecutionOptions(artifacts_dir=tmp_path, workers=2)
+    RunOrchestrator(FakeRunner({}, default=talks), settings, watcher=Recorder()).run(
+        [make_task("a")]
+    )
+    assert seen == [("started", "a", True), ("output", "a", True), ("finished", "a", True)]
+
+
+@pytest.mark.parametrize(
+    ("outcome_set", "stop_reason", "expected"),
+    [
+        ({TaskOutcome.passed}, None, ExitCode.OK),
+        ({TaskOutcome.passed, TaskOutcome.failed}, None, ExitCode.TESTS_FAILED),
+        ({TaskOutcome.failed, TaskOutcome.error}, None, ExitCode.INFRASTRUCTURE_ERROR),
+        ({TaskOutcome.failed, TaskOutcome.timed_out}, None, ExitCode.INFRASTRUCTURE_ERROR),
+        ({TaskOutcome.error}, StopReason.interrupted, ExitCode.INTERRUPTED),
+        ({TaskOutcome.passed}, StopReason.run_timeout, ExitCode.INFRASTRUCTURE_ERROR),
+        (
+            {TaskOutcome.failed, TaskOutcome.interrupted, TaskOutcome.not_run},
+            StopReason.fail_fast,
+            ExitCode.TESTS_FAILED,
+        ),
+        ({TaskOutcome.not_run}, None, ExitCode.INFRASTRUCTURE_ERROR),
+    ],
+)
+def test_exit_code_precedence_is_interrupted_then_infrastructure_then_failures(
+    outcome_set: set[TaskOutcome], stop_reason: StopReason | None, expected: ExitCode
+) -> None:
+    results = [
+        result_for(make_task(f"t{index}"), outcome) for index, outcome in enumerate(outcome_set)
+    ]
+    assert exit_code_for(results, stop_reason) is expected
+
+
+def test_plan_expands_matrices_and_rejects_patterns_that_match_nothing() -> None:
+    tasks = [
+        make_task("unit"),
+        make_task("evals[model=a]", matrix={"model": "a"}),
+        make_task("evals[model=b]", matrix={"model": "b"}),
+    ]
+    assert [task.name for task in plan_tasks(tasks, ["evals"], ["*model=b*"])] == ["evals[model=a]"]
+    with pytest.raises(UsageError, match="'evlas'"):
+        plan_tasks(tasks, ["evlas"], [])
+    with pytest.raises(UsageError, match="Nothing to run"):
+        plan_tasks(tasks, ["unit"], ["unit"])

@@ -1,0 +1,108 @@
+"""summary.json and summary.md: versioned schema, counts, failures with categories, speed-up."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from rundir_builder import Job, T, build_run, sample_run
+
+from qaagent.errors import UsageError
+from qaagent.reporting import ALL_FORMATS, parse_formats, write_reports
+from qaagent.reporting.bundle import load_run
+from qaagent.reporting.summary import SUMMARY_SCHEMA_VERSION, RunSummary
+
+
+def summary_of(run_dir: Path) -> dict[str, object]:
+    (path,) = write_reports(run_dir, ["json"], environ={})
+    data: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def test_summary_json_follows_its_published_schema(tmp_path: Path) -> None:
+    data = summary_of(sample_run(tmp_path))
+    jsonschema.validate(data, RunSummary.model_json_schema(mode="serialization"))
+    assert data["schema_version"] == SUMMARY_SCHEMA_VERSION
+    assert set(data) == {"schema_version", "run", "counts", "timings", "tasks", "failures"}
+
+
+def test_summary_has_counts_timings_speedup_and_categorised_failures(tmp_path: Path) -> None:
+    summary = RunSummary.model_validate(summary_of(sample_run(tmp_path)))
+    assert summary.run.status.value == "error"
+    assert summary.counts.model_dump() == {
+        "total": 6,
+        "passed": 2,
+        "failed": 1,
+        "errors": 1,
+        "skipped": 1,
+        "flaky": 1,
+    }
+    assert summary.timings.wall_time == 6.0
+    assert summary.timings.task_time == 9.5
+    assert summary.timings.speedup == pytest.approx(9.5 / 6.0, abs=0.01)
+    assert [(f.task, f.test_id, f.category.value) for f in summary.failures] == [
+        ("unit", "tests/test_cart.py::test_total", "assertion"),
+        ("evals[model=haiku]", None, "timeout"),
+    ]
+    assert summary.failures[0].attempts == 2
+    assert summary.failures[0].line == 17
+    assert [task.worker for task in summary.tasks] == [0, 1, 1]
+
+
+def test_markdown_summary_lists_tasks_and_failures(tmp_path: Path) -> None:
+    (path,) = write_reports(sample_run(tmp_path), ["md"], environ={})
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("## 💥 qaagent shop · run `20261122-060000-a1b2`: error")
+    assert "**6 tests**: 2 passed, 1 failed, 1 errors, 1 skipped, 1 flaky" in text
+    assert "speed-up x1.58" in text
+    assert "| evals[model=haiku] | ⏱️ timed out | 0 | 0 | 1 | 0 | 0 | 2.5s |" in text
+    assert "- `tests/test_cart.py::test_total` (unit) · assertion: AssertionError" in text
+
+
+def test_markdown_table_cells_cannot_break_the_table(tmp_path: Path) -> None:
+    run_dir = build_run(
+        tmp_path, "r1", [Job("a|b", tests=[T("t::x", ["failed"], message="x | y")])]
+    )
+    (path,) = write_reports(run_dir, ["md"], environ={})
+    text = path.read_text(encoding="utf-8")
+    assert "| a\\|b | ❌ failed |" in text
+    assert "assertion: x \\| y" in text
+
+
+def test_all_formats_are_written_into_the_reports_folder(tmp_path: Path) -> None:
+    run_dir = sample_run(tmp_path)
+    paths = write_reports(run_dir, environ={})
+    assert [path.name for path in paths] == [
+        "junit.xml",
+        "summary.json",
+        "summary.md",
+        "report.html",
+    ]
+    assert all(path.parent == run_dir / "reports" and path.stat().st_size for path in paths)
+    assert not list((run_dir / "reports").glob(".*tmp"))
+
+
+def test_report_format_lists_are_checked() -> None:
+    assert parse_formats("html, md") == ["html", "md"]
+    assert parse_formats("all") == list(ALL_FORMATS)
+    with pytest.raises(UsageError, match="pdf"):
+        parse_formats("html,pdf")
+
+
+def test_reports_can_be_written_before_the_manifest_file_exists(tmp_path: Path) -> None:
+    run_dir = sample_run(tmp_path)
+    manifest_file = run_dir / "manifest.json"
+    manifest = load_run(run_dir).manifest
+    manifest_file.unlink()
+    paths = write_reports(run_dir, ["json", "junit"], environ={}, manifest=manifest)
+    assert json.loads(paths[0].read_text(encoding="utf-8"))["run"]["id"] == manifest.run_id
+    assert not manifest_file.exists()
+
+
+def test_summary_schema_changes_only_on_purpose() -> None:
+    """Additions keep schema_version; renames and removals raise it. Update the snapshot then."""
+    snapshot = (
+        Path(__file__).parents[1] / "fixtures" / f"summary-schema-v{SUMMARY_SCHEMA_VERSION}.json"
+    )
+    expected = json.loads(snapshot.read_text(encoding="utf-8"))
+    assert RunSummary.model_json_schema(mode="serialization") == expected
