@@ -357,3 +357,19 @@ def test_pytest_without_pytest_playwright_is_an_error_with_a_reason(
     assert result.outcome is TaskOutcome.error
     assert result.error is not None
     assert "pytest-playwright" in result.error
+
+
+def test_playwright_test_runs_only_the_selected_tests(
+    tmp_path: Path, base_url: str, node_modules: Path
+) -> None:
+    project = copy_project(NODE_PROJECT, tmp_path / "project")
+    (project / "node_modules").symlink_to(node_modules)
+    selected = ("shop.spec.ts::fixture shop \u203a adds to the basket",)
+    task = make_task("playwright-node", project, tmp_path).model_copy(
+        update={"selected_tests": selected}
+    )
+
+    result = run_task(task, tmp_path, base_url)
+
+    assert [case.id for case in result.cases] == list(selected)
+    assert result.outcome is TaskOutcome.passed

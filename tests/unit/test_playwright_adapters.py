@@ -256,3 +256,21 @@ def test_python_flavour_usage_error_points_at_pytest_playwright() -> None:
 
     assert reason is not None
     assert "pytest-playwright" in reason
+
+
+def test_selected_tests_of_an_earlier_run_become_the_test_list(tmp_path: Path) -> None:
+    project = node_project(tmp_path / "e2e")
+    task = make_task(tmp_path, project).model_copy(
+        update={"selected_tests": ("shop.spec.ts::fixture shop \u203a shows a heading",)}
+    )
+
+    invocation = PlaywrightNodeAdapter().invocation(
+        task, RunContext(output_dir=tmp_path), tmp_path / "attempt-1", []
+    )
+
+    test_list = tmp_path / "attempt-1" / TEST_LIST_FILE
+    assert invocation.argv[4:6] == ["--test-list", str(test_list)]
+    assert test_list.read_text(encoding="utf-8") == (
+        "shop.spec.ts \u203a fixture shop \u203a shows a heading\n"
+    )
+    assert not invocation.partial

@@ -24,6 +24,8 @@ class BehaveAdapter(AdapterDefaults):
         notes: list[str] = []
         selection = feature_paths(task)
         partial = False
+        if task.selected_tests and not rerun:
+            notes.append("behave cannot select scenarios by test id; running the whole suite")
         if rerun:
             earlier = latest_rerun_file(attempt_dir)
             if earlier is None:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 from qaagent.plan import Task
-from qaagent.runners.base import Invocation, RunContext, TestCase
+from qaagent.runners.base import CaseStatus, Invocation, RunContext, TestCase
 from qaagent.runners.pytest_runner import PytestAdapter
 from qaagent.runners.tool_runner import AdapterDefaults
 
@@ -82,12 +82,13 @@ class PlaywrightNodeAdapter(AdapterDefaults):
     def invocation(
         self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
     ) -> Invocation:
-        """First attempt: the suite's tests; retry: exactly the failed tests, listed in a file."""
+        """The suite's tests, or the selected ones; a retry: exactly the failed tests, in a file."""
         project_dir = node_project_dir(task)
         junit = attempt_dir / "junit.xml"
+        listed = rerun or [case_of_id(test_id) for test_id in task.selected_tests]
         selection = (
-            ["--test-list", str(write_test_list(rerun, attempt_dir / TEST_LIST_FILE))]
-            if rerun
+            ["--test-list", str(write_test_list(listed, attempt_dir / TEST_LIST_FILE))]
+            if listed
             else path_filter(task, project_dir)
         )
         argv = [
@@ -158,6 +159,12 @@ def path_filter(task: Task, project_dir: Path) -> list[str]:
     except ValueError:
         shown = task.path.as_posix()
     return [re.escape(shown)]
+
+
+def case_of_id(test_id: str) -> TestCase:
+    """A test named by its id, `classname::name`, as an earlier run recorded it."""
+    classname, _, name = test_id.partition("::")
+    return TestCase(id=test_id, classname=classname, name=name, status=CaseStatus.failed)
 
 
 def write_test_list(cases: list[TestCase], target: Path) -> Path:
