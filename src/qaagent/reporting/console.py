@@ -21,7 +21,7 @@ from rich.text import Text
 
 from qaagent.plan import Task
 from qaagent.runners.backend import Event, EventKind
-from qaagent.runners.base import SuiteResult, TaskOutcome
+from qaagent.runners.base import SuiteResult, TaskOutcome, describe_counts
 
 REFRESH_INTERVAL = 0.25
 FAILURE_LINES = 15
@@ -43,19 +43,7 @@ def is_interactive(console: Console, environ: Mapping[str, str]) -> bool:
 
 def counts_text(result: SuiteResult) -> str:
     """`3 passed, 1 failed` with only the non-zero counts."""
-    counts = result.counts
-    parts = [
-        f"{value} {label}"
-        for value, label in (
-            (counts.passed, "passed"),
-            (counts.failed, "failed"),
-            (counts.errors, "errors"),
-            (counts.skipped, "skipped"),
-            (counts.flaky, "flaky"),
-        )
-        if value
-    ]
-    return ", ".join(parts) or "no tests"
+    return describe_counts(result.counts) or "no tests"
 
 
 def failure_block(result: SuiteResult) -> Text:
