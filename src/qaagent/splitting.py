@@ -23,7 +23,6 @@ from qaagent.runners.base import Counts, Segment, SuiteResult, TaskOutcome
 
 COLLECT_TIMEOUT = 300.0
 COLLECT_VARIABLE = "QAAGENT_PYTEST_COLLECT"
-NODE_ID_KINDS = frozenset({"pytest", "playwright-python"})
 SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules"})
 CONFIG_FILES = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "conftest.py")
 SEVERITY = (
@@ -381,11 +380,9 @@ def _split_by_node_id(
     if task.selected_tests:
         tests = [CollectedTest(node_id) for node_id in selected_node_ids(task.selected_tests)]
         open_last = False
-    elif task.kind == "pytest":
+    else:
         tests, _ = cached_collection(task, env, runs_dir / ".collected")
         open_last = True
-    else:
-        tests, open_last = collect_tests(task, env), False
     groups = group_tests(tests, task.split_keep_together)
     if min(count, len(groups)) < 2:
         return [task]

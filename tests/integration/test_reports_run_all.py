@@ -54,10 +54,11 @@ def test_merged_junit_of_a_real_run_is_valid_and_counts_match(run_dir: Path) -> 
     suites = {suite.name: suite for suite in document}
     assert list(suites) == ["unit", "checks", "stuck"]
     for task in manifest.tasks:
-        if task.outcome.value in ("passed", "failed"):
-            assert suites[task.name].tests == task.counts.total
-            assert suites[task.name].failures == task.counts.failed
-            assert suites[task.name].errors == task.counts.errors
+        assert suites[task.name].tests == task.counts.total
+        assert suites[task.name].failures == task.counts.failed
+        assert suites[task.name].errors == task.counts.errors
+        assert suites[task.name].skipped == task.counts.skipped
+    assert document.tests == manifest.counts.total
     cases = {case.name: case for suite in document for case in suite}
     assert cases["test_discount"].is_flaky and cases["test_discount"].is_passed
     assert cases["test_total"].is_failure and cases["test_total"].is_rerun
@@ -157,4 +158,17 @@ def test_history_of_a_real_run_gives_durations_and_last_failed(run_dir: Path) ->
     }
     assert [test.test_id for test in history.flaky_tests(runs_dir, 5)] == [
         "tests/test_cart.py::test_discount"
+    ]
+
+
+def test_last_failed_reruns_exactly_the_failed_node_ids(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURE, project)
+    assert qaagent(project, "run-all").returncode == 3
+    rerun = qaagent(project, "run-all", "--last-failed")
+    assert rerun.returncode == 3, rerun.stdout + rerun.stderr
+    bundle = load_run(resolve_run(project / ".qaagent" / "runs", "latest"))
+    assert [task.name for task in bundle.manifest.tasks] == ["unit", "stuck"]
+    assert [record.test_id for record in bundle.final_records("unit")] == [
+        "tests/test_cart.py::test_total"
     ]

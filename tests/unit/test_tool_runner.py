@@ -246,10 +246,12 @@ def test_pytest_could_not_run_exit_codes(code: int, expected: str) -> None:
     assert PytestAdapter().infrastructure_error(1, []) is None
 
 
-def test_registry_knows_pytest_and_command_and_names_the_known_kinds() -> None:
-    assert isinstance(runner_for("pytest"), ToolRunner)
-    assert isinstance(runner_for("command"), ToolRunner)
-    with pytest.raises(UsageError, match="known: command, pytest"):
+def test_registry_knows_every_suite_kind_and_names_them() -> None:
+    for kind in ("pytest", "command", "behave", "playwright-python", "playwright-node"):
+        assert isinstance(runner_for(kind), ToolRunner)
+    with pytest.raises(
+        UsageError, match="known: behave, command, playwright-node, playwright-python, pytest"
+    ):
         runner_for("cypress")
 
 

@@ -176,6 +176,9 @@ def print_summary(
             str(counts.flaky),
             f"{result.duration:.1f}s",
         )
+    if not console.is_terminal:
+        wide = console.measure(table, options=console.options.update_width(1000)).maximum
+        console.width = max(console.width, wide)
     console.print(table)
     task_time = sum(result.busy_time for result in results)
     speedup = task_time / wall_time if wall_time > 0 else 1.0

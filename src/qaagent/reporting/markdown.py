@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qaagent.evidence.models import RunStatus
 from qaagent.reporting.summary import FailureSummary, RunSummary, SummaryCounts
-from qaagent.runners.base import TaskOutcome
+from qaagent.runners.base import TaskOutcome, describe_counts
 
 MAX_FAILURES = 20
 STATUS_MARKS = {
@@ -51,18 +51,7 @@ def render_markdown(summary: RunSummary) -> str:
 
 def counts_sentence(counts: SummaryCounts) -> str:
     """`12 tests: 10 passed, 1 failed, 1 flaky` with the zero counts left out."""
-    parts = [
-        f"{value} {label}"
-        for value, label in (
-            (counts.passed, "passed"),
-            (counts.failed, "failed"),
-            (counts.errors, "errors"),
-            (counts.skipped, "skipped"),
-            (counts.flaky, "flaky"),
-        )
-        if value
-    ]
-    return f"**{counts.total} tests**: {', '.join(parts) or 'none ran'}"
+    return f"**{counts.total} tests**: {describe_counts(counts) or 'none ran'}"
 
 
 def _timing_sentence(summary: RunSummary) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from qaagent.plan import Task
 from qaagent.runners.backend import Event, EventKind
-from qaagent.runners.base import SuiteResult, TaskOutcome
+from qaagent.runners.base import SuiteResult, TaskOutcome, describe_counts
 
 if TYPE_CHECKING:
     from qaagent.reporting.console import LiveBoard
@@ -24,19 +24,7 @@ TERMINAL_OVERRIDES = ("FORCE_TERMINAL", "TTY_INTERACTIVE", "TTY_COMPATIBLE")
 
 def counts_text(result: SuiteResult) -> str:
     """`3 passed, 1 failed` with only the non-zero counts."""
-    counts = result.counts
-    parts = [
-        f"{value} {label}"
-        for value, label in (
-            (counts.passed, "passed"),
-            (counts.failed, "failed"),
-            (counts.errors, "errors"),
-            (counts.skipped, "skipped"),
-            (counts.flaky, "flaky"),
-        )
-        if value
-    ]
-    return ", ".join(parts) or "no tests"
+    return describe_counts(result.counts) or "no tests"
 
 
 def failure_lines(result: SuiteResult) -> list[str]:

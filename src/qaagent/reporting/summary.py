@@ -20,11 +20,7 @@ SLOWEST_TESTS = 10
 
 
 class SummaryCounts(BaseModel):
-    """Final results, each test once.
-
-    A task that errored, timed out, was interrupted or never ran counts as one error (as in
-    junit.xml), whether or not the manifest's counts already held it.
-    """
+    """Final results, each test once; a task that ended badly is one error of its own."""
 
     total: int
     passed: int

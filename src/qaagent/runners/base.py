@@ -102,6 +102,16 @@ class Counts(BaseModel):
         return counts
 
 
+COUNT_LABELS = ("passed", "failed", "errors", "skipped", "flaky")
+
+
+def describe_counts(counts: BaseModel) -> str:
+    """`3 passed, 1 failed`: the non-zero counts in a fixed order."""
+    return ", ".join(
+        f"{getattr(counts, label)} {label}" for label in COUNT_LABELS if getattr(counts, label)
+    )
+
+
 def task_counts(outcome: TaskOutcome, cases: list[TestCase]) -> Counts:
     """Counts of a task's final cases, plus one error for the task itself when it ended badly.
 

@@ -1,0 +1,127 @@
+"""How behave is invoked: JUnit per feature into the attempt's folder, failed scenarios rerun by location."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from qaagent.plan import Task
+from qaagent.runners.base import Invocation, RunContext, TestCase
+from qaagent.runners.tool_runner import AdapterDefaults
+
+RERUN_FILE = "rerun.txt"
+SELECTION_FILE = "rerun-selection.txt"
+USAGE_ERROR_EXIT = 2
+
+
+class BehaveAdapter(AdapterDefaults):
+    """behave with `--junit --show-skipped`; a retry runs the locations its rerun formatter wrote."""
+
+    def invocation(
+        self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
+    ) -> Invocation:
+        """First attempt: the whole suite path; retry: the failed scenarios of the last attempt."""
+        notes: list[str] = []
+        selection = feature_paths(task)
+        partial = False
+        if task.selected_tests and not rerun:
+            notes.append("behave cannot select scenarios by test id; running the whole suite")
+        if rerun:
+            earlier = latest_rerun_file(attempt_dir)
+            if earlier is None:
+                notes.append("no rerun file from the last attempt; running the whole suite again")
+            else:
+                selected = write_selection(earlier, task.cwd, attempt_dir / SELECTION_FILE)
+                selection = [f"@{selected}"]
+                partial = True
+                notes.append(f"rerunning the scenarios listed in {earlier}")
+        argv = [
+            *behave_command(task),
+            *selection,
+            *report_options(attempt_dir),
+            *task.args,
+            skipped_option(retry=bool(rerun)),
+        ]
+        return Invocation(
+            argv=argv,
+            cwd=task.cwd,
+            env={},
+            junit=attempt_dir / "junit",
+            notes=notes,
+            partial=partial,
+        )
+
+    def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
+        """behave exits 2 when its command line is wrong, before running anything."""
+        if exit_code == USAGE_ERROR_EXIT:
+            return "behave rejected its command line (exit 2); check the suite's args"
+        return None
+
+    def artifacts(self, attempt_dir: Path, invocation: Invocation) -> list[Path]:
+        """behave leaves no screenshots; the rerun file tells which scenarios failed."""
+        rerun_file = attempt_dir / RERUN_FILE
+        return [rerun_file] if rerun_file.is_file() else []
+
+
+def behave_command(task: Task) -> tuple[str, ...]:
+    """The suite's own command in place of `python -m behave`, else this interpreter's behave."""
+    return task.command if task.command else (sys.executable, "-m", "behave")
+
+
+def feature_paths(task: Task) -> list[str]:
+    """The suite's features folder or file; behave looks in `features/` when none is given."""
+    return [str(task.path)] if task.path is not None else []
+
+
+def report_options(attempt_dir: Path) -> list[str]:
+    """JUnit per feature, the rerun file, and a compact console.
+
+    behave pairs each `--outfile` with the `--format` in the same position, so both of ours come
+    first, paired explicitly ("-" is the console), and formats in the suite's args keep theirs.
+    """
+    return [
+        "--junit",
+        "--junit-directory",
+        str(attempt_dir / "junit"),
+        "--format",
+        "rerun",
+        "--outfile",
+        str(attempt_dir / RERUN_FILE),
+        "--format",
+        "progress",
+        "--outfile",
+        "-",
+    ]
+
+
+def skipped_option(*, retry: bool) -> str:
+    """Last on the line, so it wins over the suite's args and behave.ini.
+
+    The first attempt reports skipped scenarios, as behave's summary counts them; a retry hides
+    the scenarios it did not select instead of reporting them as skipped.
+    """
+    return "--no-skipped" if retry else "--show-skipped"
+
+
+def latest_rerun_file(attempt_dir: Path) -> Path | None:
+    """The rerun file of the most recent earlier attempt of this task (attempts are siblings)."""
+    earlier = [
+        path
+        for path in attempt_dir.parent.glob(f"*/{RERUN_FILE}")
+        if path.parent != attempt_dir and path.is_file()
+    ]
+    return max(earlier, key=lambda path: path.stat().st_mtime_ns, default=None)
+
+
+def write_selection(rerun_file: Path, cwd: Path, target: Path) -> Path:
+    """Copy scenario locations with absolute paths: behave resolves `@file` entries from its folder."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("".join(f"{line}\n" for line in absolute_locations(rerun_file, cwd)))
+    return target
+
+
+def absolute_locations(rerun_file: Path, cwd: Path) -> list[str]:
+    """`features/a.feature:12` lines of a rerun file, made absolute against behave's folder."""
+    lines = rerun_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    locations = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return [str(cwd / location) for location in locations]

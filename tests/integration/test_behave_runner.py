@@ -1,0 +1,136 @@
+"""behave run for real on the fixture project: counts equal behave's own summary, retries rerun failures."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from qaagent.plan import Task
+from qaagent.runners.base import CaseStatus, Counts, RunContext, SuiteResult, TaskOutcome
+from qaagent.runners.registry import runner_for
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "behave_project"
+SCENARIO_SUMMARY = re.compile(r"^\d+ scenarios? passed, .*$", re.MULTILINE)
+SUMMARY_PART = re.compile(r"(\d+) (?:scenarios? )?(passed|failed|error|skipped|untested)")
+
+
+def make_task(
+    project: Path, marker: Path, retry_count: int = 0, args: tuple[str, ...] = ()
+) -> Task:
+    """The behave suite of the copied fixture project."""
+    return Task(
+        name="behave",
+        suite="behave",
+        kind="behave",
+        path=project / "features",
+        cwd=project,
+        command=None,
+        args=args,
+        env={"QAAGENT_FLAKY_MARKER": str(marker)},
+        matrix={},
+        pool=None,
+        timeout=120,
+        retry_count=retry_count,
+        priority=0,
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the fixture project, so runs never write into the repository."""
+    return Path(shutil.copytree(FIXTURE, tmp_path / "project"))
+
+
+def run_behave(task: Task, output_dir: Path) -> SuiteResult:
+    return runner_for("behave").run(task, RunContext(output_dir=output_dir))
+
+
+def behave_summaries(result: SuiteResult) -> list[dict[str, int]]:
+    """Each attempt's scenario summary line from the log, as counts per status."""
+    assert result.log_path is not None
+    log = result.log_path.read_text(encoding="utf-8", errors="replace")
+    return [
+        {status: int(count) for count, status in SUMMARY_PART.findall(line)}
+        for line in SCENARIO_SUMMARY.findall(log)
+    ]
+
+
+def counts_of_summary(summary: dict[str, int]) -> Counts:
+    return Counts(
+        passed=summary.get("passed", 0),
+        failed=summary.get("failed", 0),
+        errors=summary.get("error", 0),
+        skipped=summary.get("skipped", 0) + summary.get("untested", 0),
+    )
+
+
+def test_counts_equal_behaves_own_summary(project: Path, tmp_path: Path) -> None:
+    result = run_behave(make_task(project, tmp_path / "marker"), tmp_path / "out")
+
+    [summary] = behave_summaries(result)
+    assert result.counts == counts_of_summary(summary)
+    assert result.counts == Counts(passed=4, failed=2, errors=1, skipped=1)
+    assert result.outcome is TaskOutcome.failed
+    assert result.exit_code == 1
+
+
+def test_outline_examples_are_separate_cases_and_undefined_step_is_an_error(
+    project: Path, tmp_path: Path
+) -> None:
+    result = run_behave(make_task(project, tmp_path / "marker"), tmp_path / "out")
+
+    statuses = {case.name.strip(): case.status for case in result.cases}
+    assert [name for name in statuses if name.startswith("Doubling")] == [
+        "Doubling 1 -- @1.1",
+        "Doubling 4 -- @1.2",
+        "Doubling 10 -- @1.3",
+    ]
+    assert statuses["A step nobody wrote is undefined"] is CaseStatus.error
+    assert statuses["A wrong expectation fails"] is CaseStatus.failed
+    assert statuses["A scenario tagged to be skipped"] is CaseStatus.skipped
+
+
+@pytest.mark.parametrize("args", [(), ("--show-skipped",)], ids=["plain", "suite-shows-skipped"])
+def test_retry_reruns_only_failed_scenarios_and_marks_flaky(
+    project: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    task = make_task(project, tmp_path / "marker", retry_count=1, args=args)
+
+    result = run_behave(task, tmp_path / "out")
+
+    first, retry = result.attempts
+    failed_first = {case.id for case in first.cases if case.status in ("failed", "error")}
+    assert {case.id for case in retry.cases} == failed_first
+    assert len(failed_first) == 3
+    flaky = [case.name for case in result.cases if case.flaky]
+    assert flaky == ["Passes once a marker file exists"]
+    assert result.counts == Counts(passed=4, failed=1, errors=1, skipped=1, flaky=1)
+    first_summary, retry_summary = behave_summaries(result)
+    assert counts_of_summary(first_summary) == Counts.of(first.cases)
+    assert retry_summary["passed"] == 1
+    assert retry_summary["failed"] + retry_summary["error"] == 2
+
+
+def test_each_attempt_writes_its_own_junit_and_rerun_file(project: Path, tmp_path: Path) -> None:
+    result = run_behave(make_task(project, tmp_path / "marker", retry_count=1), tmp_path / "out")
+
+    first, retry = result.attempts
+    assert {path.name for path in first.junit_paths} == {"TESTS-calculator.xml", "TESTS-flaky.xml"}
+    assert all(path.parent.parent.name == "attempt-1" for path in first.junit_paths)
+    assert all(path.parent.parent.name == "attempt-2" for path in retry.junit_paths)
+    rerun_files = [path for path in result.artifacts if path.name == "rerun.txt"]
+    assert [path.parent.name for path in rerun_files] == ["attempt-1", "attempt-2"]
+    assert all(path.is_file() for path in result.artifacts)
+
+
+def test_unknown_option_is_an_error_with_a_reason(project: Path, tmp_path: Path) -> None:
+    task = make_task(project, tmp_path / "marker", args=("--no-such-option",))
+
+    result = run_behave(task, tmp_path / "out")
+
+    assert result.outcome is TaskOutcome.error
+    assert result.error is not None
+    assert "command line" in result.error

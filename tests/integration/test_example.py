@@ -1,0 +1,86 @@
+"""The bundled example, run the way `make run` runs it: every suite passes and every report exists."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from qaagent.evidence.models import MANIFEST_NAME, Manifest, RunStatus
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "shop"
+EXPECTED_PASSED = {
+    "unit": 58,
+    "behave": 22,
+    "e2e": 5,
+    "evals[model=keyword-stub]": 8,
+    "evals[model=template-stub]": 8,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    """A copy of the example whose app listens on a free port."""
+    root = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".qaagent", "__pycache__"))
+    profile = root / "qaagent.yaml"
+    profile.write_text(profile.read_text().replace("8765", str(free_port())), encoding="utf-8")
+    return root
+
+
+@pytest.mark.browser
+def test_make_run_passes_every_suite_and_writes_every_report(shop: Path) -> None:
+    environ = {
+        **os.environ,
+        "CI": "true",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-m", "qaagent", "run-all", "--parallel", "--max-workers", "3"],
+        check=False,
+        cwd=shop,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    run_dir = (shop / ".qaagent" / "runs" / "latest").resolve()
+    manifest = Manifest.model_validate_json((run_dir / MANIFEST_NAME).read_bytes())
+    assert manifest.status is RunStatus.passed
+    assert {task.name: task.counts.passed for task in manifest.tasks} == EXPECTED_PASSED
+    summary = json.loads((run_dir / "reports" / "summary.json").read_text())
+    assert summary["counts"]["passed"] == sum(EXPECTED_PASSED.values())
+    assert {path.name for path in (run_dir / "reports").iterdir()} >= {
+        "junit.xml",
+        "summary.json",
+        "summary.md",
+        "report.html",
+    }
+    assert "speed-up" in completed.stdout
+    assert not processes_in(shop), "the app or a suite outlived the run"
+
+
+def processes_in(root: Path) -> list[psutil.Process]:
+    """Live processes whose working folder is inside `root`."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if Path(process.cwd()).is_relative_to(root) and process.status() != "zombie":
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
