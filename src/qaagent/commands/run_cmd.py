@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -10,7 +12,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
 
@@ -186,7 +188,16 @@ def run_all(
         formats=formats,
         order=requested_order,
     )
-    raise typer.Exit(exit_code)
+    leave(exit_code)
+
+
+def leave(exit_code: int) -> NoReturn:
+    """Exit once the output is flushed, skipping interpreter teardown that only costs time."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(exit_code)
 
 
 def parse_order(text: str | None) -> Order | None:
@@ -267,10 +278,6 @@ def execute_run(
     point_latest(loaded.runs_dir, run_dir)
     record_run(loaded.runs_dir, run_dir)
     show_outcome(stream, json_output, manifest, execution, run_dir)
-    if execution.killed:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(manifest.exit_code or 0)
     return manifest.exit_code or 0
 
 
@@ -306,7 +313,6 @@ def post_phase(
     try:
         return write_evidence(run_dir, info, execution.results, report_writers=writers)
     except HardStop:
-        execution.killed = True
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_IGN)
         return write_evidence(run_dir, info, execution.results)
@@ -429,9 +435,7 @@ def show_outcome(
     stream: TextIO, json_output: bool, manifest: Manifest, execution: Execution, run_dir: Path
 ) -> None:
     """The summary table, or the JSON summary alone on stdout."""
-    from rich.console import Console
-
-    from qaagent.reporting.console import print_summary, summary_data
+    from qaagent.reporting.progress import may_be_terminal, plain_summary, summary_data
 
     if json_output:
         data = summary_data(
@@ -444,8 +448,16 @@ def show_outcome(
         )
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
+    status = str(manifest.status)
+    if not may_be_terminal(stream, os.environ):
+        stream.write(plain_summary(execution.results, manifest.wall_time, run_dir, status))
+        return
+    from rich.console import Console
+
+    from qaagent.reporting.console import print_summary
+
     console = Console(file=stream, highlight=False, markup=False)
-    print_summary(console, execution.results, manifest.wall_time, run_dir, str(manifest.status))
+    print_summary(console, execution.results, manifest.wall_time, run_dir, status)
 
 
 def choose_environment(loaded: LoadedProfile, requested: str | None) -> str | None:
