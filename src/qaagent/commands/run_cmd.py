@@ -236,9 +236,11 @@ def execute_run(
         RunOrchestrator,
         interrupts_stop,
     )
+    from qaagent.runners.process import PDEATHSIG
     from qaagent.runners.registry import runner_for
     from qaagent.runners.scheduler import Order, choose_order, expected_durations, order_tasks
 
+    PDEATHSIG.start()
     settings = loaded.profile.run
     history = task_durations(loaded.runs_dir)
     runnable, shard_seconds = plan_shards(loaded, tasks, environment)
