@@ -10,6 +10,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from benchlib import byte_compile_qaagent
+
 
 def wall_ms(argv: Sequence[str]) -> float:
     """One run's wall time in milliseconds; a failing command stops the benchmark."""
@@ -34,6 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", "--repeats", type=int, default=21, help="runs of each command")
     repeats = parser.parse_args().repeats
+    byte_compile_qaagent()
     qaagent = [str(Path(sys.executable).parent / "qaagent"), "--version"]
     bare = [sys.executable, "-c", "pass"]
     qaagent_ms, bare_ms = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,7 +16,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from qaagent.runners.process import ProcessResult, _pdeathsig_prefix, run_process
+from qaagent.runners.process import (
+    PdeathsigProbe,
+    ProcessResult,
+    _pdeathsig_prefix,
+    run_process,
+)
 
 PY = sys.executable
 
@@ -249,6 +255,17 @@ def test_command_dies_with_the_process_that_started_it(tmp_path: Path) -> None:
     parent.wait()
 
     assert wait_gone(command_pid)
+
+
+def test_a_probe_started_early_gives_the_same_prefix_and_leaves_no_process() -> None:
+    early = PdeathsigProbe()
+    early.start()
+    early.start()
+    assert early.prefix() == PdeathsigProbe().prefix() == early.prefix()
+    if shutil.which("setpriv"):
+        assert early.prefix()[1:] == ("--pdeathsig", "TERM", "--")
+    probes = [child for child in psutil.Process().children() if "setpriv" in child.cmdline()]
+    assert probes == []
 
 
 def test_stopping_one_of_two_parallel_commands_leaves_the_other_running(tmp_path: Path) -> None:

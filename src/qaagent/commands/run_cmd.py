@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -10,23 +12,22 @@ import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TextIO
+from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
 
 from qaagent.commands import ConfigOption, setup_logging
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from qaagent.config.loader import LoadedProfile
     from qaagent.config.models import RunSettings
     from qaagent.evidence.models import Manifest
     from qaagent.evidence.writer import ReportWriter, RunFacts
     from qaagent.plan import Task
     from qaagent.runners.app import AppLifecycle
+    from qaagent.runners.backend import Event
     from qaagent.runners.base import SuiteResult
-    from qaagent.runners.orchestrator import Execution
+    from qaagent.runners.orchestrator import Execution, RunWatcher
     from qaagent.runners.scheduler import Order
 
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
@@ -186,7 +187,16 @@ def run_all(
         formats=formats,
         order=requested_order,
     )
-    raise typer.Exit(exit_code)
+    leave(exit_code)
+
+
+def leave(exit_code: int) -> NoReturn:
+    """Exit once the output is flushed, skipping interpreter teardown that only costs time."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(exit_code)
 
 
 def parse_order(text: str | None) -> Order | None:
@@ -226,9 +236,11 @@ def execute_run(
         RunOrchestrator,
         interrupts_stop,
     )
+    from qaagent.runners.process import PDEATHSIG
     from qaagent.runners.registry import runner_for
     from qaagent.runners.scheduler import Order, choose_order, expected_durations, order_tasks
 
+    PDEATHSIG.start()
     settings = loaded.profile.run
     history = task_durations(loaded.runs_dir)
     runnable, shard_seconds = plan_shards(loaded, tasks, environment)
@@ -254,23 +266,20 @@ def execute_run(
     progress = make_progress(
         stream, order_tasks(runnable, settings.suite_order, expected), os.environ, known
     )
-    orchestrator = RunOrchestrator(runner_for, options, app=app, watcher=progress)
-    facts = prepare_post_phase(loaded.root, formats)
+    preparation = PostPhasePreparation(loaded.root, formats)
+    watcher = StartAfterFirstWave(progress, preparation, workers)
+    orchestrator = RunOrchestrator(runner_for, options, app=app, watcher=watcher)
     with interrupts_stop(orchestrator):
         with progress:
             execution = orchestrator.run(runnable, settings.suite_order, expected)
         execution.results = merged_shards(runnable, execution.results)
         writers = report_writers(formats, json_output)
         manifest = post_phase(
-            run_id, run_dir, loaded, tasks, execution, workers, environment, writers, facts
+            run_id, run_dir, loaded, tasks, execution, workers, environment, writers, preparation
         )
     point_latest(loaded.runs_dir, run_dir)
     record_run(loaded.runs_dir, run_dir)
     show_outcome(stream, json_output, manifest, execution, run_dir)
-    if execution.killed:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(manifest.exit_code or 0)
     return manifest.exit_code or 0
 
 
@@ -283,7 +292,7 @@ def post_phase(
     workers: int,
     environment: str | None,
     writers: list[ReportWriter],
-    facts: Future[RunFacts],
+    preparation: PostPhasePreparation,
 ) -> Manifest:
     """Write the evidence once every task returned; the manifest is the last file written."""
     from qaagent.evidence.writer import RunInfo, write_evidence
@@ -301,12 +310,11 @@ def post_phase(
         profile_sha256=loaded.checksum,
         project=loaded.profile.project.name,
         settings=run_settings(loaded, tasks, workers, environment, execution),
-        facts=facts.result(),
+        facts=preparation.result(),
     )
     try:
         return write_evidence(run_dir, info, execution.results, report_writers=writers)
     except HardStop:
-        execution.killed = True
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, signal.SIG_IGN)
         return write_evidence(run_dir, info, execution.results)
@@ -344,24 +352,63 @@ def split_workers(settings: RunSettings) -> int:
     return settings.max_workers or os.cpu_count() or 1
 
 
-def prepare_post_phase(root: Path, formats: list[str]) -> Future[RunFacts]:
-    """Import the post-phase and gather git and tool facts on a spare thread while tasks run."""
-    from concurrent.futures import Future
+class PostPhasePreparation:
+    """Imports the post-phase and gathers git and tool facts on a spare thread, once started.
 
-    result: Future[RunFacts] = Future()
+    Started after the first tasks are running, so that it does not slow their start.
+    """
 
-    def prepare() -> None:
+    def __init__(self, root: Path, formats: list[str]) -> None:
+        from concurrent.futures import Future
+
+        self.root = root
+        self.formats = formats
+        self.facts: Future[RunFacts] = Future()
+        self._started = False
+
+    def start(self) -> None:
+        """Begin on a daemon thread; later calls do nothing."""
+        if not self._started:
+            self._started = True
+            threading.Thread(target=self._prepare, name="qaagent-prepare", daemon=True).start()
+
+    def result(self) -> RunFacts:
+        """The facts, waiting for them (and starting, if nothing has yet)."""
+        self.start()
+        return self.facts.result()
+
+    def _prepare(self) -> None:
         from qaagent.evidence.writer import collect_facts
         from qaagent.reporting import preload
 
         try:
-            preload(formats)
-            result.set_result(collect_facts(root))
+            preload(self.formats)
+            self.facts.set_result(collect_facts(self.root))
         except BaseException as error:
-            result.set_exception(error)
+            self.facts.set_exception(error)
 
-    threading.Thread(target=prepare, name="qaagent-prepare", daemon=True).start()
-    return result
+
+class StartAfterFirstWave:
+    """Passes events on to the progress, and starts the preparation once every worker is busy."""
+
+    def __init__(self, progress: RunWatcher, preparation: PostPhasePreparation, wave: int) -> None:
+        self.progress = progress
+        self.preparation = preparation
+        self.waiting = wave
+
+    def event(self, event: Event) -> None:
+        """Count task starts, then show the event."""
+        from qaagent.runners.backend import EventKind
+
+        if event.kind is EventKind.started:
+            self.waiting -= 1
+            if self.waiting <= 0:
+                self.preparation.start()
+        self.progress.event(event)
+
+    def tick(self) -> None:
+        """Refresh the progress."""
+        self.progress.tick()
 
 
 def report_writers(formats: list[str], json_output: bool) -> list[ReportWriter]:
@@ -429,9 +476,7 @@ def show_outcome(
     stream: TextIO, json_output: bool, manifest: Manifest, execution: Execution, run_dir: Path
 ) -> None:
     """The summary table, or the JSON summary alone on stdout."""
-    from rich.console import Console
-
-    from qaagent.reporting.console import print_summary, summary_data
+    from qaagent.reporting.progress import may_be_terminal, plain_summary, summary_data
 
     if json_output:
         data = summary_data(
@@ -444,8 +489,16 @@ def show_outcome(
         )
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
+    status = str(manifest.status)
+    if not may_be_terminal(stream, os.environ):
+        stream.write(plain_summary(execution.results, manifest.wall_time, run_dir, status))
+        return
+    from rich.console import Console
+
+    from qaagent.reporting.console import print_summary
+
     console = Console(file=stream, highlight=False, markup=False)
-    print_summary(console, execution.results, manifest.wall_time, run_dir, str(manifest.status))
+    print_summary(console, execution.results, manifest.wall_time, run_dir, status)
 
 
 def choose_environment(loaded: LoadedProfile, requested: str | None) -> str | None:

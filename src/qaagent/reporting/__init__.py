@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 PRELOADED_MODULES = (
     "qaagent.reporting.bundle",
-    "qaagent.reporting.console",
     "qaagent.reporting.github",
     "qaagent.reporting.html",
     "qaagent.reporting.junit_report",
@@ -98,10 +97,13 @@ def write_reports(
 
 
 def preload(formats: Iterable[str]) -> None:
-    """Import the report renderers and the final table, and compile the HTML template."""
+    """Import the report renderers and compile the HTML template, when any report is wanted."""
+    chosen = set(formats)
+    if not chosen:
+        return
     for name in PRELOADED_MODULES:
         importlib.import_module(name)
-    if "html" in formats:
+    if "html" in chosen:
         from qaagent.reporting.html import report_template
 
         report_template()

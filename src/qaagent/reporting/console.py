@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -18,7 +17,13 @@ from rich.table import Table
 from rich.text import Text
 
 from qaagent.plan import Task
-from qaagent.reporting.progress import FAILING, FAILURE_LINES
+from qaagent.reporting.progress import (
+    FAILING,
+    FAILURE_LINES,
+    SUMMARY_COLUMNS,
+    closing_lines,
+    summary_row,
+)
 from qaagent.runners.backend import Event, EventKind
 from qaagent.runners.base import SuiteResult, TaskOutcome
 
@@ -161,61 +166,14 @@ def print_summary(
     status: str,
 ) -> None:
     """The final table, the timing line and where the evidence is."""
-    table = Table(
-        "task", "result", "passed", "failed", "errors", "skipped", "flaky", "duration", box=None
-    )
+    table = Table(*SUMMARY_COLUMNS, box=None)
     for result in results:
-        counts = result.counts
-        table.add_row(
-            Text(result.task),
-            Text(str(result.outcome), style=STYLES.get(result.outcome, "")),
-            str(counts.passed),
-            str(counts.failed),
-            str(counts.errors),
-            str(counts.skipped),
-            str(counts.flaky),
-            f"{result.duration:.1f}s",
-        )
+        task, outcome, *cells = summary_row(result)
+        table.add_row(Text(task), Text(outcome, style=STYLES.get(result.outcome, "")), *cells)
     if not console.is_terminal:
         wide = console.measure(table, options=console.options.update_width(1000)).maximum
         console.width = max(console.width, wide)
     console.print(table)
-    task_time = sum(result.busy_time for result in results)
-    speedup = task_time / wall_time if wall_time > 0 else 1.0
-    console.print(
-        f"Run {status}: wall time {wall_time:.1f}s, task time {task_time:.1f}s, "
-        f"speed-up {speedup:.1f}x",
-        highlight=False,
-    )
-    console.print(f"Run directory: {run_dir}", highlight=False, soft_wrap=True)
-
-
-def summary_data(
-    run_id: str,
-    run_dir: Path,
-    status: str,
-    exit_code: int,
-    wall_time: float,
-    results: Sequence[SuiteResult],
-) -> dict[str, Any]:
-    """The `--json` summary: the same facts as the table, for machines."""
-    task_time = sum(result.busy_time for result in results)
-    return {
-        "run_id": run_id,
-        "run_dir": str(run_dir),
-        "status": status,
-        "exit_code": exit_code,
-        "wall_time": round(wall_time, 3),
-        "task_time": round(task_time, 3),
-        "speedup": round(task_time / wall_time, 2) if wall_time > 0 else None,
-        "tasks": [
-            {
-                "task": result.task,
-                "outcome": str(result.outcome),
-                "counts": result.counts.model_dump(),
-                "duration": round(result.duration, 3),
-                "error": result.error,
-            }
-            for result in results
-        ],
-    }
+    timing, location = closing_lines(results, wall_time, run_dir, status)
+    console.print(timing, highlight=False)
+    console.print(location, highlight=False, soft_wrap=True)

@@ -8,7 +8,8 @@ Both are driven from the main thread only, through `event` and `tick`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from qaagent.plan import Task
 from qaagent.runners.backend import Event, EventKind
@@ -98,3 +99,78 @@ def make_progress(
         if is_interactive(console, environ):
             return LiveBoard(console, tasks, expected)
     return PlainProgress(stream)
+
+
+SUMMARY_COLUMNS = ("task", "result", "passed", "failed", "errors", "skipped", "flaky", "duration")
+
+
+def summary_row(result: SuiteResult) -> tuple[str, ...]:
+    """One task's cells of the final table."""
+    counts = result.counts
+    return (
+        result.task,
+        str(result.outcome),
+        str(counts.passed),
+        str(counts.failed),
+        str(counts.errors),
+        str(counts.skipped),
+        str(counts.flaky),
+        f"{result.duration:.1f}s",
+    )
+
+
+def closing_lines(
+    results: Sequence[SuiteResult], wall_time: float, run_dir: Path, status: str
+) -> list[str]:
+    """The timing line and where the evidence is, printed under the final table."""
+    task_time = sum(result.busy_time for result in results)
+    speedup = task_time / wall_time if wall_time > 0 else 1.0
+    return [
+        f"Run {status}: wall time {wall_time:.1f}s, task time {task_time:.1f}s, "
+        f"speed-up {speedup:.1f}x",
+        f"Run directory: {run_dir}",
+    ]
+
+
+def plain_summary(
+    results: Sequence[SuiteResult], wall_time: float, run_dir: Path, status: str
+) -> str:
+    """The final table as aligned plain text, for pipes and CI logs where rich adds only cost."""
+    rows = [SUMMARY_COLUMNS, *(summary_row(result) for result in results)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(SUMMARY_COLUMNS))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    return "\n".join([*lines, *closing_lines(results, wall_time, run_dir, status)]) + "\n"
+
+
+def summary_data(
+    run_id: str,
+    run_dir: Path,
+    status: str,
+    exit_code: int,
+    wall_time: float,
+    results: Sequence[SuiteResult],
+) -> dict[str, Any]:
+    """The `--json` summary: the same facts as the table, for machines."""
+    task_time = sum(result.busy_time for result in results)
+    return {
+        "run_id": run_id,
+        "run_dir": str(run_dir),
+        "status": status,
+        "exit_code": exit_code,
+        "wall_time": round(wall_time, 3),
+        "task_time": round(task_time, 3),
+        "speedup": round(task_time / wall_time, 2) if wall_time > 0 else None,
+        "tasks": [
+            {
+                "task": result.task,
+                "outcome": str(result.outcome),
+                "counts": result.counts.model_dump(),
+                "duration": round(result.duration, 3),
+                "error": result.error,
+            }
+            for result in results
+        ],
+    }

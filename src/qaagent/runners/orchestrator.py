@@ -111,7 +111,6 @@ class Execution:
     started_at: datetime
     finished_at: datetime
     stop_reason: StopReason | None = None
-    killed: bool = False
 
     @property
     def exit_code(self) -> ExitCode:
@@ -218,7 +217,6 @@ class RunOrchestrator:
         priorities = start_priorities(ordered)
         backend = self._backend_factory(self._run_one, self.options.workers, self.options.pools)
         self._backend = backend
-        killed = False
         try:
             for task in ordered:
                 handle = backend.submit(task, priority=priorities[task.name], on_event=self._emit)
@@ -229,7 +227,6 @@ class RunOrchestrator:
                 self.app.stop()
             backend.close()
         except HardStop:
-            killed = True
             self.stop_reason = StopReason.interrupted
             kill_process_trees()
             self._let_runners_settle()
@@ -238,7 +235,7 @@ class RunOrchestrator:
         results = [
             with_task_counts(self._result_of(by_name[task.name], started_at)) for task in tasks
         ]
-        return Execution(results, started_at, datetime.now(UTC), self.stop_reason, killed)
+        return Execution(results, started_at, datetime.now(UTC), self.stop_reason)
 
     def stop(self, reason: StopReason) -> None:
         """Start nothing more and ask running tasks to stop; an interrupt overrides other reasons."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import selectors
 import shutil
@@ -345,33 +344,69 @@ def _spawn(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Pop
     )
 
 
-_PROBE_LOCK = threading.Lock()
+class PdeathsigProbe:
+    """Finds out once whether `setpriv --pdeathsig TERM --` works, so that commands die with qaagent.
+
+    A `preexec_fn` calling prctl would do the same without a wrapper, but `preexec_fn` can
+    deadlock when other threads run, and tasks run on worker threads. The probe can be started
+    early, to run while qaagent is still getting ready rather than when the first tasks start.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._candidate: tuple[str, ...] = ()
+        self._probe: subprocess.Popen[bytes] | None = None
+        self._prefix: tuple[str, ...] | None = None
+
+    def start(self) -> None:
+        """Start the probe in the background, unless it ran or runs already."""
+        with self._lock:
+            self._start()
+
+    def prefix(self) -> tuple[str, ...]:
+        """The prefix for every command; empty where setpriv is missing or cannot do it."""
+        with self._lock:
+            self._start()
+            if self._prefix is None:
+                self._prefix = self._outcome()
+            return self._prefix
+
+    def _start(self) -> None:
+        if self._prefix is not None or self._probe is not None:
+            return
+        setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
+        if setpriv is None:
+            self._prefix = ()
+            return
+        self._candidate = (setpriv, "--pdeathsig", "TERM", "--")
+        try:
+            self._probe = subprocess.Popen(
+                [*self._candidate, "true"],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            self._prefix = ()
+
+    def _outcome(self) -> tuple[str, ...]:
+        if self._probe is None:
+            return ()
+        try:
+            code = self._probe.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._probe.kill()
+            self._probe.wait()
+            return ()
+        return self._candidate if code == 0 else ()
+
+
+PDEATHSIG = PdeathsigProbe()
 
 
 def _pdeathsig_prefix() -> tuple[str, ...]:
     """The probed prefix; workers starting at once wait for one probe instead of each running it."""
-    with _PROBE_LOCK:
-        return _probe_pdeathsig()
-
-
-@functools.cache
-def _probe_pdeathsig() -> tuple[str, ...]:
-    """`setpriv --pdeathsig TERM --`, so the command dies with qaagent; empty where unavailable.
-
-    A `preexec_fn` calling prctl would do the same without a wrapper, but `preexec_fn` can
-    deadlock when other threads run, and tasks run on worker threads.
-    """
-    setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
-    if setpriv is None:
-        return ()
-    prefix = (setpriv, "--pdeathsig", "TERM", "--")
-    try:
-        probe = subprocess.run(
-            [*prefix, "true"], capture_output=True, timeout=10, check=False, stdin=None
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
-    return prefix if probe.returncode == 0 else ()
+    return PDEATHSIG.prefix()
 
 
 def _cannot_start(argv: list[str], cwd: Path, env: Mapping[str, str]) -> str | None:
