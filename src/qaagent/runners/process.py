@@ -27,6 +27,8 @@ READ_CHUNK = 65536
 POLL_SECONDS = 0.1
 TRACK_SECONDS = 1.0
 KILL_ROUNDS = 5
+EXEC_SETTLE_SECONDS = 0.01
+PF_KTHREAD = 0x00200000
 PROCESS_TAG = "QAAGENT_PROCESS_TAG"
 """Environment variable carrying a per-command token, inherited by every descendant.
 
@@ -313,21 +315,46 @@ def _tagged(token: str, leader: int) -> list[psutil.Process]:
     """Processes that inherited this command's token, wherever they moved in the process tree.
 
     Reads /proc directly and builds a psutil handle only for a match, which keeps the scan that
-    follows every command cheap.
+    follows every command cheap. A process caught in the middle of an exec shows an empty
+    environment for an instant, so those are read once more after a short pause.
     """
     needle = f"{PROCESS_TAG}={token}".encode()
-    found = []
+    matches: list[int] = []
+    unreadable: list[int] = []
     for pid in psutil.pids():
-        if pid == leader:
-            continue
-        try:
-            environ = Path(f"/proc/{pid}/environ").read_bytes()
-        except OSError:
-            continue
-        if needle in environ and needle in environ.split(b"\0"):
-            with contextlib.suppress(psutil.Error):
-                found.append(psutil.Process(pid))
+        if pid != leader:
+            _sort_by_environment(pid, needle, matches, unreadable)
+    if unreadable:
+        time.sleep(EXEC_SETTLE_SECONDS)
+        for pid in unreadable:
+            _sort_by_environment(pid, needle, matches, [])
+    found = []
+    for pid in matches:
+        with contextlib.suppress(psutil.Error):
+            found.append(psutil.Process(pid))
     return found
+
+
+def _sort_by_environment(pid: int, needle: bytes, matches: list[int], empty: list[int]) -> None:
+    """Add `pid` to `matches` when its environment holds `needle`, to `empty` when it shows none."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return
+    if needle in environ and needle in environ.split(b"\0"):
+        matches.append(pid)
+    elif not environ and _user_process(pid):
+        empty.append(pid)
+
+
+def _user_process(pid: int) -> bool:
+    """Neither a kernel thread nor a zombie, whose environments are empty for good."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    fields = stat[stat.rfind(b")") + 2 :].split()
+    return fields[0] != b"Z" and not int(fields[6]) & PF_KTHREAD
 
 
 def _spawn(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
