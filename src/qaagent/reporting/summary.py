@@ -131,7 +131,7 @@ def build_summary(bundle: RunBundle) -> RunSummary:
         ),
         counts=SummaryCounts.of(manifest.counts),
         timings=_timings(bundle),
-        tasks=[_task_summary(task, task.counts) for task in manifest.tasks],
+        tasks=[_task_summary(task) for task in manifest.tasks],
         failures=failures_of(bundle),
     )
 
@@ -158,14 +158,14 @@ def speedup(task_time: float, wall_time: float) -> float | None:
     return round(task_time / wall_time, 2) if wall_time > 0 else None
 
 
-def _task_summary(task: TaskEntry, counts: Counts) -> TaskSummary:
+def _task_summary(task: TaskEntry) -> TaskSummary:
     return TaskSummary(
         name=task.name,
         suite=task.suite,
         kind=task.kind,
         matrix=task.matrix,
         outcome=task.outcome,
-        counts=SummaryCounts.of(counts),
+        counts=SummaryCounts.of(task.counts),
         exit_code=task.exit_code,
         error=task.error,
         attempts=len(task.attempts),

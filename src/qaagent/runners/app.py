@@ -13,6 +13,7 @@ from pathlib import Path
 
 from qaagent.config.models import AppEnvironment
 from qaagent.logging import get_logger
+from qaagent.runners.process import PDEATHSIG
 
 POLL_INTERVAL = 0.2
 REQUEST_TIMEOUT = 2.0
@@ -132,7 +133,7 @@ class AppLifecycle:
         with self.log_path.open("ab") as log:
             try:
                 self._process = subprocess.Popen(
-                    argv,
+                    [*PDEATHSIG.prefix(), *argv],
                     cwd=self.cwd,
                     env={**os.environ, **self._env, "BASE_URL": self.environment.base_url},
                     stdin=subprocess.DEVNULL,
