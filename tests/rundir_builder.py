@@ -22,10 +22,16 @@ from qaagent.evidence.models import (
     TestRecord,
     artifacts_dir,
 )
-from qaagent.runners.base import CaseStatus, Counts, TaskOutcome
+from qaagent.runners.base import (
+    TASK_PROBLEMS,
+    CaseStatus,
+    Counts,
+    TaskOutcome,
+    TestCase,
+    task_counts,
+)
 
 START = datetime(2026, 11, 22, 6, 0, 0, tzinfo=UTC)
-PROBLEMS = {TaskOutcome.error, TaskOutcome.timed_out, TaskOutcome.not_run, TaskOutcome.interrupted}
 
 
 @dataclass
@@ -125,23 +131,15 @@ def _records(job: Job) -> list[TestRecord]:
 
 def _task_entry(run_dir: Path, job: Job, records: list[TestRecord], origin: datetime) -> TaskEntry:
     finals = [record for record in records if record.final]
-    counts = Counts()
-    for record in finals:
-        if record.flaky:
-            counts.flaky += 1
-        elif record.status is CaseStatus.passed:
-            counts.passed += 1
-        elif record.status is CaseStatus.failed:
-            counts.failed += 1
-        elif record.status is CaseStatus.error:
-            counts.errors += 1
-        else:
-            counts.skipped += 1
+    cases = [
+        TestCase(id=record.test_id, name=record.name, status=record.status, flaky=record.flaky)
+        for record in finals
+    ]
+    tested = Counts.of(cases)
     outcome = job.outcome or (
-        TaskOutcome.failed if counts.failed or counts.errors else TaskOutcome.passed
+        TaskOutcome.failed if tested.failed or tested.errors else TaskOutcome.passed
     )
-    if outcome in PROBLEMS:
-        counts.errors += 1
+    counts = task_counts(outcome, cases)
     ran = job.start is not None and outcome is not TaskOutcome.not_run
     started = origin + timedelta(seconds=job.start or 0.0)
     finished = started + timedelta(seconds=job.duration)
@@ -196,7 +194,7 @@ def _diagnostics(job: Job, records: list[TestRecord]) -> list[Diagnostic]:
         for record in records
         if record.final and record.status in (CaseStatus.failed, CaseStatus.error)
     ]
-    if job.outcome in PROBLEMS:
+    if job.outcome in TASK_PROBLEMS:
         items.append(
             Diagnostic(
                 task=job.name,
@@ -227,7 +225,7 @@ def _manifest(
             setattr(counts, name, getattr(counts, name) + getattr(task.counts, name))
     if status is None:
         outcomes = {task.outcome for task in tasks}
-        if outcomes & PROBLEMS:
+        if outcomes & TASK_PROBLEMS:
             status = RunStatus.error
         elif TaskOutcome.failed in outcomes:
             status = RunStatus.failed

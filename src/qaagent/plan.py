@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from qaagent.config.models import SuiteKind
 from qaagent.config.suites import SuiteSpec
@@ -22,16 +22,16 @@ class Task(BaseModel):
     name: str
     suite: str
     kind: SuiteKind
-    path: Path | None
     cwd: Path
-    command: tuple[str, ...] | None
-    args: tuple[str, ...]
-    env: dict[str, str]
-    matrix: dict[str, str]
-    pool: str | None
-    timeout: float | None
-    retry_count: int
-    priority: int
+    path: Path | None = None
+    command: tuple[str, ...] | None = None
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = Field(default_factory=dict)
+    matrix: dict[str, str] = Field(default_factory=dict)
+    pool: str | None = None
+    timeout: float | None = None
+    retry_count: int = 0
+    priority: int = 0
     needs_app: bool = False
     retry_on: tuple[str, ...] = ()
     selected_tests: tuple[str, ...] = ()

@@ -27,14 +27,10 @@ def make_task(
         kind="behave",
         path=project / "features",
         cwd=project,
-        command=None,
         args=args,
         env={"QAAGENT_FLAKY_MARKER": str(marker)},
-        matrix={},
-        pool=None,
         timeout=120,
         retry_count=retry_count,
-        priority=0,
     )
 
 

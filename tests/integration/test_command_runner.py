@@ -28,16 +28,10 @@ def make_task(project: Path, command: tuple[str, ...], **changes: object) -> Tas
         "name": "evals[model=small]",
         "suite": "evals",
         "kind": "command",
-        "path": None,
         "cwd": project,
         "command": command,
-        "args": (),
-        "env": {},
         "matrix": {"model": "small"},
-        "pool": None,
         "timeout": 120.0,
-        "retry_count": 0,
-        "priority": 0,
     }
     fields.update(changes)
     return Task.model_validate(fields)

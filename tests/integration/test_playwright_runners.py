@@ -96,14 +96,9 @@ def make_task(
         kind=kind,
         path=project,
         cwd=project,
-        command=None,
-        args=(),
         env={RUN_MARKER: str(tmp_path), "QAAGENT_FLAKY_MARKER": str(tmp_path / "marker"), **env},
-        matrix={},
-        pool=None,
         timeout=180,
         retry_count=retry_count,
-        priority=0,
     )
 
 

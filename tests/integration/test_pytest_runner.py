@@ -31,14 +31,7 @@ def make_task(project: Path, path: str | None, **changes: object) -> Task:
         "kind": "pytest",
         "path": project / path if path else None,
         "cwd": project,
-        "command": None,
-        "args": (),
-        "env": {},
-        "matrix": {},
-        "pool": None,
         "timeout": 120.0,
-        "retry_count": 0,
-        "priority": 0,
     }
     fields.update(changes)
     return Task.model_validate(fields)

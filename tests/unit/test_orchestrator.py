@@ -31,16 +31,8 @@ def make_task(name: str, **fields: object) -> Task:
         "name": name,
         "suite": name.split("[", maxsplit=1)[0],
         "kind": "command",
-        "path": None,
         "cwd": Path("/repo"),
         "command": ("true",),
-        "args": (),
-        "env": {},
-        "matrix": {},
-        "pool": None,
-        "timeout": None,
-        "retry_count": 0,
-        "priority": 0,
     }
     values.update(fields)
     return Task.model_validate(values)

@@ -42,14 +42,8 @@ def make_task(cwd: Path, path: Path | None, args: tuple[str, ...] = ()) -> Task:
         kind="playwright-node",
         path=path,
         cwd=cwd,
-        command=None,
         args=args,
-        env={},
-        matrix={},
-        pool=None,
-        timeout=None,
         retry_count=1,
-        priority=0,
     )
 
 

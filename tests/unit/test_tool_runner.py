@@ -52,16 +52,8 @@ def make_task(**changes: object) -> Task:
         "name": "unit[py=3.11]",
         "suite": "unit",
         "kind": "pytest",
-        "path": None,
         "cwd": Path("/project"),
-        "command": None,
-        "args": (),
-        "env": {},
-        "matrix": {},
-        "pool": None,
         "timeout": 30.0,
-        "retry_count": 0,
-        "priority": 0,
     }
     fields.update(changes)
     return Task.model_validate(fields)
