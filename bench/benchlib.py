@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import compileall
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -58,6 +59,13 @@ def qaagent_run(profile: Path, *options: str) -> float:
         [QAAGENT, "run-all", "--config", str(profile), *options],
         cwd=profile.parent,
     )
+
+
+def floor_run(commands: Sequence[Sequence[str]], workers: int) -> float:
+    """Wall time of the floor CLI (bench/floor_cli.py) running the same commands."""
+    floor = Path(__file__).with_name("floor_cli.py")
+    quoted = [shlex.join(command) for command in commands]
+    return wall_seconds([sys.executable, str(floor), "--workers", str(workers), *quoted])
 
 
 def fresh(folder: Path) -> Path:

@@ -7,7 +7,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from benchlib import fresh, qaagent_run, ratio_line, wall_seconds, write_profile
+from benchlib import floor_run, fresh, qaagent_run, ratio_line, wall_seconds, write_profile
 
 TASKS, WORKERS, SLEEP, ROUNDS = 20, 4, "0.5", 3
 TARGET = 1.10
@@ -51,19 +51,26 @@ def others(root: Path) -> dict[str, list[str]]:
 
 
 def main() -> None:
-    """Print qaagent's ratio to xargs -P4: medians of interleaved rounds."""
+    """Print qaagent's ratio to xargs -P4, and the floor's: medians of interleaved rounds."""
     root = fresh(Path(tempfile.gettempdir()) / "qaagent-bench-overhead")
     suites = {
         f"sleep{i:02d}": {"kind": "command", "command": ["sleep", SLEEP]} for i in range(TASKS)
     }
     profile = write_profile(root, suites, {"parallel": True, "max_workers": WORKERS})
     xargs = ["bash", "-c", f"seq {TASKS} | xargs -P{WORKERS} -I{{}} sleep {SLEEP}"]
-    qaagent_times, xargs_times = [], []
+    sleeps = [["sleep", SLEEP]] * TASKS
+    qaagent_times, xargs_times, floor_times = [], [], []
     for _ in range(ROUNDS):
         xargs_times.append(wall_seconds(xargs))
         qaagent_times.append(qaagent_run(profile))
+        floor_times.append(floor_run(sleeps, WORKERS))
     qaagent, reference = statistics.median(qaagent_times), statistics.median(xargs_times)
+    floor = statistics.median(floor_times)
     print(ratio_line("overhead", qaagent, reference, f"xargs -P{WORKERS}", TARGET))
+    print(
+        f"overhead: floor (a Typer + pydantic CLI that only spawns) {floor:.2f} s "
+        f"= {floor / reference:.2f}x xargs"
+    )
     for label, argv in others(root).items():
         other = statistics.median(wall_seconds(argv, cwd=root) for _ in range(ROUNDS))
         print(f"overhead: {label} {other:.2f} s = {other / reference:.2f}x xargs")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from benchlib import fresh, qaagent_run, wall_seconds, write_profile
@@ -24,6 +26,37 @@ def write_suite(folder: Path) -> None:
         (folder / f"test_m{module}.py").write_text(f"import time{tests}", encoding="utf-8")
 
 
+def node_ids() -> list[str]:
+    """Every test of the suite, module by module."""
+    return [
+        f"tests/test_m{module}.py::test_{index}"
+        for module in range(MODULES)
+        for index in range(TESTS_PER_MODULE)
+    ]
+
+
+def pytest_processes(root: Path) -> float:
+    """Wall time of one plain pytest per worker, started together, each on an equal slice.
+
+    Nothing orchestrates them: this is the floor of any split into separate pytest processes.
+    """
+    ids = node_ids()
+    size = len(ids) // WORKERS
+    slices = [ids[start : start + size] for start in range(0, len(ids), size)]
+    started = time.perf_counter()
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *chunk],
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+        )
+        for chunk in slices
+    ]
+    if any(process.wait() != 0 for process in processes):
+        sys.exit("a plain pytest process failed")
+    return time.perf_counter() - started
+
+
 def main() -> None:
     """Print the second (history-balanced) run against total / workers and pytest -n."""
     root = fresh(Path(tempfile.gettempdir()) / "qaagent-bench-split")
@@ -33,10 +66,11 @@ def main() -> None:
     bound = MODULES * TESTS_PER_MODULE * SLEEP / WORKERS
     qaagent_run(profile)
     xdist = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(WORKERS)]
-    qaagent_times, xdist_times = [], []
+    qaagent_times, xdist_times, floor_times = [], [], []
     for _ in range(ROUNDS):
         qaagent_times.append(qaagent_run(profile))
         xdist_times.append(wall_seconds([*xdist, "tests"], cwd=root))
+        floor_times.append(pytest_processes(root))
     qaagent, reference = statistics.median(qaagent_times), statistics.median(xdist_times)
     ratio, versus = qaagent / bound, qaagent / reference
     verdict = "within" if ratio <= TARGET and versus <= 1.0 else "OVER"
@@ -44,6 +78,11 @@ def main() -> None:
         f"split: qaagent {qaagent:.2f} s vs bound {bound:.2f} s = {ratio:.2f}x, "
         f"vs pytest -n {WORKERS} {reference:.2f} s = {versus:.2f}x "
         f"({verdict} targets {TARGET:.2f}x and 1.00x)"
+    )
+    floor = statistics.median(floor_times)
+    print(
+        f"split: floor ({WORKERS} plain pytest processes, one slice each) {floor:.2f} s "
+        f"= {floor / bound:.2f}x bound"
     )
 
 
