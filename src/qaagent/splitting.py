@@ -25,6 +25,7 @@ COLLECT_TIMEOUT = 300.0
 COLLECT_VARIABLE = "QAAGENT_PYTEST_COLLECT"
 SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules"})
 CONFIG_FILES = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "conftest.py")
+NO_TESTS_IN_ANY_SHARD = "no shard ran any test"
 SEVERITY = (
     TaskOutcome.passed,
     TaskOutcome.not_run,
@@ -200,6 +201,8 @@ def merge_results(task: str, parts: Sequence[SuiteResult]) -> SuiteResult:
     starts = [part.started_at for part in parts if part.started_at is not None]
     ends = [part.finished_at for part in parts if part.finished_at is not None]
     errors = [f"{part.task}: {part.error}" for part in parts if part.error]
+    if outcome is TaskOutcome.passed and not any(part.cases for part in parts):
+        outcome, errors = TaskOutcome.error, [NO_TESTS_IN_ANY_SHARD]
     return SuiteResult(
         task=task,
         suite=first.suite,

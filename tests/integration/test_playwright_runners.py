@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -9,9 +10,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from xml.etree import ElementTree
 
 import psutil
 import pytest
+from test_run_all import checked_manifest, records, run_all, run_dirs
 
 from qaagent.config.models import SuiteKind
 from qaagent.plan import Task
@@ -368,3 +371,52 @@ def test_playwright_test_runs_only_the_selected_tests(
 
     assert [case.id for case in result.cases] == list(selected)
     assert result.outcome is TaskOutcome.passed
+
+
+def split_profile(project: Path, base_url: str, tmp_path: Path, args: list[str]) -> None:
+    """A profile with only the Playwright Test suite, split in two, against the fixture site."""
+    suite = {
+        "kind": "playwright-node",
+        "path": "tests",
+        "split": 2,
+        "args": args,
+        "env": {RUN_MARKER: str(tmp_path), "QAAGENT_FLAKY_MARKER": str(tmp_path / "marker")},
+    }
+    profile = {
+        "tests": {name: {"enabled": False} for name in ("unit", "behave", "e2e")},
+        "suites": {"shop": suite},
+        "app": {"local": {"base_url": base_url}},
+        "run": {"parallel": True, "max_workers": 2},
+    }
+    (project / "qaagent.yaml").write_text(json.dumps(profile), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "shards_with_tests"), [([], 1), (["--fully-parallel"], 2)], ids=["by-file", "by-test"]
+)
+def test_a_split_playwright_test_suite_merges_into_the_unsplit_counts(
+    tmp_path: Path, base_url: str, node_modules: Path, args: list[str], shards_with_tests: int
+) -> None:
+    project = copy_project(NODE_PROJECT, tmp_path / "project")
+    (project / "node_modules").symlink_to(node_modules)
+    split_profile(project, base_url, tmp_path, args)
+
+    completed = run_all(project, "--chromium", CHROMIUM or "chromium")
+
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    run_dir = run_dirs(project)[-1]
+    manifest = checked_manifest(run_dir)
+    [task] = manifest.tasks
+    assert task.outcome is TaskOutcome.failed
+    assert task.counts == Counts(passed=2, failed=2, skipped=1)
+    assert [segment.label for segment in task.segments] == ["shop[shard=1/2]", "shop[shard=2/2]"]
+    ran = [record.test_id for record in records(run_dir)]
+    assert len(ran) == len(set(ran)) == 5
+    tests_per_shard = [junit_tests(run_dir / junit) for junit in task.junit]
+    assert sum(1 for count in tests_per_shard if count) == shards_with_tests
+    assert processes_of_run(tmp_path) == []
+
+
+def junit_tests(path: Path) -> int:
+    """How many test cases a JUnit file holds."""
+    return sum(1 for _ in ElementTree.parse(path).iter("testcase"))

@@ -152,8 +152,9 @@ def test_shards_merge_into_one_result_where_the_first_shard_was() -> None:
 
 def test_a_shard_error_outranks_failures_and_failures_outrank_not_run() -> None:
     def merged_outcome(*outcomes: TaskOutcome) -> TaskOutcome:
+        case = TestCase(id="a::t", name="t", status=CaseStatus.passed)
         results = [
-            shard_result(f"s[shard={index}/9]", outcome, [], worker=index, offset=0)
+            shard_result(f"s[shard={index}/9]", outcome, [case], worker=index, offset=0)
             for index, outcome in enumerate(outcomes)
         ]
         return merge_shards(results, {result.task: "s" for result in results})[0].outcome
@@ -161,3 +162,21 @@ def test_a_shard_error_outranks_failures_and_failures_outrank_not_run() -> None:
     assert merged_outcome(TaskOutcome.failed, TaskOutcome.error) is TaskOutcome.error
     assert merged_outcome(TaskOutcome.not_run, TaskOutcome.failed) is TaskOutcome.failed
     assert merged_outcome(TaskOutcome.passed, TaskOutcome.passed) is TaskOutcome.passed
+
+
+def test_an_empty_shard_passes_but_a_suite_without_any_test_is_an_error() -> None:
+    case = TestCase(id="a::t", name="t", status=CaseStatus.passed)
+    shard_of = {"s[shard=1/2]": "s", "s[shard=2/2]": "s"}
+
+    def merged(first: list[TestCase]) -> SuiteResult:
+        results = [
+            shard_result("s[shard=1/2]", TaskOutcome.passed, first, worker=0, offset=0),
+            shard_result("s[shard=2/2]", TaskOutcome.passed, [], worker=1, offset=0),
+        ]
+        return merge_shards(results, shard_of)[0]
+
+    assert merged([case]).outcome is TaskOutcome.passed
+    assert merged([case]).error is None
+    empty = merged([])
+    assert empty.outcome is TaskOutcome.error
+    assert empty.error == "no shard ran any test"

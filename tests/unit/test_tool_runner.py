@@ -315,6 +315,21 @@ def test_verdict_weighs_junit_against_exit_code(
         assert result.error is not None and error in result.error
 
 
+@pytest.mark.parametrize(
+    ("exit_code", "outcome"), [(0, TaskOutcome.passed), (1, TaskOutcome.error)]
+)
+def test_a_shard_may_end_cleanly_without_tests(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, exit_code: int, outcome: TaskOutcome
+) -> None:
+    scripted(monkeypatch, [(exit_code, "<testsuite/>")])
+    shard = make_task().model_copy(update={"name": "unit[shard=2/2]", "shard_of": "unit"})
+
+    result = ToolRunner(ScriptedAdapter()).run(shard, RunContext(output_dir=tmp_path))
+
+    assert result.outcome is outcome
+    assert result.cases == []
+
+
 def test_broken_attempts_are_retried_after_a_backoff(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

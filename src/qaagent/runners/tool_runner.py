@@ -211,7 +211,11 @@ class ToolRunner:
         junit_errors: list[str],
         junit_paths: list[Path],
     ) -> tuple[list[TestCase], str | None, Verdict]:
-        """Cases, error and verdict of an attempt that ran to its end."""
+        """Cases, error and verdict of an attempt that ran to its end.
+
+        A shard that exits cleanly may hold no tests, since Playwright shards whole files unless
+        fullyParallel is on; the merged suite is checked for tests instead.
+        """
         exit_code = process.exit_code if process.exit_code is not None else -1
         reason = self.adapter.infrastructure_error(exit_code, cases)
         if reason is not None:
@@ -223,7 +227,7 @@ class ToolRunner:
             return fallback, None, _verdict_of(fallback)
         if junit_errors:
             return cases, "; ".join(junit_errors), Verdict.broken
-        if not cases:
+        if not cases and not (task.shard_of is not None and exit_code == 0):
             return cases, f"{_exited(exit_code)}; its JUnit XML holds no tests", Verdict.broken
         if exit_code != 0 and _verdict_of(cases) is Verdict.passed:
             return cases, f"{_exited(exit_code)} although no test failed", Verdict.broken
