@@ -44,6 +44,6 @@ def report(
         (path,) = write_reports(run_dir, [fmt.value], environ={})
     else:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(render_report(run_dir, fmt.value), encoding="utf-8")
+        output.write_text(render_report(run_dir, fmt.value, destination=output), encoding="utf-8")
         path = output
     typer.echo(str(path.resolve()))

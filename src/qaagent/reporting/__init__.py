@@ -47,13 +47,13 @@ def parse_formats(text: str) -> list[str]:
     return names
 
 
-def render_report(run_dir: Path, fmt: str) -> str:
-    """One report of a run as text."""
+def render_report(run_dir: Path, fmt: str, *, destination: Path) -> str:
+    """One report of a run as text, its links to the run's files right from `destination`."""
     from qaagent.reporting.bundle import load_run
     from qaagent.reporting.summary import build_summary
 
     bundle = load_run(run_dir)
-    return _render(bundle, build_summary(bundle), fmt)
+    return _render(bundle, build_summary(bundle), fmt, destination)
 
 
 def write_reports(
@@ -87,8 +87,8 @@ def write_reports(
     reports.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for fmt in chosen:
-        text = _render(bundle, summary, fmt)
         target = reports / FILE_NAMES[fmt]
+        text = _render(bundle, summary, fmt, target)
         _write_atomically(target, text)
         written.append(target)
         if fmt == "md":
@@ -109,7 +109,7 @@ def preload(formats: Iterable[str]) -> None:
         report_template()
 
 
-def _render(bundle: RunBundle, summary: RunSummary, fmt: str) -> str:
+def _render(bundle: RunBundle, summary: RunSummary, fmt: str, destination: Path) -> str:
     from qaagent.reporting.html import render_html
     from qaagent.reporting.junit_report import render_junit
     from qaagent.reporting.markdown import render_markdown
@@ -120,7 +120,7 @@ def _render(bundle: RunBundle, summary: RunSummary, fmt: str) -> str:
         return summary.model_dump_json(indent=2) + "\n"
     if fmt == "md":
         return render_markdown(summary)
-    return render_html(bundle, summary)
+    return render_html(bundle, summary, destination=destination)
 
 
 def _write_atomically(target: Path, text: str) -> None:

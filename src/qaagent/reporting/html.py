@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
 from qaagent import __version__
-from qaagent.evidence.models import TaskEntry
+from qaagent.evidence.models import ARTIFACTS_DIR, TaskEntry
 from qaagent.reporting.bundle import FAILING, RunBundle, as_utc, plain_text
+from qaagent.reporting.links import RunLinks
 from qaagent.reporting.markdown import format_seconds
 from qaagent.reporting.summary import RunSummary, build_summary
 
@@ -60,16 +61,58 @@ class FailureView:
     attempts: int
 
 
-def render_html(bundle: RunBundle, summary: RunSummary | None = None) -> str:
-    """The HTML page of one run."""
+@dataclass(frozen=True)
+class Link:
+    """A file of the run as the page links to it."""
+
+    label: str
+    href: str
+
+
+@dataclass(frozen=True)
+class TaskFiles:
+    """A task's log, the logs of its shards and its other files (JUnit, screenshots, traces)."""
+
+    log: Link | None
+    shards: list[Link]
+    others: list[Link]
+
+
+def render_html(bundle: RunBundle, summary: RunSummary | None = None, *, destination: Path) -> str:
+    """The HTML page of one run, to be written to `destination`, which its links start from."""
     summary = summary or build_summary(bundle)
+    links = RunLinks.for_report(bundle.run_dir, destination)
     return report_template().render(
         summary=summary,
         timeline=build_timeline(bundle),
         failures=_failure_views(bundle, summary),
         flaky=[record for record in bundle.final_records() if record.flaky],
+        files={task.name: task_files(task, links) for task in bundle.manifest.tasks},
         version=__version__,
     )
+
+
+def task_files(task: TaskEntry, links: RunLinks) -> TaskFiles:
+    """Links to every file the manifest lists for a task, each file once."""
+    logs = {task.log, *(segment.log for segment in task.segments)}
+    others = [entry for entry in dict.fromkeys([*task.junit, *task.artifacts]) if entry not in logs]
+    return TaskFiles(
+        log=Link("log", links.href(task.log)) if task.log else None,
+        shards=[
+            Link(f"{segment.label} log", links.href(segment.log))
+            for segment in task.segments
+            if segment.log
+        ],
+        others=[Link(file_label(entry), links.href(entry)) for entry in others],
+    )
+
+
+def file_label(entry: str) -> str:
+    """A file's path inside its task's artifacts folder, or its name when it lies elsewhere."""
+    parts = PurePosixPath(entry).parts
+    if len(parts) > 2 and parts[0] == ARTIFACTS_DIR:
+        return "/".join(parts[2:])
+    return PurePosixPath(entry).name
 
 
 @functools.cache
