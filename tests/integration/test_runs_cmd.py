@@ -155,3 +155,18 @@ def test_report_recreates_a_report_and_prints_its_path(tmp_path: Path) -> None:
     assert "evals[model=haiku]" in output.read_text(encoding="utf-8")
     bad = qaagent("report", "latest", "--format", "pdf", "--runs-dir", "runs", cwd=tmp_path)
     assert bad.returncode == 2
+
+
+def test_a_run_directory_path_needs_no_profile(tmp_path: Path) -> None:
+    make_runs(tmp_path / "runs")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run_dir = tmp_path / "runs" / "20261123-bbbb"
+
+    shown = qaagent("runs", "show", str(run_dir), cwd=elsewhere)
+    made = qaagent("report", str(run_dir), "--format", "md", "-o", "summary.md", cwd=elsewhere)
+
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("Run 20261123-bbbb: error (exit code 3)")
+    assert made.returncode == 0, made.stderr
+    assert (elsewhere / "summary.md").read_text(encoding="utf-8").startswith("## ")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from qaagent.commands import ConfigOption
-from qaagent.commands.runs_cmd import RunArgument, RunsDirOption, find_runs_dir
+from qaagent.commands.runs_cmd import RunArgument, RunsDirOption, find_run
 
 
 class ReportFormat(StrEnum):
@@ -37,9 +37,8 @@ def report(
 ) -> None:
     """Re-create a report of a stored run from its evidence and print where it was written."""
     from qaagent.reporting import render_report, write_reports
-    from qaagent.reporting.bundle import resolve_run
 
-    run_dir = resolve_run(find_runs_dir(config, runs_dir), run)
+    run_dir = find_run(run, config, runs_dir)
     if output is None:
         (path,) = write_reports(run_dir, [fmt.value], environ={})
     else:

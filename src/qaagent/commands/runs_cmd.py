@@ -30,7 +30,11 @@ RunsDirOption = Annotated[
     ),
 ]
 RunArgument = Annotated[
-    str, typer.Argument(help="Run id, a unique prefix of one, or 'latest'.", show_default=False)
+    str,
+    typer.Argument(
+        help="Run id, a unique prefix of one, 'latest', or the path of a run directory.",
+        show_default=False,
+    ),
 ]
 
 
@@ -41,6 +45,13 @@ def find_runs_dir(config: Path | None, runs_dir: Path | None) -> Path:
     from qaagent.config.loader import load_profile
 
     return load_profile(config).runs_dir
+
+
+def find_run(run: str, config: Path | None, runs_dir: Path | None) -> Path:
+    """The run a RUN argument names; a path to a run directory needs no profile."""
+    from qaagent.reporting.bundle import resolve_run, run_directory_at
+
+    return run_directory_at(run) or resolve_run(find_runs_dir(config, runs_dir), run)
 
 
 def console() -> Console:
@@ -109,10 +120,10 @@ def show_run(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Show one run: its tasks, failures with their category and suggestion, and reports."""
-    from qaagent.reporting.bundle import load_run, resolve_run
+    from qaagent.reporting.bundle import load_run
     from qaagent.reporting.summary import build_summary
 
-    run_dir = resolve_run(find_runs_dir(config, runs_dir), run)
+    run_dir = find_run(run, config, runs_dir)
     bundle = load_run(run_dir)
     summary = build_summary(bundle)
     out = console()

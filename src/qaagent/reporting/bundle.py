@@ -156,6 +156,12 @@ def stored_runs(runs_dir: Path) -> list[StoredRun]:
     return sorted(runs, key=lambda run: (as_utc(run.manifest.started_at), run.run_id), reverse=True)
 
 
+def run_directory_at(ref: str) -> Path | None:
+    """`ref` as a path, when it is a run directory (it holds a manifest)."""
+    candidate = Path(ref)
+    return candidate if (candidate / MANIFEST_NAME).is_file() else None
+
+
 def resolve_run(runs_dir: Path, ref: str) -> Path:
     """A run directory from an id, a unique id prefix, `latest`, or a path to a run directory."""
     runs = stored_runs(runs_dir)
@@ -172,8 +178,7 @@ def resolve_run(runs_dir: Path, ref: str) -> Path:
     if matches:
         shown = ", ".join(run.run_id for run in matches[:5])
         raise UsageError(f"Run {ref!r} is ambiguous: it starts {len(matches)} run ids ({shown}).")
-    candidate = Path(ref)
-    if (candidate / MANIFEST_NAME).is_file():
+    if (candidate := run_directory_at(ref)) is not None:
         return candidate
     raise UsageError(
         f"No run {ref!r} in {runs_dir}: give a run id, a unique prefix of one, or 'latest' "
