@@ -158,6 +158,9 @@ def test_selected_scenarios_run_alone_after_their_lines_moved(
 
     assert [case.id for case in result.cases] == [OUTLINE_ROW, WRONG]
     assert result.counts == Counts(passed=1, failed=1)
+    [selection] = [path for path in result.artifacts if path.name == "rerun-selection.txt"]
+    feature = project / "features" / "calculator.feature"
+    assert selection.read_text().splitlines() == [f"{feature}:20", f"{feature}:25"]
     assert result.log_path is not None
     assert "running 2 selected scenario(s) by location" in result.log_path.read_text()
 

@@ -9,6 +9,7 @@ from qaagent.plan import Task
 from qaagent.runners.base import Invocation, RunContext, TestCase
 from qaagent.runners.behave_scenarios import (
     SCENARIOS_FILE,
+    SCENARIOS_LOG,
     dry_run_argv,
     list_scenarios,
     select_scenarios,
@@ -21,7 +22,7 @@ USAGE_ERROR_EXIT = 2
 
 
 class BehaveAdapter(AdapterDefaults):
-    """behave with `--junit --show-skipped`; a retry runs the locations its rerun formatter wrote."""
+    """behave with `--junit`; selected tests and retries run as `@file` lists of scenario locations."""
 
     def invocation(
         self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
@@ -68,9 +69,9 @@ class BehaveAdapter(AdapterDefaults):
         return None
 
     def artifacts(self, attempt_dir: Path, invocation: Invocation) -> list[Path]:
-        """behave leaves no screenshots; the rerun file tells which scenarios failed."""
-        rerun_file = attempt_dir / RERUN_FILE
-        return [rerun_file] if rerun_file.is_file() else []
+        """behave leaves no screenshots; these files tell which scenarios failed or were chosen."""
+        listed = (RERUN_FILE, SELECTION_FILE, SCENARIOS_LOG)
+        return [attempt_dir / name for name in listed if (attempt_dir / name).is_file()]
 
 
 def behave_command(task: Task) -> tuple[str, ...]:
