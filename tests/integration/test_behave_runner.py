@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
 from qaagent.plan import Task
 from qaagent.runners.base import CaseStatus, Counts, RunContext, SuiteResult, TaskOutcome
+from qaagent.runners.behave_runner import BehaveAdapter
 from qaagent.runners.registry import runner_for
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "behave_project"
@@ -130,3 +132,81 @@ def test_unknown_option_is_an_error_with_a_reason(project: Path, tmp_path: Path)
     assert result.outcome is TaskOutcome.error
     assert result.error is not None
     assert "command line" in result.error
+
+
+OUTLINE_ROW = "calculator.Calculator::Doubling 4 -- @1.2 "
+WRONG = "calculator.Calculator::A wrong expectation fails"
+UNDEFINED = "calculator.Calculator::A step nobody wrote is undefined"
+
+
+def move_scenarios_down(project: Path) -> None:
+    """Lines added above every scenario, as an edit since the selected run would."""
+    feature = project / "features" / "calculator.feature"
+    text = feature.read_text(encoding="utf-8")
+    feature.write_text(text.replace("\n  Scenario", "\n  # moved\n\n  Scenario"), encoding="utf-8")
+
+
+def test_selected_scenarios_run_alone_after_their_lines_moved(
+    project: Path, tmp_path: Path
+) -> None:
+    move_scenarios_down(project)
+    task = make_task(project, tmp_path / "marker").model_copy(
+        update={"selected_tests": (OUTLINE_ROW, WRONG)}
+    )
+
+    result = run_behave(task, tmp_path / "out")
+
+    assert [case.id for case in result.cases] == [OUTLINE_ROW, WRONG]
+    assert result.counts == Counts(passed=1, failed=1)
+    [selection] = [path for path in result.artifacts if path.name == "rerun-selection.txt"]
+    feature = project / "features" / "calculator.feature"
+    assert selection.read_text().splitlines() == [f"{feature}:20", f"{feature}:25"]
+    assert result.log_path is not None
+    assert "running 2 selected scenario(s) by location" in result.log_path.read_text()
+
+
+def test_retry_of_a_narrowed_run_reruns_its_failures_from_the_rerun_file(
+    project: Path, tmp_path: Path
+) -> None:
+    task = make_task(project, tmp_path / "marker", retry_count=1).model_copy(
+        update={"selected_tests": (OUTLINE_ROW, WRONG, UNDEFINED)}
+    )
+
+    result = run_behave(task, tmp_path / "out")
+
+    first, retry = result.attempts
+    assert [case.id for case in first.cases] == [OUTLINE_ROW, WRONG, UNDEFINED]
+    assert [case.id for case in retry.cases] == [WRONG, UNDEFINED]
+    assert result.counts == Counts(passed=1, failed=1, errors=1)
+
+
+def test_a_selected_scenario_renamed_since_runs_the_whole_suite(
+    project: Path, tmp_path: Path
+) -> None:
+    task = make_task(project, tmp_path / "marker").model_copy(
+        update={"selected_tests": (WRONG, "calculator.Calculator::Renamed since")}
+    )
+
+    result = run_behave(task, tmp_path / "out")
+
+    assert result.counts == Counts(passed=4, failed=2, errors=1, skipped=1)
+    assert result.log_path is not None
+    log = result.log_path.read_text()
+    assert "1 selected scenario(s) not found" in log
+    assert "Renamed since" in log
+
+
+def test_scenarios_that_cannot_be_listed_leave_the_whole_suite_selected(
+    project: Path, tmp_path: Path
+) -> None:
+    task = make_task(project, tmp_path / "marker").model_copy(
+        update={"command": (sys.executable, "-c", "pass"), "selected_tests": (WRONG,)}
+    )
+    attempt = tmp_path / "attempt-1"
+    attempt.mkdir()
+
+    invocation = BehaveAdapter().invocation(task, RunContext(output_dir=tmp_path), attempt, [])
+
+    assert str(project / "features") in invocation.argv
+    assert invocation.argv[-1] == "--show-skipped"
+    assert any("could not list the scenarios" in note for note in invocation.notes)

@@ -1,4 +1,4 @@
-"""How behave is invoked: JUnit per feature into the attempt's folder, failed scenarios rerun by location."""
+"""How behave is invoked: JUnit per feature into the attempt's folder, scenarios selected by location."""
 
 from __future__ import annotations
 
@@ -7,7 +7,14 @@ from pathlib import Path
 
 from qaagent.plan import Task
 from qaagent.runners.base import Invocation, RunContext, TestCase
-from qaagent.runners.tool_runner import AdapterDefaults
+from qaagent.runners.behave_scenarios import (
+    SCENARIOS_FILE,
+    SCENARIOS_LOG,
+    dry_run_argv,
+    list_scenarios,
+    select_scenarios,
+)
+from qaagent.runners.tool_runner import AdapterDefaults, expand_argv, tool_environment
 
 RERUN_FILE = "rerun.txt"
 SELECTION_FILE = "rerun-selection.txt"
@@ -15,17 +22,15 @@ USAGE_ERROR_EXIT = 2
 
 
 class BehaveAdapter(AdapterDefaults):
-    """behave with `--junit --show-skipped`; a retry runs the locations its rerun formatter wrote."""
+    """behave with `--junit`; selected tests and retries run as `@file` lists of scenario locations."""
 
     def invocation(
         self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
     ) -> Invocation:
-        """First attempt: the whole suite path; retry: the failed scenarios of the last attempt."""
+        """First attempt: the suite path or the selected scenarios; retry: the last failures."""
         notes: list[str] = []
         selection = feature_paths(task)
-        partial = False
-        if task.selected_tests and not rerun:
-            notes.append("behave cannot select scenarios by test id; running the whole suite")
+        narrowed = False
         if rerun:
             earlier = latest_rerun_file(attempt_dir)
             if earlier is None:
@@ -33,14 +38,20 @@ class BehaveAdapter(AdapterDefaults):
             else:
                 selected = write_selection(earlier, task.cwd, attempt_dir / SELECTION_FILE)
                 selection = [f"@{selected}"]
-                partial = True
+                narrowed = True
                 notes.append(f"rerunning the scenarios listed in {earlier}")
+        elif task.selected_tests:
+            locations, note = selected_locations(task, context, attempt_dir)
+            notes.append(note)
+            if locations:
+                selection = [f"@{write_locations(locations, attempt_dir / SELECTION_FILE)}"]
+                narrowed = True
         argv = [
             *behave_command(task),
             *selection,
             *report_options(attempt_dir),
             *task.args,
-            skipped_option(retry=bool(rerun)),
+            skipped_option(narrowed=narrowed),
         ]
         return Invocation(
             argv=argv,
@@ -48,7 +59,7 @@ class BehaveAdapter(AdapterDefaults):
             env={},
             junit=attempt_dir / "junit",
             notes=notes,
-            partial=partial,
+            partial=bool(rerun) and narrowed,
         )
 
     def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
@@ -58,9 +69,9 @@ class BehaveAdapter(AdapterDefaults):
         return None
 
     def artifacts(self, attempt_dir: Path, invocation: Invocation) -> list[Path]:
-        """behave leaves no screenshots; the rerun file tells which scenarios failed."""
-        rerun_file = attempt_dir / RERUN_FILE
-        return [rerun_file] if rerun_file.is_file() else []
+        """behave leaves no screenshots; these files tell which scenarios failed or were chosen."""
+        listed = (RERUN_FILE, SELECTION_FILE, SCENARIOS_LOG)
+        return [attempt_dir / name for name in listed if (attempt_dir / name).is_file()]
 
 
 def behave_command(task: Task) -> tuple[str, ...]:
@@ -94,13 +105,40 @@ def report_options(attempt_dir: Path) -> list[str]:
     ]
 
 
-def skipped_option(*, retry: bool) -> str:
+def skipped_option(*, narrowed: bool) -> str:
     """Last on the line, so it wins over the suite's args and behave.ini.
 
-    The first attempt reports skipped scenarios, as behave's summary counts them; a retry hides
-    the scenarios it did not select instead of reporting them as skipped.
+    A run of the whole suite reports skipped scenarios, as behave's summary counts them; a run of
+    selected scenarios hides the ones it did not select instead of reporting them as skipped.
     """
-    return "--no-skipped" if retry else "--show-skipped"
+    return "--no-skipped" if narrowed else "--show-skipped"
+
+
+def selected_locations(task: Task, context: RunContext, attempt_dir: Path) -> tuple[list[str], str]:
+    """Locations of `task.selected_tests` in the features as they are now, and what was decided.
+
+    No locations means the whole suite: when behave cannot list its scenarios, or when a
+    selected scenario is no longer there (renamed, removed), only a full run shows its fate.
+    """
+    env = tool_environment(task, context)
+    json_file = attempt_dir / SCENARIOS_FILE
+    argv = expand_argv(
+        [*dry_run_argv(behave_command(task), feature_paths(task), json_file), *task.args], env
+    )
+    features, problem = list_scenarios(task, context, argv, env, attempt_dir)
+    if features is None:
+        return [], f"could not list the scenarios ({problem}); running the whole suite"
+    selection = select_scenarios(task.selected_tests, features, task.cwd)
+    if selection.missing:
+        missing = ", ".join(selection.missing)
+        return [], (
+            f"{len(selection.missing)} selected scenario(s) not found in the features as they "
+            f"are now ({missing}); running the whole suite"
+        )
+    ids = ", ".join(dict.fromkeys(task.selected_tests))
+    return selection.locations, (
+        f"running {len(selection.locations)} selected scenario(s) by location: {ids}"
+    )
 
 
 def latest_rerun_file(attempt_dir: Path) -> Path | None:
@@ -115,8 +153,13 @@ def latest_rerun_file(attempt_dir: Path) -> Path | None:
 
 def write_selection(rerun_file: Path, cwd: Path, target: Path) -> Path:
     """Copy scenario locations with absolute paths: behave resolves `@file` entries from its folder."""
+    return write_locations(absolute_locations(rerun_file, cwd), target)
+
+
+def write_locations(locations: list[str], target: Path) -> Path:
+    """A behave `@file`: one `file:line` location a line."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text("".join(f"{line}\n" for line in absolute_locations(rerun_file, cwd)))
+    target.write_text("".join(f"{location}\n" for location in locations), encoding="utf-8")
     return target
 
 

@@ -276,9 +276,7 @@ def task_environment(
     task: Task, context: RunContext, invocation: Invocation, attempt_dir: Path, number: int
 ) -> dict[str, str]:
     """Inherited environment, then the suite's, the run's, qaagent's and the tool's own."""
-    env = {**os.environ, **task.env, **context.env}
-    if context.chromium:
-        env["QAAGENT_CHROMIUM"] = context.chromium
+    env = tool_environment(task, context)
     env.update(
         QAAGENT_JUNIT=str(invocation.junit),
         QAAGENT_OUTPUT_DIR=str(attempt_dir),
@@ -286,6 +284,14 @@ def task_environment(
         QAAGENT_ATTEMPT=str(number),
     )
     env.update(invocation.env)
+    return env
+
+
+def tool_environment(task: Task, context: RunContext) -> dict[str, str]:
+    """Inherited environment, then the suite's and the run's, and the Chromium to use."""
+    env = {**os.environ, **task.env, **context.env}
+    if context.chromium:
+        env["QAAGENT_CHROMIUM"] = context.chromium
     return env
 
 
