@@ -199,6 +199,28 @@ def test_unknown_suite_pattern_is_a_usage_error_without_a_run_directory(project:
     assert not (project / ".qaagent").exists()
 
 
+@pytest.mark.parametrize("runs_dir", ["taken", "taken/runs"])
+def test_a_runs_folder_that_cannot_be_created_is_a_usage_error_before_anything_runs(
+    project: Path, runs_dir: str
+) -> None:
+    (project / "taken").write_text("a file where the runs folder should be\n")
+    completed = subprocess.run(
+        command("--suite", "lint"),
+        cwd=project,
+        env={**environment(), "QAAGENT_RUNS_DIR": runs_dir},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stdout == ""
+    assert completed.stderr.startswith(f"qaagent: error: The runs folder {project / runs_dir} ")
+    assert "QAAGENT_RUNS_DIR" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert len(completed.stderr.strip().splitlines()) == 1
+
+
 def test_fail_fast_leaves_the_rest_not_run_with_the_failures_exit_code(project: Path) -> None:
     completed = run_all(project, "--fail-fast", "--no-parallel")
     assert completed.returncode == 1, completed.stdout + completed.stderr

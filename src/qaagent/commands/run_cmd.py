@@ -228,7 +228,7 @@ def execute_run(
     Split suites run as shards and are merged back into one result before any evidence is
     written, so every report shows the suite once.
     """
-    from qaagent.evidence.rundir import create_run_dir, point_latest
+    from qaagent.evidence.rundir import create_run_dir, point_latest, prepare_runs_dir
     from qaagent.history import record_run, task_durations
     from qaagent.reporting.progress import make_progress
     from qaagent.runners.orchestrator import (
@@ -241,6 +241,7 @@ def execute_run(
     from qaagent.runners.scheduler import Order, choose_order, expected_durations, order_tasks
 
     PDEATHSIG.start()
+    prepare_runs_dir(loaded.runs_dir)
     settings = loaded.profile.run
     history = task_durations(loaded.runs_dir)
     runnable, shard_seconds = plan_shards(loaded, tasks, environment)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
+
+from qaagent.errors import ConfigError
 
 LATEST_NAME = "latest"
 CREATE_ATTEMPTS = 20
@@ -14,6 +17,25 @@ def new_run_id(now: datetime | None = None) -> str:
     """Sortable by start time, and unique thanks to a random suffix: `20261122T053800Z-3f9a1c`."""
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     return f"{moment:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def prepare_runs_dir(runs_dir: Path) -> None:
+    """Create the folder of run directories before anything runs, or say why it cannot be used."""
+    if runs_dir.exists() and not runs_dir.is_dir():
+        raise _unusable(runs_dir, "it is a file, not a folder")
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise _unusable(runs_dir, f"it cannot be created ({error.strerror})") from None
+    if not os.access(runs_dir, os.W_OK | os.X_OK):
+        raise _unusable(runs_dir, "it is not writable")
+
+
+def _unusable(runs_dir: Path, reason: str) -> ConfigError:
+    return ConfigError(
+        f"The runs folder {runs_dir} cannot hold the evidence: {reason}. "
+        "Set run.runs_dir in the profile, or QAAGENT_RUNS_DIR, to a writable folder."
+    )
 
 
 def create_run_dir(runs_dir: Path, now: datetime | None = None) -> tuple[str, Path]:
