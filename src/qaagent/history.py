@@ -15,6 +15,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from qaagent.errors import QAAgentError
 from qaagent.runners.base import CaseStatus, TaskOutcome
 
 HISTORY_NAME = "history.sqlite3"
@@ -49,6 +50,10 @@ CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_at);
 """
 
 
+class HistoryError(QAAgentError):
+    """The history file cannot be opened, read or written."""
+
+
 @dataclass(frozen=True)
 class FlakyTest:
     """A test that was flaky, or both passed and failed, across recent runs."""
@@ -64,13 +69,20 @@ class FlakyTest:
 
 @contextmanager
 def _store(runs_dir: Path) -> Iterator[sqlite3.Connection]:
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    with closing(
-        sqlite3.connect(runs_dir / HISTORY_NAME, timeout=BUSY_TIMEOUT, isolation_level=None)
-    ) as connection:
-        connection.execute("PRAGMA foreign_keys = ON")
-        connection.executescript(SCHEMA)
-        yield connection
+    path = runs_dir / HISTORY_NAME
+    try:
+        runs_dir.mkdir(parents=True, exist_ok=True)
+        with closing(
+            sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        ) as connection:
+            connection.execute("PRAGMA foreign_keys = ON")
+            connection.executescript(SCHEMA)
+            yield connection
+    except (OSError, sqlite3.Error) as error:
+        raise HistoryError(
+            f"The run history {path} cannot be used ({error}). Check that the runs folder "
+            "is a writable folder, or set run.runs_dir (or QAAGENT_RUNS_DIR) to another one."
+        ) from None
 
 
 @contextmanager

@@ -170,3 +170,22 @@ def test_a_run_directory_path_needs_no_profile(tmp_path: Path) -> None:
     assert shown.stdout.startswith("Run 20261123-bbbb: error (exit code 3)")
     assert made.returncode == 0, made.stderr
     assert (elsewhere / "summary.md").read_text(encoding="utf-8").startswith("## ")
+
+
+def test_flaky_on_a_missing_runs_folder_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    result = qaagent("runs", "flaky", "--runs-dir", "runs", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"No runs in {tmp_path / 'runs'}."
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_history_that_cannot_be_opened_is_one_paragraph_with_exit_code_2(tmp_path: Path) -> None:
+    make_runs(tmp_path / "runs")
+    (tmp_path / "runs" / history.HISTORY_NAME).mkdir()
+    result = qaagent("runs", "flaky", "--runs-dir", "runs", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"qaagent: error: The run history {tmp_path / 'runs' / history.HISTORY_NAME} cannot be used"
+    )
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -242,9 +242,12 @@ def flaky(
     from qaagent.history import flaky_tests, sync_history
 
     folder = find_runs_dir(config, runs_dir)
+    out = console()
+    if not folder.is_dir():
+        out.print(f"No runs in {folder}.")
+        return
     sync_history(folder)
     found = flaky_tests(folder, last)
-    out = console()
     if not found:
         out.print(f"No flaky tests in the last {last} runs.")
         return
