@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import fnmatch
 import itertools
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
@@ -101,9 +101,17 @@ def _matches_any(tasks: list[Task], pattern: str) -> bool:
 
 def _matches(task: Task, patterns: list[str]) -> bool:
     return any(
-        name == pattern or fnmatch.fnmatchcase(name, pattern)
+        name == pattern or glob_pattern(pattern).fullmatch(name)
         for pattern in patterns
         for name in (task.name, task.suite)
+    )
+
+
+def glob_pattern(pattern: str) -> re.Pattern[str]:
+    """`*` and `?` are wildcards; brackets stay literal, as task names carry them: `evals[model=*]`."""
+    wildcards = {"*": ".*", "?": "."}
+    return re.compile(
+        "".join(wildcards.get(char) or re.escape(char) for char in pattern), re.DOTALL
     )
 
 

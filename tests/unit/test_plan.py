@@ -60,3 +60,18 @@ def test_selection_by_suite_task_name_and_glob() -> None:
         "evals[model=b]",
     ]
     assert unmatched_patterns(tasks, ["unit", "nope*"]) == ["nope*"]
+
+
+def test_brackets_in_a_pattern_are_literal_so_matrix_values_can_be_globbed() -> None:
+    tasks = build_tasks(
+        [make_suite("evals", matrix={"model": ("small", "large")}), make_suite("evalsm")]
+    )
+    assert [t.name for t in select_tasks(tasks, include=["evals[model=*]"])] == [
+        "evals[model=small]",
+        "evals[model=large]",
+    ]
+    assert [t.name for t in select_tasks(tasks, exclude=["evals[model=l?rge]"])] == [
+        "evals[model=small]",
+        "evalsm",
+    ]
+    assert unmatched_patterns(tasks, ["evals[m]"]) == ["evals[m]"]
