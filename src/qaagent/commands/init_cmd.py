@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -68,7 +69,7 @@ def render_profile(project: str, found: dict[str, str]) -> str:
         "# qaagent profile: `qaagent validate` checks it, `qaagent run-all` runs it.\n"
         "# Editor completion: `qaagent schema > .qaagent.schema.json`, then add the line\n"
         "# `# yaml-language-server: $schema=.qaagent.schema.json` at the top of this file.\n"
-        f"project:\n  name: {project}\n\n"
+        f"project:\n  name: {json.dumps(project, ensure_ascii=False)}\n\n"
         "# app:                 # start the application before suites that need it\n"
         "#   local:\n"
         "#     base_url: http://127.0.0.1:8000\n"
