@@ -213,3 +213,23 @@ def test_validate_counts_one_task_in_the_singular(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "1 task from 1 suite; sequential." in result.stdout
     assert "note: tests.behave: skipped, features does not exist" in result.stdout
+
+
+def test_init_keeps_to_an_existing_dot_profile_instead_of_hiding_it(tmp_path: Path) -> None:
+    hidden = tmp_path / ".qaagent.yaml"
+    hidden.write_text("project: {name: mine}\n", encoding="utf-8")
+    refused = qaagent_cli("init", cwd=tmp_path)
+    assert_one_paragraph_error(refused)
+    assert str(hidden) in refused.stderr
+    assert not (tmp_path / "qaagent.yaml").exists()
+    forced = qaagent_cli("init", "--force", cwd=tmp_path)
+    assert forced.returncode == 0, forced.stderr
+    assert not (tmp_path / "qaagent.yaml").exists()
+    assert "tests:" in hidden.read_text(encoding="utf-8")
+
+
+def test_init_where_a_folder_has_the_profile_name_is_one_paragraph(tmp_path: Path) -> None:
+    (tmp_path / "qaagent.yaml").mkdir()
+    result = qaagent_cli("init", "--force", cwd=tmp_path)
+    assert_one_paragraph_error(result)
+    assert "is a folder" in result.stderr

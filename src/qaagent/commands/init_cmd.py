@@ -20,17 +20,33 @@ def init(
 ) -> None:
     """Write a commented qaagent.yaml that enables the suites found in this folder."""
     root = Path.cwd()
-    target = root / "qaagent.yaml"
+    target = profile_target(root)
+    if target.is_dir():
+        raise UsageError(f"{target} is a folder; move it away to write the profile there.")
     if target.exists() and not force:
         raise UsageError(f"{target} already exists; use --force to overwrite it.")
     found = discover_suites(root)
-    target.write_text(render_profile(root.name, found), encoding="utf-8")
+    try:
+        target.write_text(render_profile(root.name, found), encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"{target} cannot be written ({error.strerror}).") from None
     typer.echo(f"Wrote {target}.")
     for section, path in found.items():
         typer.echo(f"  tests.{section}: {path}")
     if not found:
         typer.echo("  No test folders found; edit the file to add suites.")
     typer.echo("Check it with `qaagent validate`.")
+
+
+def profile_target(root: Path) -> Path:
+    """The profile already in `root`, else qaagent.yaml: a new one must not hide a .qaagent.yaml."""
+    from qaagent.config.loader import PROFILE_NAMES
+
+    for name in PROFILE_NAMES:
+        candidate = root / name
+        if candidate.exists() or candidate.is_symlink():
+            return candidate
+    return root / PROFILE_NAMES[0]
 
 
 def discover_suites(root: Path) -> dict[str, str]:
