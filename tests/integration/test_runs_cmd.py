@@ -189,3 +189,23 @@ def test_a_history_that_cannot_be_opened_is_one_paragraph_with_exit_code_2(tmp_p
     )
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_run_killed_before_its_manifest_is_named_as_such(tmp_path: Path) -> None:
+    make_runs(tmp_path / "runs")
+    killed = tmp_path / "runs" / "20261124-cccc"
+    (killed / "artifacts" / "unit").mkdir(parents=True)
+    (killed / "artifacts" / "unit" / "output.log").write_text("collected 3 items\n")
+
+    by_id = qaagent("report", "20261124-cccc", "--runs-dir", "runs", cwd=tmp_path)
+    by_path = qaagent("runs", "show", str(killed), cwd=tmp_path)
+    not_a_run = qaagent("runs", "show", str(tmp_path / "runs"), "--runs-dir", "runs", cwd=tmp_path)
+
+    for result in (by_id, by_path):
+        assert result.returncode == 2
+        assert result.stderr.startswith(f"qaagent: error: {killed} has no manifest.json: ")
+        assert f"the task logs are in {killed / 'artifacts'}" in result.stderr
+    assert not_a_run.returncode == 2
+    assert not_a_run.stderr.startswith(
+        f"qaagent: error: {tmp_path / 'runs'} is not a run directory: it has no manifest.json."
+    )

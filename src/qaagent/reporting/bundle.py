@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from qaagent.errors import UsageError
 from qaagent.evidence.models import (
+    ARTIFACTS_DIR,
     DIAGNOSTICS_NAME,
     MANIFEST_NAME,
     TESTS_NAME,
@@ -157,9 +158,13 @@ def stored_runs(runs_dir: Path) -> list[StoredRun]:
 
 
 def run_directory_at(ref: str) -> Path | None:
-    """`ref` as a path, when it is a run directory (it holds a manifest)."""
+    """`ref` as a path, when it is a run directory (it holds a manifest, or task logs only)."""
     candidate = Path(ref)
-    return candidate if (candidate / MANIFEST_NAME).is_file() else None
+    if (candidate / MANIFEST_NAME).is_file():
+        return candidate
+    if (candidate / ARTIFACTS_DIR).is_dir():
+        raise _without_manifest(candidate)
+    return None
 
 
 def resolve_run(runs_dir: Path, ref: str) -> Path:
@@ -180,9 +185,23 @@ def resolve_run(runs_dir: Path, ref: str) -> Path:
         raise UsageError(f"Run {ref!r} is ambiguous: it starts {len(matches)} run ids ({shown}).")
     if (candidate := run_directory_at(ref)) is not None:
         return candidate
+    for folder in (runs_dir / ref, Path(ref)):
+        if folder.is_dir() and not folder.is_symlink():
+            raise _without_manifest(folder)
     raise UsageError(
         f"No run {ref!r} in {runs_dir}: give a run id, a unique prefix of one, or 'latest' "
         "(see `qaagent runs list`)."
+    )
+
+
+def _without_manifest(folder: Path) -> RunReadError:
+    """A run still going, or killed before its post-phase, has its task logs but no manifest yet."""
+    artifacts = folder / ARTIFACTS_DIR
+    if not artifacts.is_dir():
+        return RunReadError(f"{folder} is not a run directory: it has no {MANIFEST_NAME}.")
+    return RunReadError(
+        f"{folder} has no {MANIFEST_NAME}: its run is still going, or was killed before it "
+        f"wrote its evidence; the task logs are in {artifacts}."
     )
 
 
