@@ -260,6 +260,27 @@ def test_run_timeout_times_out_running_tasks_and_is_an_infrastructure_error(
     assert execution.status is RunStatus.error
 
 
+def test_a_task_stopped_by_the_run_timeout_is_announced_as_timed_out(tmp_path: Path) -> None:
+    finished: list[SuiteResult] = []
+
+    class Recorder:
+        def event(self, event: Event) -> None:
+            if event.result is not None:
+                finished.append(event.result)
+
+        def tick(self) -> None:
+            return None
+
+    settings = ExecutionOptions(artifacts_dir=tmp_path, workers=1, run_timeout=0.2)
+    runner = FakeRunner({"slow": waits_for_stop})
+    execution = RunOrchestrator(runner, settings, watcher=Recorder()).run([make_task("slow")])
+    assert [(result.task, result.outcome) for result in finished] == [
+        ("slow", TaskOutcome.timed_out)
+    ]
+    assert finished[0].error == "stopped: the run reached --run-timeout"
+    assert execution.results[0].outcome is TaskOutcome.timed_out
+
+
 def test_tasks_get_their_own_artifacts_folder_and_the_run_environment(tmp_path: Path) -> None:
     runner = FakeRunner({})
     tasks = [make_task("evals[model=a/b]")]

@@ -66,6 +66,7 @@ NOT_STARTED = {
     StopReason.interrupted: "not started: the run was interrupted",
     StopReason.run_timeout: "not started: the run reached --run-timeout",
 }
+RUN_TIMEOUT_REASON = "stopped: the run reached --run-timeout"
 
 
 class HardStop(Exception):
@@ -296,7 +297,7 @@ class RunOrchestrator:
             result = error_result(task, str(error), started_at, output_dir)
         except Exception as error:
             result = crash_result(task, error, started_at, output_dir)
-        result = result.model_copy(update={"worker": control.worker})
+        result = self._with_run_timeout(result.model_copy(update={"worker": control.worker}))
         if self.options.fail_fast and result.outcome in FAILING:
             self.stop(StopReason.fail_fast)
         return result
@@ -332,18 +333,18 @@ class RunOrchestrator:
         error = future.exception()
         if error is not None:
             return crash_result(task, error, run_started, None)
-        result = future.result()
-        if self.stop_reason is StopReason.run_timeout and result.outcome in (
+        return self._with_run_timeout(future.result())
+
+    def _with_run_timeout(self, result: SuiteResult) -> SuiteResult:
+        """A task stopped by --run-timeout timed out, as its progress line and every report say."""
+        if self.stop_reason is not StopReason.run_timeout or result.outcome not in (
             TaskOutcome.interrupted,
             TaskOutcome.not_run,
         ):
-            return result.model_copy(
-                update={
-                    "outcome": TaskOutcome.timed_out,
-                    "error": result.error or "stopped: the run reached --run-timeout",
-                }
-            )
-        return result
+            return result
+        return result.model_copy(
+            update={"outcome": TaskOutcome.timed_out, "error": RUN_TIMEOUT_REASON}
+        )
 
     def _not_started_reason(self) -> str:
         return NOT_STARTED[self.stop_reason] if self.stop_reason else "not started"
