@@ -233,3 +233,19 @@ def test_init_where_a_folder_has_the_profile_name_is_one_paragraph(tmp_path: Pat
     result = qaagent_cli("init", "--force", cwd=tmp_path)
     assert_one_paragraph_error(result)
     assert "is a folder" in result.stderr
+
+
+def test_validate_never_cuts_task_names_when_output_is_not_a_terminal(tmp_path: Path) -> None:
+    (tmp_path / "qaagent.yaml").write_text(
+        "tests: {unit: {enabled: false}}\n"
+        "suites:\n"
+        "  evals:\n"
+        "    kind: command\n"
+        "    command: [run]\n"
+        "    matrix: {model: [a-rather-long-model-name-v2, another-long-model-name-v3]}\n",
+        encoding="utf-8",
+    )
+    result = qaagent_cli("validate", cwd=tmp_path, env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    assert "evals[model=a-rather-long-model-name-v2]" in result.stdout
+    assert "evals[model=another-long-model-name-v3]" in result.stdout

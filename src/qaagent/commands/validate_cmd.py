@@ -9,9 +9,9 @@ from qaagent.commands import ConfigOption, setup_logging
 
 def validate(config: ConfigOption = None) -> None:
     """Check the profile and print the suites and tasks it would run."""
-    from rich.console import Console
     from rich.table import Table
 
+    from qaagent.commands.runs_cmd import console as plain_console
     from qaagent.config.loader import load_profile
     from qaagent.logging import get_logger
     from qaagent.plan import build_tasks
@@ -22,7 +22,7 @@ def validate(config: ConfigOption = None) -> None:
         "profile loaded", path=str(loaded.path), suites=len(loaded.suites), sha256=loaded.checksum
     )
     settings = loaded.profile.run
-    console = Console(highlight=False, markup=False)
+    console = plain_console()
     name = loaded.profile.project.name or loaded.root.name
     console.print(f"Profile {loaded.path} is valid (project {name}).")
     table = Table("task", "kind", "path", "pool", "timeout", "retries", box=None)
