@@ -3,6 +3,7 @@
 import io
 from pathlib import Path
 
+import pytest
 from rundir_builder import Job, T, build_run, sample_run
 
 from qaagent.reporting import write_reports
@@ -62,3 +63,18 @@ def test_nothing_is_published_without_the_markdown_format(tmp_path: Path) -> Non
     write_reports(sample_run(tmp_path / "runs"), ["junit", "json"], environ=environ, stdout=out)
     assert out.getvalue() == ""
     assert not step_summary.exists()
+
+
+def test_a_step_summary_that_cannot_be_written_is_a_warning_not_a_lost_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run_dir = sample_run(tmp_path)
+    missing = tmp_path / "no-such-folder" / "summary.md"
+    written = write_reports(
+        run_dir, ["md"], environ={"GITHUB_STEP_SUMMARY": str(missing)}, stdout=io.StringIO()
+    )
+    assert [path.name for path in written] == ["summary.md"]
+    assert capsys.readouterr().err == (
+        f"qaagent: warning: the job summary was not written: GITHUB_STEP_SUMMARY {missing} "
+        "cannot be appended to (No such file or directory).\n"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TextIO
@@ -69,5 +70,16 @@ def publish(summary: RunSummary, markdown: str, environ: Mapping[str, str], stdo
         stdout.flush()
     step_summary = environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
-        with Path(step_summary).open("a", encoding="utf-8") as target:
+        append_step_summary(Path(step_summary), markdown)
+
+
+def append_step_summary(path: Path, markdown: str) -> None:
+    """Append to the job summary; a summary file that cannot be written must not lose the run."""
+    try:
+        with path.open("a", encoding="utf-8") as target:
             target.write(markdown + "\n")
+    except OSError as error:
+        sys.stderr.write(
+            f"qaagent: warning: the job summary was not written: GITHUB_STEP_SUMMARY {path} "
+            f"cannot be appended to ({error.strerror}).\n"
+        )
