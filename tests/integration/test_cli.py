@@ -142,6 +142,26 @@ def test_missing_config_and_malformed_yaml_exit_2(tmp_path: Path) -> None:
     assert "is not valid YAML" in malformed.stderr
 
 
+def test_a_folder_or_dangling_link_in_place_of_the_profile_is_named(tmp_path: Path) -> None:
+    (tmp_path / "qaagent.yaml").write_text("project: {name: outer}\n", encoding="utf-8")
+    inner = tmp_path / "inner"
+    (inner / "qaagent.yaml").mkdir(parents=True)
+    folder = qaagent_cli("validate", cwd=inner)
+    assert_one_paragraph_error(folder)
+    assert f"{inner / 'qaagent.yaml'} is a folder, not a profile file" in folder.stderr
+    given = qaagent_cli("validate", "--config", "inner", cwd=tmp_path)
+    assert_one_paragraph_error(given)
+    assert "inner is a folder; --config takes the profile file itself" in given.stderr
+    dangling = tmp_path / "other"
+    dangling.mkdir()
+    (dangling / ".qaagent.yaml").symlink_to("gone.yaml")
+    link = qaagent_cli("validate", cwd=dangling)
+    assert_one_paragraph_error(link)
+    assert f"{dangling / '.qaagent.yaml'} is a link to gone.yaml that cannot be followed" in (
+        link.stderr
+    )
+
+
 def test_schema_accepts_the_example_and_rejects_unknown_keys(tmp_path: Path) -> None:
     schema = printed_schema(tmp_path)
     validator = jsonschema.Draft202012Validator(schema)

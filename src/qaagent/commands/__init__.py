@@ -15,7 +15,6 @@ ConfigOption = Annotated[
         "--config",
         "-c",
         help="Profile to use (default: qaagent.yaml or .qaagent.yaml here or in a parent folder).",
-        dir_okay=False,
     ),
 ]
 

@@ -60,6 +60,11 @@ def find_profile(config: Path | None, start: Path) -> Path:
     """The profile named on the command line, else the nearest one up from `start`."""
     if config is not None:
         path = config if config.is_absolute() else start / config
+        if path.is_dir():
+            raise ConfigError(
+                f"{config} is a folder; --config takes the profile file itself, "
+                f"such as {config / PROFILE_NAMES[0]}."
+            )
         if not path.is_file():
             raise ConfigError(f"{config}: no such profile file (given with --config).")
         return path.resolve()
@@ -68,10 +73,21 @@ def find_profile(config: Path | None, start: Path) -> Path:
             candidate = folder / name
             if candidate.is_file():
                 return candidate.resolve()
+            _refuse_unusable(candidate)
     raise ConfigError(
         f"No qaagent.yaml or .qaagent.yaml in {start} or any parent folder. "
         "Create one with `qaagent init`, or name it with --config PATH."
     )
+
+
+def _refuse_unusable(candidate: Path) -> None:
+    """A profile name taken by a folder or a dangling link is a mistake, not a reason to look higher up."""
+    if candidate.is_dir():
+        raise ConfigError(f"{candidate} is a folder, not a profile file; rename or remove it.")
+    if candidate.is_symlink():
+        raise ConfigError(
+            f"{candidate} is a link to {candidate.readlink()} that cannot be followed."
+        )
 
 
 def load_profile(
