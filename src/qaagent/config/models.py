@@ -180,6 +180,10 @@ class TestsSection(StrictModel):
 class SuiteConfig(SuiteOptions):
     """A named extra suite."""
 
+    enabled: bool | None = Field(
+        None,
+        description="false: skip; true or unset: run (its path, when given, must exist).",
+    )
     kind: SuiteKind = Field(description="How the suite is run and its results read.")
 
 
