@@ -221,6 +221,18 @@ def test_a_runs_folder_that_cannot_be_created_is_a_usage_error_before_anything_r
     assert len(completed.stderr.strip().splitlines()) == 1
 
 
+def test_a_reader_that_goes_away_silences_the_output_but_not_the_run(project: Path) -> None:
+    process = start_run_all(project, "--suite", "unit", "--suite", "lint")
+    wait_for_lines(process, ["start  "])
+    assert process.stdout is not None
+    process.stdout.close()
+    assert process.wait(timeout=RUN_TIMEOUT) == 0
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    assert manifest.status is RunStatus.passed
+    assert {task.name for task in manifest.tasks} == {"unit", "lint"}
+
+
 def test_fail_fast_leaves_the_rest_not_run_with_the_failures_exit_code(project: Path) -> None:
     completed = run_all(project, "--fail-fast", "--no-parallel")
     assert completed.returncode == 1, completed.stdout + completed.stderr

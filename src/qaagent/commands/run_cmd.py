@@ -280,7 +280,8 @@ def execute_run(
         )
     point_latest(loaded.runs_dir, run_dir)
     record_run(loaded.runs_dir, run_dir)
-    show_outcome(stream, json_output, manifest, execution, run_dir)
+    with contextlib.suppress(BrokenPipeError):
+        show_outcome(stream, json_output, manifest, execution, run_dir)
     return manifest.exit_code or 0
 
 

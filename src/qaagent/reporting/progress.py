@@ -43,10 +43,14 @@ def failure_lines(result: SuiteResult) -> list[str]:
 
 
 class PlainProgress:
-    """One line when a task starts and one when it ends."""
+    """One line when a task starts and one when it ends.
+
+    A reader that goes away (`qaagent run-all | head`) silences the lines, not the run.
+    """
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
+        self.reader_gone = False
 
     def __enter__(self) -> PlainProgress:
         return self
@@ -74,8 +78,13 @@ class PlainProgress:
             self._write("\n".join(failure_lines(result)) + "\n")
 
     def _write(self, line: str) -> None:
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        if self.reader_gone:
+            return
+        try:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+        except BrokenPipeError:
+            self.reader_gone = True
 
 
 def may_be_terminal(stream: TextIO, environ: Mapping[str, str]) -> bool:
