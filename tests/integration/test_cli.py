@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -269,3 +270,21 @@ def test_validate_never_cuts_task_names_when_output_is_not_a_terminal(tmp_path: 
     assert result.returncode == 0, result.stderr
     assert "evals[model=a-rather-long-model-name-v2]" in result.stdout
     assert "evals[model=another-long-model-name-v3]" in result.stdout
+
+
+def test_init_finds_pytest_playwright_tests_in_an_e2e_folder(tmp_path: Path) -> None:
+    shutil.copytree(REPO / "examples" / "shop", tmp_path / "shop")
+    (tmp_path / "shop" / "qaagent.yaml").unlink()
+    result = qaagent_cli("init", cwd=tmp_path / "shop")
+    assert result.returncode == 0, result.stderr
+    written = yaml.safe_load((tmp_path / "shop" / "qaagent.yaml").read_text(encoding="utf-8"))
+    assert {
+        name: suite["path"] for name, suite in written["tests"].items() if suite["enabled"]
+    } == {
+        "unit": "tests",
+        "behave": "features",
+        "e2e": "e2e",
+    }
+    validated = qaagent_cli("validate", cwd=tmp_path / "shop")
+    rows = [line.split()[:3] for line in validated.stdout.splitlines()]
+    assert ["e2e", "playwright-python", "e2e"] in rows

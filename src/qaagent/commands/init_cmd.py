@@ -60,12 +60,22 @@ def discover_suites(root: Path) -> dict[str, str]:
     features = root / "features"
     if features.is_dir() and (features / "steps").is_dir():
         found["behave"] = "features"
-    for candidate in ("e2e", "tests/e2e", "."):
-        folder = root / candidate
-        if any((folder / name).exists() for name in PLAYWRIGHT_CONFIGS):
-            found["e2e"] = candidate
-            break
+    e2e = _e2e_folder(root)
+    if e2e is not None:
+        found["e2e"] = e2e
     return found
+
+
+def _e2e_folder(root: Path) -> str | None:
+    """Where a Playwright config lives, else an e2e folder of pytest-playwright tests."""
+    for candidate in ("e2e", "tests/e2e", "."):
+        if any((root / candidate / name).exists() for name in PLAYWRIGHT_CONFIGS):
+            return candidate
+    for candidate in ("e2e", "tests/e2e"):
+        folder = root / candidate
+        if folder.is_dir() and _has_pytest_files(folder):
+            return candidate
+    return None
 
 
 def _has_pytest_files(folder: Path) -> bool:
