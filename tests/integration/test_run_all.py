@@ -354,6 +354,30 @@ def test_the_app_is_started_for_the_suites_that_need_it_and_stopped_after(
     assert not psutil.pid_exists(app_pid) or psutil.Process(app_pid).status() == "zombie"
 
 
+def test_a_task_interrupted_while_its_app_starts_is_interrupted_not_an_error(
+    project: Path,
+) -> None:
+    (project / "waiting-app.yaml").write_text(
+        "tests: {unit: {enabled: false}}\n"
+        "app:\n"
+        "  local:\n"
+        f"    base_url: http://127.0.0.1:{free_port()}\n"
+        "    start_command: [python, tools/step.py, --sleep, '600', --name, app]\n"
+        "    health_endpoint: /health\n"
+        "suites:\n"
+        "  smoke: {kind: command, command: [python, tools/probe.py], needs_app: true}\n",
+        encoding="utf-8",
+    )
+    process = start_run_all(project, "--config", "waiting-app.yaml")
+    wait_for_lines(process, ["start  smoke"])
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    assert [(task.name, task.outcome) for task in manifest.tasks] == [("smoke", "interrupted")]
+
+
 def test_an_app_that_never_becomes_healthy_errors_its_suites_with_its_log(
     project: Path,
 ) -> None:

@@ -294,7 +294,8 @@ class RunOrchestrator:
             output_dir.mkdir(parents=True, exist_ok=True)
             result = self._run_with_app(task, self._context(task, output_dir, control))
         except AppStartError as error:
-            result = error_result(task, str(error), started_at, output_dir)
+            stopped = TaskOutcome.interrupted if control.stop.is_set() else TaskOutcome.error
+            result = error_result(task, str(error), started_at, output_dir, stopped)
         except Exception as error:
             result = crash_result(task, error, started_at, output_dir)
         result = self._with_run_timeout(result.model_copy(update={"worker": control.worker}))
@@ -368,10 +369,14 @@ def bare_result(task: Task, outcome: TaskOutcome, reason: str) -> SuiteResult:
 
 
 def error_result(
-    task: Task, reason: str, started_at: datetime, output_dir: Path | None
+    task: Task,
+    reason: str,
+    started_at: datetime,
+    output_dir: Path | None,
+    outcome: TaskOutcome = TaskOutcome.error,
 ) -> SuiteResult:
     """A task that could not run: one error with the reason, never a crash of the run."""
-    result = bare_result(task, TaskOutcome.error, reason)
+    result = bare_result(task, outcome, reason)
     result.output_dir = output_dir
     result.tail = reason.splitlines()[-TAIL_LINES:]
     result.started_at = started_at
