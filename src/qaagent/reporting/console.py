@@ -39,8 +39,8 @@ STYLES = {
 
 
 def is_interactive(console: Console, environ: Mapping[str, str]) -> bool:
-    """A live board only on a real terminal outside CI."""
-    return console.is_terminal and not environ.get("CI")
+    """A live board only on a real terminal outside CI; `CI=false` or `CI=0` says it is not CI."""
+    return console.is_terminal and environ.get("CI", "").strip().lower() in ("", "false", "0")
 
 
 def failure_block(result: SuiteResult) -> Text:
