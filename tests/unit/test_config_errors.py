@@ -235,6 +235,41 @@ FIELD_CASES = [
         'expected a mapping, got ["llm"]',
         id="list-where-mapping-expected",
     ),
+    pytest.param(
+        """
+        tests:
+          unit:
+            split: 0
+        """,
+        "tests.unit.split",
+        3,
+        "expected 'auto' or a number > 0, got 0",
+        id="split-zero-names-both-alternatives",
+    ),
+    pytest.param(
+        """
+        tests:
+          unit:
+            split: many
+        """,
+        "tests.unit.split",
+        3,
+        "expected 'auto' or an integer, got \"many\"",
+        id="split-word-names-both-alternatives",
+    ),
+    pytest.param(
+        """
+        suites:
+          api:
+            kind: command
+            command: [python, api.py]
+            retry_on: ["HTTP (429"]
+        """,
+        "suites.api.retry_on[0]",
+        5,
+        "retry_on[0]: invalid regular expression 'HTTP (429': missing ), ",
+        id="bad-regular-expression-without-pydantic-prefix",
+    ),
 ]
 
 

@@ -173,12 +173,13 @@ def _validate(data: dict[str, Any], problems: list[tuple[Location, str]]) -> QAA
     try:
         return QAAgentProfile.model_validate(data)
     except ValidationError as error:
-        seen: set[Location] = set()
+        grouped: dict[Location, list[ErrorDetails]] = {}
         for detail in error.errors():
             location = _data_location(data, detail["loc"], missing=detail["type"] == "missing")
-            if location not in seen:
-                seen.add(location)
-                problems.append((location, _explain(detail, location)))
+            grouped.setdefault(location, []).append(detail)
+        problems.extend(
+            (location, _explain(details, location)) for location, details in grouped.items()
+        )
         return None
 
 
@@ -219,23 +220,40 @@ EXPECTED = {
 }
 
 
-def _explain(detail: ErrorDetails, location: Location) -> str:
-    """A pydantic error as a sentence a user acts on."""
+def _explain(details: list[ErrorDetails], location: Location) -> str:
+    """Pydantic's errors at one field as a sentence a user acts on; a union's are joined by 'or'."""
+    first = details[0]
+    if first["type"] == "extra_forbidden":
+        return "unknown key" + _suggestion(str(location[-1]), _allowed_keys(location[:-1]))
+    if first["type"] == "missing":
+        return "required field is missing"
+    got = f"got {_shown_value(first['input'])}"
+    if len(details) == 1:
+        return f"{_expectation(first)}, {got}"
+    alternatives = [_as_alternative(_expectation(detail)) for detail in details]
+    return f"expected {' or '.join(alternatives)}, {got}"
+
+
+def _as_alternative(expectation: str) -> str:
+    """`expected an integer` → `an integer`, `must be > 0` → `a number > 0`, to join with 'or'."""
+    return expectation.removeprefix("expected ").replace("must be ", "a number ", 1)
+
+
+def _expectation(detail: ErrorDetails) -> str:
+    """What one pydantic error asked for: `expected a boolean`, `must be > 0`."""
     kind = detail["type"]
     ctx = detail.get("ctx", {})
-    if kind == "extra_forbidden":
-        return "unknown key" + _suggestion(str(location[-1]), _allowed_keys(location[:-1]))
-    if kind == "missing":
-        return "required field is missing"
     if kind in EXPECTED:
-        return f"expected {EXPECTED[kind]}, got {_shown_value(detail['input'])}"
+        return f"expected {EXPECTED[kind]}"
     if kind == "literal_error":
-        return f"expected one of {ctx.get('expected')}, got {_shown_value(detail['input'])}"
+        expected = str(ctx.get("expected"))
+        return f"expected one of {expected}" if " or " in expected else f"expected {expected}"
     if kind in ("greater_than", "greater_than_equal"):
         bound = ctx.get("gt", ctx.get("ge"))
-        relation = ">" if kind == "greater_than" else ">="
-        return f"must be {relation} {bound}, got {_shown_value(detail['input'])}"
-    return f"{detail['msg']}, got {_shown_value(detail['input'])}"
+        return f"must be {'>' if kind == 'greater_than' else '>='} {bound}"
+    if kind == "value_error" and "error" in ctx:
+        return str(ctx["error"])
+    return detail["msg"]
 
 
 def _allowed_keys(location: Location) -> list[str]:
