@@ -270,6 +270,42 @@ FIELD_CASES = [
         "retry_on[0]: invalid regular expression 'HTTP (429': missing ), ",
         id="bad-regular-expression-without-pydantic-prefix",
     ),
+    pytest.param(
+        """
+        suites:
+          lint:
+            kind: command
+            command: ruff check --select "E501
+        """,
+        "suites.lint.command",
+        4,
+        "cannot be split into words as a shell would (No closing quotation)",
+        id="command-with-unclosed-quote",
+    ),
+    pytest.param(
+        """
+        app:
+          local:
+            base_url: http://127.0.0.1:8000
+            start_command: python -m 'shop
+        """,
+        "app.local.start_command",
+        4,
+        "cannot be split into words as a shell would (No closing quotation)",
+        id="app-start-command-with-unclosed-quote",
+    ),
+    pytest.param(
+        """
+        suites:
+          lint:
+            kind: command
+            command: []
+        """,
+        "suites.lint.command",
+        4,
+        "names no program to run, got []",
+        id="empty-command",
+    ),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -61,8 +62,19 @@ def _compiles(pattern: str) -> str:
     return pattern
 
 
+def _runnable(command: str | list[str]) -> str | list[str]:
+    """A command must name a program, and one written as a string must split like a shell's."""
+    try:
+        words = shlex.split(command) if isinstance(command, str) else command
+    except ValueError as exc:
+        raise ValueError(f"cannot be split into words as a shell would ({exc})") from exc
+    if not words or not words[0]:
+        raise ValueError("names no program to run")
+    return command
+
+
 RetryPattern = Annotated[str, AfterValidator(_compiles)]
-Command = Text | list[Text]
+Command = Annotated[Text | list[Text], AfterValidator(_runnable)]
 Integer = Annotated[int, BeforeValidator(_reject_boolean_integer)]
 PositiveInt = Annotated[int, Field(gt=0), BeforeValidator(_reject_boolean_integer)]
 NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(_reject_boolean_integer)]
