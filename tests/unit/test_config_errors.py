@@ -306,6 +306,20 @@ FIELD_CASES = [
         "names no program to run, got []",
         id="empty-command",
     ),
+    pytest.param(
+        """
+        suites:
+          evals:
+            kind: command
+            command: [python, evals.py]
+            matrix:
+              model: []
+        """,
+        "suites.evals.matrix.model",
+        6,
+        "lists no values, so the suite would have no task, got []",
+        id="empty-matrix-axis",
+    ),
 ]
 
 

@@ -73,7 +73,17 @@ def _runnable(command: str | list[str]) -> str | list[str]:
     return command
 
 
+def _has_values(values: list[str]) -> list[str]:
+    """An empty matrix axis would leave the suite without a single task, silently."""
+    if not values:
+        raise ValueError("lists no values, so the suite would have no task")
+    return values
+
+
 RetryPattern = Annotated[str, AfterValidator(_compiles)]
+MatrixValues = Annotated[
+    list[Text], AfterValidator(_has_values), Field(json_schema_extra={"minItems": 1})
+]
 Command = Annotated[Text | list[Text], AfterValidator(_runnable)]
 Integer = Annotated[int, BeforeValidator(_reject_boolean_integer)]
 PositiveInt = Annotated[int, Field(gt=0), BeforeValidator(_reject_boolean_integer)]
@@ -138,7 +148,7 @@ class SuiteOptions(StrictModel):
     args: list[Text] = Field(default_factory=list, description="Extra arguments for the tool.")
     env: dict[str, Text] = Field(default_factory=dict, description="Extra environment variables.")
     cwd: str | None = Field(None, description="Working folder, relative to the profile.")
-    matrix: dict[str, list[Text]] = Field(
+    matrix: dict[str, MatrixValues] = Field(
         default_factory=dict,
         description="One task per combination; values replace {name} in env, args and command.",
     )
