@@ -209,3 +209,24 @@ def test_a_run_killed_before_its_manifest_is_named_as_such(tmp_path: Path) -> No
     assert not_a_run.stderr.startswith(
         f"qaagent: error: {tmp_path / 'runs'} is not a run directory: it has no manifest.json."
     )
+
+
+def test_a_report_that_cannot_be_written_is_one_paragraph_with_exit_code_2(
+    tmp_path: Path,
+) -> None:
+    make_runs(tmp_path / "runs")
+    (tmp_path / "taken").write_text("a file, not a folder\n")
+    result = qaagent(
+        "report",
+        "latest",
+        "-o",
+        str(tmp_path / "taken" / "r.html"),
+        "--runs-dir",
+        "runs",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"qaagent: error: The report cannot be written: {tmp_path}")
+    assert "--output" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -10,6 +10,7 @@ import typer
 
 from qaagent.commands import ConfigOption
 from qaagent.commands.runs_cmd import RunArgument, RunsDirOption, find_run
+from qaagent.errors import UsageError
 
 
 class ReportFormat(StrEnum):
@@ -39,10 +40,18 @@ def report(
     from qaagent.reporting import render_report, write_reports
 
     run_dir = find_run(run, config, runs_dir)
-    if output is None:
-        (path,) = write_reports(run_dir, [fmt.value], environ={})
-    else:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(render_report(run_dir, fmt.value, destination=output), encoding="utf-8")
-        path = output
+    try:
+        if output is None:
+            (path,) = write_reports(run_dir, [fmt.value], environ={})
+        else:
+            text = render_report(run_dir, fmt.value, destination=output)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+            path = output
+    except OSError as error:
+        where = error.filename or output or run_dir
+        raise UsageError(
+            f"The report cannot be written: {where}: {error.strerror}. "
+            "Name a writable file with --output."
+        ) from None
     typer.echo(str(path.resolve()))
