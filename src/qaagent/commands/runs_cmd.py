@@ -214,6 +214,7 @@ def prune_runs(
     """Remove finished run directories older than the newest KEEP; history stays."""
     import shutil
 
+    from qaagent.errors import UsageError
     from qaagent.evidence.models import RunStatus
     from qaagent.reporting.bundle import stored_runs
 
@@ -221,9 +222,15 @@ def prune_runs(
     finished = [run for run in stored_runs(folder) if run.manifest.status is not RunStatus.running]
     doomed = finished[keep:]
     out = console()
-    for run in doomed:
+    for removed, run in enumerate(doomed):
         if not dry_run:
-            shutil.rmtree(run.path)
+            try:
+                shutil.rmtree(run.path)
+            except OSError as error:
+                raise UsageError(
+                    f"{run.path} cannot be removed ({error.strerror}); "
+                    f"{removed} runs were removed before it."
+                ) from None
         out.print(f"{'would remove' if dry_run else 'removed'} {run.run_id}")
     out.print(
         f"{len(doomed)} runs {'to remove' if dry_run else 'removed'}, {min(keep, len(finished))} kept."
