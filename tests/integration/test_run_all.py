@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -275,7 +276,7 @@ def test_run_timeout_stops_the_run_with_exit_code_3(project: Path) -> None:
     }
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_stops_the_run_and_still_writes_an_interrupted_manifest(
     project: Path, signum: signal.Signals
 ) -> None:
@@ -288,6 +289,38 @@ def test_a_signal_stops_the_run_and_still_writes_an_interrupted_manifest(
     manifest = checked_manifest(run_dir)
     assert manifest.status is RunStatus.interrupted
     assert manifest.exit_code == 130
+    assert {task.name: task.outcome for task in manifest.tasks} == {
+        "sleeper": "interrupted",
+        "stubborn": "interrupted",
+        "waiting": "not-run",
+    }
+
+
+def test_a_closed_terminal_stops_the_run_and_still_writes_the_evidence(project: Path) -> None:
+    master, terminal = os.openpty()
+    process = subprocess.Popen(
+        command("--config", "slow.yaml"),
+        cwd=project,
+        env=environment(),
+        stdin=subprocess.DEVNULL,
+        stdout=terminal,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    artifacts = project / ".qaagent" / "runs"
+    deadline = time.monotonic() + 60
+    while not all(
+        any(artifacts.glob(f"*/artifacts/{task}/attempt-1")) for task in ("sleeper", "stubborn")
+    ):
+        assert time.monotonic() < deadline, "the tasks never started"
+        if select.select([master], [], [], 0.1)[0]:
+            os.read(master, 65536)
+    os.close(master)
+    process.send_signal(signal.SIGHUP)
+    assert process.wait(timeout=60) == 130
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    assert manifest.status is RunStatus.interrupted
     assert {task.name: task.outcome for task in manifest.tasks} == {
         "sleeper": "interrupted",
         "stubborn": "interrupted",

@@ -152,7 +152,8 @@ def run_all(
     Exit codes: 0 all passed, 1 tests failed, 2 configuration or usage error, 3 infrastructure
     error (a task crashed, timed out or produced no results, or --run-timeout was reached),
     130 interrupted. When several apply, the highest wins in the order 130, 3, 1, 0.
-    Ctrl-C (or SIGTERM) stops the run and still writes the evidence; a second Ctrl-C kills at once.
+    Ctrl-C (or SIGTERM, or SIGHUP from a closed terminal) stops the run and still writes the
+    evidence; a second Ctrl-C kills at once.
     """
     setup_logging()
     from qaagent.config.loader import load_profile
@@ -280,7 +281,7 @@ def execute_run(
         )
     point_latest(loaded.runs_dir, run_dir)
     record_run(loaded.runs_dir, run_dir)
-    with contextlib.suppress(BrokenPipeError):
+    with contextlib.suppress(OSError):
         show_outcome(stream, json_output, manifest, execution, run_dir)
     return manifest.exit_code or 0
 
@@ -298,7 +299,7 @@ def post_phase(
 ) -> Manifest:
     """Write the evidence once every task returned; the manifest is the last file written."""
     from qaagent.evidence.writer import RunInfo, write_evidence
-    from qaagent.runners.orchestrator import HardStop
+    from qaagent.runners.orchestrator import STOP_SIGNALS, HardStop
 
     info = RunInfo(
         run_id=run_id,
@@ -317,7 +318,7 @@ def post_phase(
     try:
         return write_evidence(run_dir, info, execution.results, report_writers=writers)
     except HardStop:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
         return write_evidence(run_dir, info, execution.results)
 

@@ -6,7 +6,7 @@ Plain progress lines for CI and pipes live in `progress`, which needs no rich.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -68,7 +68,10 @@ class _Row:
 
 
 class LiveBoard:
-    """A rich Live table of tasks, redrawn at most four times a second."""
+    """A rich Live table of tasks, redrawn at most four times a second.
+
+    A terminal that goes away (closed window, dropped SSH session) ends the drawing, not the run.
+    """
 
     def __init__(
         self, console: Console, tasks: Sequence[Task], expected: Mapping[str, float]
@@ -79,9 +82,22 @@ class LiveBoard:
         self.started = time.monotonic()
         self._last_refresh = 0.0
         self._live = Live(self.render(), console=console, auto_refresh=False, redirect_stdout=False)
+        self.terminal_gone = False
+
+    def _draw(self, action: Callable[[], object]) -> None:
+        """Draw unless the terminal went away; a write that fails ends all drawing."""
+        if self.terminal_gone:
+            return
+        try:
+            action()
+        except OSError:
+            self.terminal_gone = True
+
+    def _redraw(self) -> None:
+        self._live.update(self.render(), refresh=True)
 
     def __enter__(self) -> LiveBoard:
-        self._live.start()
+        self._draw(self._live.start)
         return self
 
     def __exit__(
@@ -90,13 +106,15 @@ class LiveBoard:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._live.update(self.render(), refresh=True)
-        self._live.stop()
+        self._draw(self._redraw)
+        self._draw(self._live.stop)
 
     def event(self, event: Event) -> None:
         """Move the task's row; print a failing task's last lines above the board."""
         if event.kind is EventKind.stopping:
-            self._live.console.print(event.line, style="yellow", highlight=False)
+            self._draw(
+                lambda: self._live.console.print(event.line, style="yellow", highlight=False)
+            )
             return
         row = self.rows.get(event.task)
         if row is None:
@@ -109,9 +127,8 @@ class LiveBoard:
         elif event.kind is EventKind.finished and event.result is not None:
             row.state, row.finished = str(event.result.outcome), now
             if event.result.outcome in FAILING:
-                self._live.console.print(
-                    failure_block(event.result), highlight=False, soft_wrap=True
-                )
+                block = failure_block(event.result)
+                self._draw(lambda: self._live.console.print(block, highlight=False, soft_wrap=True))
         self.tick()
 
     def tick(self) -> None:
@@ -119,7 +136,7 @@ class LiveBoard:
         now = time.monotonic()
         if now - self._last_refresh >= REFRESH_INTERVAL:
             self._last_refresh = now
-            self._live.update(self.render(), refresh=True)
+            self._draw(self._redraw)
 
     def render(self) -> Group:
         """The board: one row per task, then totals by state."""

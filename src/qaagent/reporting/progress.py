@@ -45,7 +45,8 @@ def failure_lines(result: SuiteResult) -> list[str]:
 class PlainProgress:
     """One line when a task starts and one when it ends.
 
-    A reader that goes away (`qaagent run-all | head`) silences the lines, not the run.
+    A reader that goes away (`qaagent run-all | head`, a closed terminal) silences the lines,
+    not the run.
     """
 
     def __init__(self, stream: TextIO) -> None:
@@ -83,7 +84,7 @@ class PlainProgress:
         try:
             self.stream.write(line + "\n")
             self.stream.flush()
-        except BrokenPipeError:
+        except OSError:
             self.reader_gone = True
 
 

@@ -67,6 +67,7 @@ NOT_STARTED = {
     StopReason.run_timeout: "not started: the run reached --run-timeout",
 }
 RUN_TIMEOUT_REASON = "stopped: the run reached --run-timeout"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class HardStop(Exception):
@@ -252,7 +253,7 @@ class RunOrchestrator:
             handle.cancel()
 
     def request_interrupt(self) -> None:
-        """Ctrl-C or SIGTERM: safe inside a signal handler; the wait loop does the stopping."""
+        """Ctrl-C, SIGTERM or SIGHUP: safe inside a signal handler; the wait loop does the stopping."""
         self._interrupt_requested = True
 
     def _wait_all(self) -> None:
@@ -418,7 +419,10 @@ def kill_process_trees() -> None:
 
 @contextmanager
 def interrupts_stop(orchestrator: RunOrchestrator) -> Iterator[None]:
-    """SIGINT/SIGTERM: the first stops the run gracefully, the second raises HardStop.
+    """SIGINT/SIGTERM/SIGHUP: the first stops the run gracefully, the second raises HardStop.
+
+    SIGHUP is a closed terminal or a dropped SSH session: the tasks run in sessions of their
+    own, so nothing but qaagent would stop them, and the evidence would be lost.
 
     Only the main thread can install handlers; elsewhere signals keep their usual meaning.
     """
@@ -435,7 +439,7 @@ def interrupts_stop(orchestrator: RunOrchestrator) -> Iterator[None]:
         else:
             raise HardStop
 
-    previous = {signum: signal.signal(signum, handle) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {signum: signal.signal(signum, handle) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
