@@ -80,8 +80,9 @@ def _store(runs_dir: Path) -> Iterator[sqlite3.Connection]:
             yield connection
     except (OSError, sqlite3.Error) as error:
         raise HistoryError(
-            f"The run history {path} cannot be used ({error}). Check that the runs folder "
-            "is a writable folder, or set run.runs_dir (or QAAGENT_RUNS_DIR) to another one."
+            f"The run history {path} cannot be used ({error}). Move the file away to start a "
+            "new history, make its folder writable, or set run.runs_dir (or QAAGENT_RUNS_DIR) "
+            "to another folder."
         ) from None
 
 

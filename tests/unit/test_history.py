@@ -4,6 +4,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from rundir_builder import START, Job, T, build_run
 
 from qaagent import history
@@ -129,3 +130,13 @@ def test_sync_records_runs_that_were_never_recorded(tmp_path: Path) -> None:
     assert history.sync_history(tmp_path) == ["run-1"]
     assert history.sync_history(tmp_path) == []
     assert history.task_durations(tmp_path) == {"unit": 4.0}
+
+
+def test_a_damaged_history_file_is_named_with_a_way_out(tmp_path: Path) -> None:
+    (tmp_path / history.HISTORY_NAME).write_text("not sqlite\n")
+    with pytest.raises(history.HistoryError) as caught:
+        history.task_durations(tmp_path)
+    assert caught.value.message.startswith(
+        f"The run history {tmp_path / history.HISTORY_NAME} cannot be used (file is not a database)."
+    )
+    assert "Move the file away to start a new history" in caught.value.message
