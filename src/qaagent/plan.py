@@ -108,7 +108,7 @@ def _matches(task: Task, patterns: list[str]) -> bool:
 
 
 def glob_pattern(pattern: str) -> re.Pattern[str]:
-    """`*` and `?` are wildcards; brackets stay literal, as task names carry them: `evals[model=*]`."""
+    """`*` and `?` are wildcards; brackets stay literal, as task names hold them: `evals[m=*]`."""
     wildcards = {"*": ".*", "?": "."}
     return re.compile(
         "".join(wildcards.get(char) or re.escape(char) for char in pattern), re.DOTALL

@@ -136,7 +136,8 @@ def test_a_damaged_history_file_is_named_with_a_way_out(tmp_path: Path) -> None:
     (tmp_path / history.HISTORY_NAME).write_text("not sqlite\n")
     with pytest.raises(history.HistoryError) as caught:
         history.task_durations(tmp_path)
+    path = tmp_path / history.HISTORY_NAME
     assert caught.value.message.startswith(
-        f"The run history {tmp_path / history.HISTORY_NAME} cannot be used (file is not a database)."
+        f"The run history {path} cannot be used (file is not a database)."
     )
     assert "Move the file away to start a new history" in caught.value.message

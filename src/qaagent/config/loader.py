@@ -81,7 +81,7 @@ def find_profile(config: Path | None, start: Path) -> Path:
 
 
 def _refuse_unusable(candidate: Path) -> None:
-    """A profile name taken by a folder or a dangling link is a mistake, not a reason to look higher up."""
+    """A folder or dangling link under a profile's name is a mistake, not a reason to look higher."""
     if candidate.is_dir():
         raise ConfigError(f"{candidate} is a folder, not a profile file; rename or remove it.")
     if candidate.is_symlink():
@@ -235,7 +235,7 @@ def _explain(details: list[ErrorDetails], location: Location) -> str:
 
 
 def _as_alternative(expectation: str) -> str:
-    """`expected an integer` → `an integer`, `must be > 0` → `a number > 0`, to join with 'or'."""
+    """`expected an integer` → `an integer`, `must be > 0` → `a number > 0`, joined by 'or'."""
     return expectation.removeprefix("expected ").replace("must be ", "a number ", 1)
 
 

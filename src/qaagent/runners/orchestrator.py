@@ -253,7 +253,7 @@ class RunOrchestrator:
             handle.cancel()
 
     def request_interrupt(self) -> None:
-        """Ctrl-C, SIGTERM or SIGHUP: safe inside a signal handler; the wait loop does the stopping."""
+        """Ctrl-C, SIGTERM or SIGHUP: safe in a signal handler; the wait loop does the stopping."""
         self._interrupt_requested = True
 
     def _wait_all(self) -> None:
