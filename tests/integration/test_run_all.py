@@ -234,6 +234,18 @@ def test_a_reader_that_goes_away_silences_the_output_but_not_the_run(project: Pa
     assert {task.name for task in manifest.tasks} == {"unit", "lint"}
 
 
+def test_last_failed_says_whether_there_was_no_run_or_no_failure(project: Path) -> None:
+    first = run_all(project, "--last-failed", "--suite", "unit")
+    assert first.returncode == 0, first.stderr
+    assert "note: --last-failed: no run yet; running every selected task." in first.stderr
+    second = run_all(project, "--last-failed", "--suite", "unit")
+    assert second.returncode == 0, second.stderr
+    assert (
+        "note: --last-failed: nothing failed in the latest run; running every selected task."
+        in second.stderr
+    )
+
+
 def test_fail_fast_leaves_the_rest_not_run_with_the_failures_exit_code(project: Path) -> None:
     completed = run_all(project, "--fail-fast", "--no-parallel")
     assert completed.returncode == 1, completed.stdout + completed.stderr

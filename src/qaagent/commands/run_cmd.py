@@ -438,7 +438,10 @@ def only_last_failed(tasks: list[Task], runs_dir: Path) -> list[Task]:
 
     failed = last_failed(runs_dir)
     if not failed:
-        typer.echo("note: nothing failed in the latest run; running every selected task.", err=True)
+        from qaagent.reporting.bundle import stored_runs
+
+        why = "nothing failed in the latest run" if stored_runs(runs_dir) else "no run yet"
+        typer.echo(f"note: --last-failed: {why}; running every selected task.", err=True)
         return tasks
     narrowed = [
         task.model_copy(update={"selected_tests": tuple(failed[task.name])})
