@@ -12,6 +12,7 @@ import pytest
 from qaagent.errors import ExitCode, UsageError
 from qaagent.evidence.models import RunStatus
 from qaagent.plan import Task
+from qaagent.reporting.progress import failure_lines
 from qaagent.runners.backend import Event
 from qaagent.runners.base import CaseStatus, Counts, RunContext, SuiteResult, TaskOutcome, TestCase
 from qaagent.runners.orchestrator import (
@@ -19,6 +20,7 @@ from qaagent.runners.orchestrator import (
     ExecutionOptions,
     RunOrchestrator,
     StopReason,
+    error_result,
     exit_code_for,
     plan_tasks,
 )
@@ -352,3 +354,16 @@ def test_plan_expands_matrices_and_rejects_patterns_that_match_nothing() -> None
         plan_tasks(tasks, ["evlas"], [])
     with pytest.raises(UsageError, match="Nothing to run"):
         plan_tasks(tasks, ["unit"], ["unit"])
+
+
+def test_the_failure_block_of_a_task_that_could_not_run_shows_each_line_once(
+    tmp_path: Path,
+) -> None:
+    reason = "app 'local' exited with code 4.\nLast lines of app.log:\nboom"
+    result = error_result(make_task("smoke"), reason, datetime.now(UTC), tmp_path)
+    assert failure_lines(result) == [
+        "── smoke: error ──",
+        "app 'local' exited with code 4.",
+        "Last lines of app.log:",
+        "boom",
+    ]

@@ -376,10 +376,13 @@ def error_result(
     output_dir: Path | None,
     outcome: TaskOutcome = TaskOutcome.error,
 ) -> SuiteResult:
-    """A task that could not run: one error with the reason, never a crash of the run."""
+    """A task that could not run: one error with the reason, never a crash of the run.
+
+    The reason's first line is the error and the rest its tail, so a failure block shows each once.
+    """
     result = bare_result(task, outcome, reason)
     result.output_dir = output_dir
-    result.tail = reason.splitlines()[-TAIL_LINES:]
+    result.tail = reason.splitlines()[1:][-TAIL_LINES:]
     result.started_at = started_at
     result.finished_at = datetime.now(UTC)
     return result
