@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import select
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -244,6 +246,25 @@ def test_last_failed_says_whether_there_was_no_run_or_no_failure(project: Path) 
         "note: --last-failed: nothing failed in the latest run; running every selected task."
         in second.stderr
     )
+
+
+def test_a_history_that_refuses_the_finished_run_is_a_warning_not_a_new_exit_code(
+    project: Path,
+) -> None:
+    assert run_all(project, "--suite", "lint").returncode == 0
+    with contextlib.closing(
+        sqlite3.connect(project / ".qaagent" / "runs" / "history.sqlite3")
+    ) as db:
+        db.execute(
+            "CREATE TRIGGER frozen BEFORE INSERT ON runs BEGIN SELECT RAISE(ABORT, 'frozen'); END"
+        )
+        db.commit()
+    completed = run_all(project, "--suite", "checks")
+    assert completed.returncode == 1, completed.stderr
+    assert completed.stderr.startswith("qaagent: warning: the run was not added to the history: ")
+    assert "Traceback" not in completed.stderr
+    (checks_run,) = [path for path in run_dirs(project) if (path / "artifacts" / "checks").is_dir()]
+    assert checked_manifest(checks_run).exit_code == 1
 
 
 def test_fail_fast_leaves_the_rest_not_run_with_the_failures_exit_code(project: Path) -> None:

@@ -230,7 +230,7 @@ def execute_run(
     written, so every report shows the suite once.
     """
     from qaagent.evidence.rundir import create_run_dir, point_latest, prepare_runs_dir
-    from qaagent.history import record_run, task_durations
+    from qaagent.history import task_durations
     from qaagent.reporting.progress import make_progress
     from qaagent.runners.orchestrator import (
         ExecutionOptions,
@@ -280,10 +280,22 @@ def execute_run(
             run_id, run_dir, loaded, tasks, execution, workers, environment, writers, preparation
         )
     point_latest(loaded.runs_dir, run_dir)
-    record_run(loaded.runs_dir, run_dir)
+    remember(loaded.runs_dir, run_dir)
     with contextlib.suppress(OSError):
         show_outcome(stream, json_output, manifest, execution, run_dir)
     return manifest.exit_code or 0
+
+
+def remember(runs_dir: Path, run_dir: Path) -> None:
+    """Record the run in the history; a history that fails now must not change a finished run."""
+    from qaagent.history import HistoryError, record_run
+
+    try:
+        record_run(runs_dir, run_dir)
+    except HistoryError as error:
+        typer.echo(
+            f"qaagent: warning: the run was not added to the history: {error.message}", err=True
+        )
 
 
 def post_phase(
