@@ -329,6 +329,35 @@ def test_a_signal_stops_the_run_and_still_writes_an_interrupted_manifest(
     }
 
 
+def wait_for_processes(project: Path, needles: list[str]) -> None:
+    """Wait until a process of the project runs with each needle in its command line."""
+    deadline = time.monotonic() + 60
+    while True:
+        lines = [" ".join(process.cmdline()) for process in processes_in(project)]
+        if all(any(needle in line for line in lines) for needle in needles):
+            return
+        assert time.monotonic() < deadline, f"never saw {needles} in {lines}"
+        time.sleep(0.1)
+
+
+def processes_left(project: Path, seconds: float = 30.0) -> list[psutil.Process]:
+    """The project's processes still running after a generous wait for them to end."""
+    deadline = time.monotonic() + seconds
+    while (left := processes_in(project)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return left
+
+
+def test_killing_qaagent_outright_still_ends_every_process_it_started(project: Path) -> None:
+    process = start_run_all(project, "--config", "slow.yaml")
+    wait_for_processes(project, ["--name sleeper", "time.sleep(600)", "--name stubborn"])
+
+    process.kill()
+    process.communicate(timeout=60)
+
+    assert processes_left(project) == []
+
+
 def test_a_closed_terminal_stops_the_run_and_still_writes_the_evidence(project: Path) -> None:
     master, terminal = os.openpty()
     process = subprocess.Popen(

@@ -192,7 +192,10 @@ def run_all(
 
 
 def leave(exit_code: int) -> NoReturn:
-    """Exit once the output is flushed, skipping interpreter teardown that only costs time."""
+    """Exit once the output is flushed and the watchdog is gone, skipping interpreter teardown."""
+    from qaagent.runners.watchdog import GUARD
+
+    GUARD.close()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
@@ -237,11 +240,11 @@ def execute_run(
         RunOrchestrator,
         interrupts_stop,
     )
-    from qaagent.runners.process import PDEATHSIG
     from qaagent.runners.registry import runner_for
     from qaagent.runners.scheduler import Order, choose_order, expected_durations, order_tasks
+    from qaagent.runners.watchdog import GUARD
 
-    PDEATHSIG.start()
+    GUARD.start()
     prepare_runs_dir(loaded.runs_dir)
     settings = loaded.profile.run
     history = task_durations(loaded.runs_dir)

@@ -8,12 +8,14 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
 from qaagent.config.models import AppEnvironment
 from qaagent.logging import get_logger
-from qaagent.runners.process import PDEATHSIG
+from qaagent.runners.tagging import PROCESS_TAG
+from qaagent.runners.watchdog import GUARD
 
 POLL_INTERVAL = 0.2
 REQUEST_TIMEOUT = 2.0
@@ -98,6 +100,7 @@ class AppLifecycle:
         self._env = dict(env)
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
+        self._token = uuid.uuid4().hex
         self._failure: AppStartError | None = None
         self._started = False
 
@@ -133,9 +136,14 @@ class AppLifecycle:
         with self.log_path.open("ab") as log:
             try:
                 self._process = subprocess.Popen(
-                    [*PDEATHSIG.prefix(), *argv],
+                    argv,
                     cwd=self.cwd,
-                    env={**os.environ, **self._env, "BASE_URL": self.environment.base_url},
+                    env={
+                        **os.environ,
+                        **self._env,
+                        "BASE_URL": self.environment.base_url,
+                        PROCESS_TAG: self._token,
+                    },
                     stdin=subprocess.DEVNULL,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -145,6 +153,7 @@ class AppLifecycle:
                 raise AppStartError(
                     f"app {self.name!r}: cannot start {argv[0]!r} ({error.strerror})."
                 ) from None
+        GUARD.watch(self._process.pid, self._token)
         get_logger(__name__).info(
             "app starting", environment=self.name, pid=self._process.pid, log=str(self.log_path)
         )
@@ -184,6 +193,7 @@ class AppLifecycle:
             _signal_group(process.pid, signal.SIGKILL)
             process.wait()
         _signal_group(process.pid, signal.SIGKILL)
+        GUARD.release(process.pid, self._token)
 
 
 def _signal_group(pgid: int, signum: signal.Signals) -> None:

@@ -8,7 +8,6 @@ import selectors
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -21,20 +20,15 @@ from typing import BinaryIO
 
 import psutil
 
+from qaagent.runners.tagging import PROCESS_TAG, tagged_pids
+from qaagent.runners.watchdog import GUARD
+
 TAIL_LINES = 50
 MAX_LINE_BYTES = 8192
 READ_CHUNK = 65536
 POLL_SECONDS = 0.1
 TRACK_SECONDS = 1.0
 KILL_ROUNDS = 5
-EXEC_SETTLE_SECONDS = 0.01
-PF_KTHREAD = 0x00200000
-PROCESS_TAG = "QAAGENT_PROCESS_TAG"
-"""Environment variable carrying a per-command token, inherited by every descendant.
-
-Descendants that leave the session (browser helpers, daemons) keep the environment, so they can
-still be found and ended by the token, the way Jenkins' process-tree killer finds build processes.
-"""
 
 
 @dataclass(frozen=True)
@@ -117,6 +111,7 @@ def run_process(
             message = f"could not start {argv[0]}: {exc.strerror or exc}"
             _write_note(log, message)
             return ProcessResult(argv, None, started, _now(), error=message, log_path=log_path)
+        GUARD.watch(process.pid, token)
         supervisor = _Supervisor(process, token, log, tail, stop, timeout, grace)
         exit_code = supervisor.run()
     tail.close()
@@ -180,6 +175,7 @@ class _Supervisor:
             raise
         finally:
             self._end_tree()
+            GUARD.release(self.process.pid, self.token)
             self._drain()
             self._selector.close()
             if self._exit_fd is not None:
@@ -312,55 +308,18 @@ def _exit_notifier(pid: int) -> int | None:
 
 
 def _tagged(token: str, leader: int) -> list[psutil.Process]:
-    """Processes that inherited this command's token, wherever they moved in the process tree.
-
-    Reads /proc directly and builds a psutil handle only for a match, which keeps the scan that
-    follows every command cheap. A process caught in the middle of an exec shows an empty
-    environment for an instant, so those are read once more after a short pause.
-    """
-    needle = f"{PROCESS_TAG}={token}".encode()
-    matches: list[int] = []
-    unreadable: list[int] = []
-    for pid in psutil.pids():
-        if pid != leader:
-            _sort_by_environment(pid, needle, matches, unreadable)
-    if unreadable:
-        time.sleep(EXEC_SETTLE_SECONDS)
-        for pid in unreadable:
-            _sort_by_environment(pid, needle, matches, [])
+    """Processes other than the command itself that inherited its token, wherever they moved."""
     found = []
-    for pid in matches:
+    for pid in tagged_pids([token], exclude={leader}):
         with contextlib.suppress(psutil.Error):
             found.append(psutil.Process(pid))
     return found
 
 
-def _sort_by_environment(pid: int, needle: bytes, matches: list[int], empty: list[int]) -> None:
-    """Add `pid` to `matches` when its environment holds `needle`, to `empty` when it shows none."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return
-    if needle in environ and needle in environ.split(b"\0"):
-        matches.append(pid)
-    elif not environ and _user_process(pid):
-        empty.append(pid)
-
-
-def _user_process(pid: int) -> bool:
-    """Neither a kernel thread nor a zombie, whose environments are empty for good."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_bytes()
-    except OSError:
-        return False
-    fields = stat[stat.rfind(b")") + 2 :].split()
-    return fields[0] != b"Z" and not int(fields[6]) & PF_KTHREAD
-
-
 def _spawn(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
     """Start the command in a new session, output merged into one pipe, no input."""
     return subprocess.Popen(
-        [*_pdeathsig_prefix(), *argv],
+        argv,
         cwd=cwd,
         env=dict(env),
         stdin=subprocess.DEVNULL,
@@ -369,71 +328,6 @@ def _spawn(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Pop
         start_new_session=True,
         close_fds=True,
     )
-
-
-class PdeathsigProbe:
-    """Finds out once whether `setpriv --pdeathsig TERM --` works, so that commands die with qaagent.
-
-    A `preexec_fn` calling prctl would do the same without a wrapper, but `preexec_fn` can
-    deadlock when other threads run, and tasks run on worker threads. The probe can be started
-    early, to run while qaagent is still getting ready rather than when the first tasks start.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._candidate: tuple[str, ...] = ()
-        self._probe: subprocess.Popen[bytes] | None = None
-        self._prefix: tuple[str, ...] | None = None
-
-    def start(self) -> None:
-        """Start the probe in the background, unless it ran or runs already."""
-        with self._lock:
-            self._start()
-
-    def prefix(self) -> tuple[str, ...]:
-        """The prefix for every command; empty where setpriv is missing or cannot do it."""
-        with self._lock:
-            self._start()
-            if self._prefix is None:
-                self._prefix = self._outcome()
-            return self._prefix
-
-    def _start(self) -> None:
-        if self._prefix is not None or self._probe is not None:
-            return
-        setpriv = shutil.which("setpriv") if sys.platform == "linux" else None
-        if setpriv is None:
-            self._prefix = ()
-            return
-        self._candidate = (setpriv, "--pdeathsig", "TERM", "--")
-        try:
-            self._probe = subprocess.Popen(
-                [*self._candidate, "true"],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        except OSError:
-            self._prefix = ()
-
-    def _outcome(self) -> tuple[str, ...]:
-        if self._probe is None:
-            return ()
-        try:
-            code = self._probe.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._probe.kill()
-            self._probe.wait()
-            return ()
-        return self._candidate if code == 0 else ()
-
-
-PDEATHSIG = PdeathsigProbe()
-
-
-def _pdeathsig_prefix() -> tuple[str, ...]:
-    """The probed prefix; workers starting at once wait for one probe instead of each running it."""
-    return PDEATHSIG.prefix()
 
 
 def _cannot_start(argv: list[str], cwd: Path, env: Mapping[str, str]) -> str | None:
