@@ -36,6 +36,7 @@ from qaagent.runners.backend import (
 )
 from qaagent.runners.base import RunContext, Runner, SuiteResult, TaskOutcome, task_counts
 from qaagent.runners.scheduler import order_tasks, start_priorities
+from qaagent.runners.watchdog import GUARD
 
 if TYPE_CHECKING:
     from qaagent.evidence.models import RunStatus
@@ -399,9 +400,15 @@ def crash_result(
 
 
 def kill_process_trees() -> None:
-    """SIGKILL every process group started below this process, then any stragglers."""
+    """SIGKILL every process group started below this process, then any stragglers.
+
+    The watchdog is spared: it goes on to end what left these trees once qaagent has exited.
+    """
     own_group = os.getpgrp()
-    descendants = psutil.Process().children(recursive=True)
+    spared = GUARD.pid
+    descendants = [
+        process for process in psutil.Process().children(recursive=True) if process.pid != spared
+    ]
     groups = set()
     for process in descendants:
         try:

@@ -35,6 +35,11 @@ class ProcessGuard:
         self._pipe: int | None = None
         self._watchdog: subprocess.Popen[bytes] | None = None
 
+    @property
+    def pid(self) -> int | None:
+        """The watchdog's process id, once it was started."""
+        return self._watchdog.pid if self._watchdog is not None else None
+
     def start(self) -> None:
         """Start the watchdog, unless it runs already; commands started later are covered."""
         with self._lock:
