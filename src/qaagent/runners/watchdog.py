@@ -64,6 +64,9 @@ class ProcessGuard:
                 watchdog.wait(CLOSE_TIMEOUT)
 
     def _send(self, sign: bytes, group: int, token: str) -> None:
+        """One line to the watchdog; never blocks, since a watchdog that stopped reading must not
+        stop the run.
+        """
         line = b"%s %d %s\n" % (sign, group, token.encode())
         with self._lock:
             self._start()
@@ -90,6 +93,7 @@ class ProcessGuard:
             return
         finally:
             os.close(read)
+        os.set_blocking(write, False)
         self._pipe = write
 
 
