@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from test_reports_run_all import qaagent
 
 from qaagent.reporting.bundle import RunBundle, load_run, resolve_run
 from qaagent.runners.base import Counts
@@ -23,20 +21,6 @@ tests:
   behave: {{path: features, env: {{QAAGENT_FLAKY_MARKER: "{marker}"}}}}
 run: {{retry_count: 1}}
 """
-
-
-def qaagent(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("CI", "GITHUB_"))}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return subprocess.run(
-        [sys.executable, "-m", "qaagent", "run-all", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def latest(project: Path) -> RunBundle:
@@ -60,7 +44,7 @@ def project(tmp_path: Path) -> Path:
     project = Path(shutil.copytree(FIXTURE, tmp_path / "project"))
     (project / "qaagent.yaml").write_text(PROFILE.format(marker=tmp_path / "marker"))
     edit_feature(project, "| 4     | 8      |", "| 4     | 9      |")
-    first = qaagent(project)
+    first = qaagent(project, "run-all")
     assert first.returncode == 1, first.stdout + first.stderr
     manifest = latest(project).manifest
     assert manifest.tasks[0].counts == Counts(passed=3, failed=2, errors=1, skipped=1, flaky=1)
@@ -73,7 +57,7 @@ def test_last_failed_runs_only_the_failed_scenarios_and_retries_from_the_rerun_f
     edit_feature(project, "| 4     | 9      |", "| 4     | 8      |")
     edit_feature(project, "\n  Scenario", "\n  # moved down since the first run\n\n  Scenario")
 
-    rerun = qaagent(project, "--last-failed")
+    rerun = qaagent(project, "run-all", "--last-failed")
 
     assert rerun.returncode == 1, rerun.stdout + rerun.stderr
     bundle = latest(project)
@@ -91,7 +75,7 @@ def test_last_failed_runs_the_whole_suite_when_a_failed_scenario_was_renamed(
 ) -> None:
     edit_feature(project, "A wrong expectation fails", "A wrong expectation, renamed")
 
-    rerun = qaagent(project, "--last-failed")
+    rerun = qaagent(project, "run-all", "--last-failed")
 
     assert rerun.returncode == 1, rerun.stdout + rerun.stderr
     bundle = latest(project)

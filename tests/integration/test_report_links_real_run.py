@@ -2,13 +2,12 @@
 
 import os
 import shutil
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from test_reports_run_all import qaagent
 
 from qaagent.reporting.bundle import resolve_run
 
@@ -42,20 +41,6 @@ def local_targets(report: Path) -> list[Path]:
             assert not parts.scheme, link
             targets.append(Path(os.path.normpath(report.parent / unquote(parts.path))))
     return targets
-
-
-def qaagent(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("CI", "GITHUB_"))}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return subprocess.run(
-        [sys.executable, "-m", "qaagent", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
