@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qaagent.config.models import SuiteKind
 from qaagent.config.suites import SuiteSpec
+from qaagent.naming import task_name
 
 
 class Task(BaseModel):
@@ -53,10 +54,9 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
     tasks = []
     for values in combinations:
         matrix = dict(zip(keys, values, strict=True))
-        label = ",".join(f"{key}={value}" for key, value in matrix.items())
         tasks.append(
             Task(
-                name=f"{suite.name}[{label}]" if label else suite.name,
+                name=task_name(suite.name, matrix),
                 suite=suite.name,
                 kind=suite.kind,
                 path=suite.path,

@@ -320,6 +320,70 @@ FIELD_CASES = [
         "lists no values, so the suite would have no task, got []",
         id="empty-matrix-axis",
     ),
+    pytest.param(
+        """
+        suites:
+          evals:
+            kind: command
+            command: [python, evals.py, "{model}"]
+            matrix:
+              model: [small, "lar\\0ge"]
+        """,
+        "suites.evals.matrix.model[1]",
+        6,
+        "contains a NUL character",
+        id="nul-in-matrix-value",
+    ),
+    pytest.param(
+        f"""
+        suites:
+          evals:
+            kind: command
+            command: [python, evals.py, "{{model}}"]
+            matrix:
+              lang: [en, de]
+              model:
+                - small
+                - {"x" * 500}
+        """,
+        "suites.evals.matrix.model[1]",
+        9,
+        "makes task folder names of up to 530 bytes, over the 255 a folder name may have",
+        id="matrix-value-too-long-for-a-folder",
+    ),
+    pytest.param(
+        f"""
+        suites:
+          {"s" * 250}:
+            kind: command
+            command: [python, evals.py]
+        """,
+        "suites." + "s" * 250,
+        2,
+        "makes task folder names of up to 259 bytes",
+        id="suite-name-too-long-for-a-folder",
+    ),
+    pytest.param(
+        """
+        suites:
+          small:
+            kind: command
+            command: [python, evals.py]
+            matrix: {a: [1, 2, 3]}
+          huge:
+            kind: command
+            command: [python, evals.py]
+            matrix:
+              a: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+              b: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+              c: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+              d: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+        """,
+        "suites.huge.matrix",
+        9,
+        "makes 10,000 tasks, 10,003 with the other suites; a profile may expand to at most 10,000",
+        id="too-many-tasks",
+    ),
 ]
 
 

@@ -80,9 +80,17 @@ def _has_values(values: list[str]) -> list[str]:
     return values
 
 
+def _without_nul(value: str) -> str:
+    """A NUL cannot pass through a command line, a variable or a folder name."""
+    if "\0" in value:
+        raise ValueError("contains a NUL character, which no command, variable or folder can hold")
+    return value
+
+
 RetryPattern = Annotated[str, AfterValidator(_compiles)]
+MatrixValue = Annotated[Text, AfterValidator(_without_nul)]
 MatrixValues = Annotated[
-    list[Text], AfterValidator(_has_values), Field(json_schema_extra={"minItems": 1})
+    list[MatrixValue], AfterValidator(_has_values), Field(json_schema_extra={"minItems": 1})
 ]
 Command = Annotated[Text | list[Text], AfterValidator(_runnable)]
 Integer = Annotated[int, BeforeValidator(_reject_boolean_integer)]

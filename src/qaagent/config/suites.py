@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from qaagent.config.models import (
     SuiteOptions,
 )
 from qaagent.config.yamlsource import Location
+from qaagent.naming import HASH_LENGTH, MAX_FOLDER_BYTES, folder_bytes, task_name
 
 DEFAULT_PATHS = {"unit": "tests", "behave": "features", "e2e": "e2e"}
 BUILTIN_KINDS: dict[str, SuiteKind] = {
@@ -29,6 +31,8 @@ SPLITTABLE_KINDS: frozenset[SuiteKind] = frozenset(
 )
 APP_KINDS: frozenset[SuiteKind] = frozenset({"playwright-python", "playwright-node"})
 PLAYWRIGHT_CONFIGS = ("playwright.config.ts", "playwright.config.js", "playwright.config.mjs")
+MAX_TASKS = 10_000
+LONGEST_SHARD_LABEL = "[shard=9999/9999]"
 
 
 class SuiteSpec(BaseModel):
@@ -67,13 +71,65 @@ class SuitePlan:
 def resolve_suites(profile: QAAgentProfile, root: Path) -> SuitePlan:
     """Resolve every enabled suite, in suite_order first and profile order after."""
     plan = SuitePlan()
+    task_counts: list[tuple[Location, int]] = []
     for location, options in profile.all_suite_options():
         name = str(location[-1])
         spec = _resolve_one(name, location, options, profile, root, plan)
-        if spec is not None:
-            plan.suites.append(spec)
+        if spec is None:
+            continue
+        folder_problem = _folder_name_problem(spec, location)
+        if folder_problem is not None:
+            plan.problems.append(folder_problem)
+            continue
+        plan.suites.append(spec)
+        task_counts.append((location, task_count(spec)))
+    plan.problems.extend(_too_many_tasks(task_counts))
     plan.suites = order_suites(plan.suites, profile.run.suite_order)
     return plan
+
+
+def task_count(suite: SuiteSpec) -> int:
+    """Tasks the suite expands to, counted without expanding it: the product of its axes."""
+    return math.prod(len(values) for values in suite.matrix.values())
+
+
+def _too_many_tasks(task_counts: list[tuple[Location, int]]) -> list[tuple[Location, str]]:
+    """A profile of more than MAX_TASKS tasks is a mistake that would hang planning, not a run."""
+    total = sum(count for _, count in task_counts)
+    if total <= MAX_TASKS:
+        return []
+    location, count = max(task_counts, key=lambda item: item[1])
+    others = f", {total:,} with the other suites" if total != count else ""
+    return [
+        (
+            (*location, "matrix") if count > 1 else location,
+            f"makes {count:,} tasks{others}; a profile may expand to at most {MAX_TASKS:,}",
+        )
+    ]
+
+
+def _folder_name_problem(suite: SuiteSpec, location: Location) -> tuple[Location, str] | None:
+    """Every task's folder name, with a shard label and hash, must fit the file system's limit."""
+    longest = {key: max(values, key=folder_bytes) for key, values in suite.matrix.items()}
+    name = task_name(suite.name, longest) + (LONGEST_SHARD_LABEL if suite.split else "")
+    size = folder_bytes(name) + 1 + HASH_LENGTH
+    if size <= MAX_FOLDER_BYTES:
+        return None
+    return (
+        _longest_part(suite, location),
+        f"makes task folder names of up to {size} bytes, over the {MAX_FOLDER_BYTES} "
+        "a folder name may have",
+    )
+
+
+def _longest_part(suite: SuiteSpec, location: Location) -> Location:
+    """Where the longest matrix value is, or the suite itself when it has no matrix."""
+    parts = [
+        (folder_bytes(value), (*location, "matrix", key, index))
+        for key, values in suite.matrix.items()
+        for index, value in enumerate(values)
+    ]
+    return max(parts, key=lambda part: part[0])[1] if parts else location
 
 
 def order_suites(suites: list[SuiteSpec], suite_order: list[str]) -> list[SuiteSpec]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from qaagent.naming import folder_name
 from qaagent.runners.base import CaseStatus, Counts, TaskOutcome
 
 MANIFEST_SCHEMA_VERSION = 1
@@ -175,4 +176,4 @@ class Diagnostics(BaseModel):
 
 def artifacts_dir(run_dir: Path, task: str) -> Path:
     """Folder of one task's files inside a run directory."""
-    return run_dir / ARTIFACTS_DIR / task
+    return run_dir / ARTIFACTS_DIR / folder_name(task)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import re
 import signal
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 import psutil
 
 from qaagent.errors import ExitCode, UsageError
+from qaagent.naming import folder_name
 from qaagent.plan import Task, select_tasks, unmatched_patterns
 from qaagent.runners.app import AppLifecycle, AppStartError
 from qaagent.runners.backend import (
@@ -45,7 +45,6 @@ POLL_INTERVAL = 0.1
 SETTLE_SECONDS = 2.0
 TAIL_LINES = 20
 FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
-UNSAFE_IN_FOLDER_NAME = re.compile(r"[^A-Za-z0-9_.,=+@\[\]-]")
 
 
 class StopReason(StrEnum):
@@ -169,11 +168,6 @@ def status_for(exit_code: ExitCode) -> RunStatus:
         ExitCode.TESTS_FAILED: RunStatus.failed,
         ExitCode.INTERRUPTED: RunStatus.interrupted,
     }.get(exit_code, RunStatus.error)
-
-
-def folder_name(task_name: str) -> str:
-    """A task's artifacts folder: its name with path separators and odd characters replaced."""
-    return UNSAFE_IN_FOLDER_NAME.sub("_", task_name)
 
 
 class RunOrchestrator:
