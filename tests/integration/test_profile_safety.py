@@ -85,6 +85,29 @@ def test_tasks_whose_names_clean_alike_keep_their_own_folder_junit_and_log(
         assert all(Path(junit).parent.parent.name == folders[name].name for junit in task.junit)
 
 
+def test_an_alias_bomb_is_refused_at_once_naming_the_line(tmp_path: Path) -> None:
+    lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for previous, name in zip("abcdefgh", "bcdefghi", strict=True):
+        lines.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 10) + "]")
+    (tmp_path / "qaagent.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert_refused(
+        qaagent("validate", cwd=tmp_path),
+        "its aliases expand it past 100,000 values, the most a profile may hold "
+        "(qaagent.yaml, line 5)",
+    )
+
+
+def test_an_alias_that_contains_itself_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "qaagent.yaml").write_text(
+        "suites:\n  loop: &loop {kind: command, command: [echo], env: {X: *loop}}\n",
+        encoding="utf-8",
+    )
+    assert_refused(
+        qaagent("validate", cwd=tmp_path),
+        "an alias refers to a node that contains it (qaagent.yaml, line 2)",
+    )
+
+
 def test_a_matrix_of_ten_billion_tasks_is_refused_before_it_is_expanded(tmp_path: Path) -> None:
     axes = "".join(f"      axis{index}: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n" for index in range(10))
     (tmp_path / "qaagent.yaml").write_text(

@@ -16,7 +16,13 @@ from pydantic_core import ErrorDetails
 
 from qaagent.config.models import QAAgentProfile, RunSettings
 from qaagent.config.suites import SuiteSpec, resolve_suites
-from qaagent.config.yamlsource import Location, YamlDocument, YamlSyntaxError, parse_yaml
+from qaagent.config.yamlsource import (
+    Location,
+    YamlDocument,
+    YamlExpansionError,
+    YamlSyntaxError,
+    parse_yaml,
+)
 from qaagent.errors import ConfigError
 
 PROFILE_NAMES = ("qaagent.yaml", ".qaagent.yaml")
@@ -137,6 +143,10 @@ def _parse(path: Path, raw: bytes) -> YamlDocument:
     except UnicodeDecodeError as error:
         line = raw.count(b"\n", 0, error.start) + 1
         raise ConfigError(f"{path.name}: not UTF-8 text (line {line}).") from None
+    except YamlExpansionError as error:
+        raise ConfigError(
+            f"{path.name} is refused: {error.problem} ({path.name}, line {error.line})."
+        ) from None
     except YamlSyntaxError as error:
         where = f"{path.name}, line {error.line}" if error.line else path.name
         raise ConfigError(f"{path.name} is not valid YAML: {error.problem} ({where}).") from None

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 Location = tuple[str | int, ...]
+MAX_EXPANDED_NODES = 100_000
 
 try:
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment,misc,unused-ignore]
@@ -41,11 +42,17 @@ class YamlSyntaxError(Exception):
         self.line = line
 
 
+class YamlExpansionError(YamlSyntaxError):
+    """Valid YAML whose aliases would make it too large (or endless) to read."""
+
+
 def parse_yaml(text: str) -> YamlDocument:
     """Parse one YAML document; an empty file is an empty mapping."""
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            check_expansion(node)
         data = loader.construct_document(node) if node is not None else {}
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -59,6 +66,48 @@ def parse_yaml(text: str) -> YamlDocument:
     if node is not None:
         _index(node, (), document)
     return document
+
+
+def check_expansion(root: yaml.Node, limit: int = MAX_EXPANDED_NODES) -> None:
+    """Refuse a document whose aliases expand it past `limit` nodes, before anything expands it.
+
+    Aliases share the node they name, so the sizes are summed once per node, in time and
+    memory linear in the text; a billion-laughs profile is refused in milliseconds.
+    """
+    sizes: dict[int, int] = {}
+    pending: list[tuple[yaml.Node, bool]] = [(root, False)]
+    open_nodes: set[int] = set()
+    while pending:
+        node, children_done = pending.pop()
+        if id(node) in sizes:
+            continue
+        children = _children(node)
+        if not children_done:
+            if id(node) in open_nodes:
+                raise YamlExpansionError("an alias refers to a node that contains it", _line(node))
+            open_nodes.add(id(node))
+            pending.append((node, True))
+            pending.extend((child, False) for child in reversed(children))
+            continue
+        open_nodes.discard(id(node))
+        sizes[id(node)] = 1 + sum(sizes[id(child)] for child in children)
+        if sizes[id(node)] > limit:
+            raise YamlExpansionError(
+                f"its aliases expand it past {limit:,} values, the most a profile may hold",
+                _line(node),
+            )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
 
 
 def _index(node: yaml.Node, location: Location, document: YamlDocument) -> None:
