@@ -85,6 +85,48 @@ def test_tasks_whose_names_clean_alike_keep_their_own_folder_junit_and_log(
         assert all(Path(junit).parent.parent.name == folders[name].name for junit in task.junit)
 
 
+def test_a_fifo_named_like_the_profile_is_refused_instead_of_read_or_skipped(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "qaagent.yaml").write_text("project: {name: outer}\n", encoding="utf-8")
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    os.mkfifo(inner / "qaagent.yaml")
+    found = qaagent("validate", cwd=inner)
+    assert_refused(found, f"{inner / 'qaagent.yaml'} is a named pipe (FIFO), not a profile file")
+    given = qaagent("validate", "--config", "qaagent.yaml", cwd=inner)
+    assert_refused(given, "qaagent.yaml is a named pipe (FIFO), not a profile file")
+
+
+def test_a_runs_folder_outside_the_project_is_warned_about_and_still_used(
+    project: Path,
+) -> None:
+    outside = project.parent / "elsewhere"
+    (project / "outside.yaml").write_text(
+        "tests: {unit: {enabled: false}}\n"
+        "suites: {lint: {kind: command, command: [python, tools/step.py]}}\n"
+        "run: {runs_dir: ../elsewhere}\n",
+        encoding="utf-8",
+    )
+    completed = run_all(project, "--config", "outside.yaml")
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    warnings = [line for line in completed.stderr.splitlines() if "warning" in line]
+    assert warnings == [
+        f"qaagent: warning: run.runs_dir is {outside}, outside the project folder {project}; "
+        "runs are written and pruned there."
+    ]
+    assert any((path / "manifest.json").is_file() for path in outside.iterdir())
+
+
+def test_a_runs_folder_at_the_file_system_root_is_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "qaagent.yaml").write_text("run: {runs_dir: /}\n", encoding="utf-8")
+    validated = qaagent("validate", cwd=tmp_path)
+    assert validated.returncode == 0, validated.stderr
+    assert validated.stderr == (
+        "qaagent: warning: run.runs_dir is the file system root /; runs are written there.\n"
+    )
+
+
 def test_an_alias_bomb_is_refused_at_once_naming_the_line(tmp_path: Path) -> None:
     lines = ['a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     for previous, name in zip("abcdefgh", "bcdefghi", strict=True):

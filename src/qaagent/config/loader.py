@@ -6,6 +6,8 @@ import difflib
 import hashlib
 import json
 import os
+import stat
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +73,11 @@ def find_profile(config: Path | None, start: Path) -> Path:
                 f"{config} is a folder; --config takes the profile file itself, "
                 f"such as {config / PROFILE_NAMES[0]}."
             )
+        if path.exists() and not path.is_file():
+            raise ConfigError(
+                f"{config} is {_file_kind(path)}, not a profile file; "
+                "--config takes a regular file."
+            )
         if not path.is_file():
             raise ConfigError(f"{config}: no such profile file (given with --config).")
         return path.resolve()
@@ -87,13 +94,29 @@ def find_profile(config: Path | None, start: Path) -> Path:
 
 
 def _refuse_unusable(candidate: Path) -> None:
-    """A folder or dangling link under a profile's name is a mistake, not a reason to look higher."""
+    """Anything but a file under a profile's name is a mistake, not a reason to look higher."""
     if candidate.is_dir():
         raise ConfigError(f"{candidate} is a folder, not a profile file; rename or remove it.")
+    if candidate.exists():
+        raise ConfigError(
+            f"{candidate} is {_file_kind(candidate)}, not a profile file; rename or remove it."
+        )
     if candidate.is_symlink():
         raise ConfigError(
             f"{candidate} is a link to {candidate.readlink()} that cannot be followed."
         )
+
+
+def _file_kind(path: Path) -> str:
+    """What a path that is neither a file nor a folder is, in words."""
+    mode = path.stat().st_mode
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
 
 
 def load_profile(
@@ -127,14 +150,40 @@ def load_profile(
         suites, notices = plan.suites, plan.notices
     if problems or profile is None:
         raise ConfigError(_describe(path, document, problems, origins))
-    return LoadedProfile(path, profile, suites, notices, hashlib.sha256(raw).hexdigest())
+    loaded = LoadedProfile(path, profile, suites, notices, hashlib.sha256(raw).hexdigest())
+    warning = _runs_dir_warning(loaded, origins.get(("run", "runs_dir")))
+    if warning is not None:
+        print(f"qaagent: warning: {warning}", file=sys.stderr)
+    return loaded
+
+
+def _runs_dir_warning(loaded: LoadedProfile, origin: str | None) -> str | None:
+    """Runs written to the file system root or outside the project are rarely meant."""
+    runs_dir = Path(os.path.normpath(loaded.root / loaded.profile.run.runs_dir))
+    source = f" (from {origin})" if origin else ""
+    if runs_dir == Path(runs_dir.anchor):
+        return f"run.runs_dir{source} is the file system root {runs_dir}; runs are written there."
+    if not runs_dir.is_relative_to(loaded.root):
+        return (
+            f"run.runs_dir{source} is {runs_dir}, outside the project folder {loaded.root}; "
+            "runs are written and pruned there."
+        )
+    return None
 
 
 def _read(path: Path) -> bytes:
+    """The profile's bytes; opened without blocking, so a FIFO put in its place cannot hang qaagent."""
     try:
-        return path.read_bytes()
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as error:
         raise ConfigError(f"{path}: cannot be read ({error.strerror}).") from None
+    with os.fdopen(descriptor, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise ConfigError(f"{path} is not a regular file, so it cannot be a profile.")
+        try:
+            return stream.read()
+        except OSError as error:
+            raise ConfigError(f"{path}: cannot be read ({error.strerror}).") from None
 
 
 def _parse(path: Path, raw: bytes) -> YamlDocument:
