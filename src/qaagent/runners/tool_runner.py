@@ -10,7 +10,7 @@ import shutil
 import string
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 
@@ -76,6 +76,7 @@ class AttemptResult:
     artifacts: list[Path]
     transient: bool
     complete: bool
+    wrote_junit: bool
 
 
 class Deadline:
@@ -118,6 +119,8 @@ class ToolRunner:
         backoffs = 0
         while True:
             result = self._attempt(task, context, len(results) + 1, rerun, log_path, deadline)
+            if _judged_by_exit_code_after_junit(result, results):
+                result = _without_results(result)
             results.append(result)
             if not _worth_retrying(result) or len(results) > task.retry_count:
                 break
@@ -200,7 +203,13 @@ class ToolRunner:
             log_path, offset, task.retry_on
         )
         return AttemptResult(
-            attempt, verdict, process.tail, artifacts, transient, complete=not invocation.partial
+            attempt,
+            verdict,
+            process.tail,
+            artifacts,
+            transient,
+            complete=not invocation.partial,
+            wrote_junit=bool(junit_paths),
         )
 
     def _weigh(
@@ -365,6 +374,28 @@ def backoff_delay(retry: int, base: float) -> float:
 
 def _histories(results: list[AttemptResult]) -> list[tuple[list[TestCase], bool]]:
     return [(result.attempt.cases, result.complete) for result in results]
+
+
+def _judged_by_exit_code_after_junit(
+    result: AttemptResult, earlier: list[AttemptResult]
+) -> bool:
+    """A retry without JUnit XML after attempts with it has no results that could clear theirs."""
+    judged = result.verdict in (Verdict.passed, Verdict.failed) and not result.wrote_junit
+    return judged and any(attempt.wrote_junit for attempt in earlier)
+
+
+def _without_results(result: AttemptResult) -> AttemptResult:
+    """The attempt as broken and without cases, so the earlier results stand."""
+    attempt = result.attempt
+    error = (
+        f"{_exited(attempt.exit_code if attempt.exit_code is not None else -1)} without writing "
+        "JUnit XML, unlike the attempt before it; the earlier results stand"
+    )
+    return replace(
+        result,
+        attempt=attempt.model_copy(update={"cases": [], "error": error}),
+        verdict=Verdict.broken,
+    )
 
 
 def _worth_retrying(result: AttemptResult) -> bool:
