@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import Annotated
 
@@ -64,11 +65,32 @@ app.command("run-all")(run_cmd.run_all)
 
 
 def main() -> None:
-    """Entry point: user errors become one paragraph on stderr and their exit code."""
+    """Entry point: user errors become one paragraph on stderr and their exit code.
+
+    Anything unexpected (a full disk, a vanished folder, a bug) is an infrastructure error:
+    one paragraph on stderr and exit code 3, the traceback only in the debug log.
+    """
     try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         app()
     except QAAgentError as error:
         typer.echo(f"qaagent: error: {error.message}", err=True)
         sys.exit(int(error.exit_code))
     except KeyboardInterrupt:
         sys.exit(int(ExitCode.INTERRUPTED))
+    except Exception as error:
+        typer.echo(f"qaagent: error: {unexpected_error_message(error)}", err=True)
+        sys.exit(int(ExitCode.INFRASTRUCTURE_ERROR))
+
+
+def unexpected_error_message(error: Exception) -> str:
+    """One paragraph for an exception qaagent did not expect; its traceback goes to the debug log."""
+    from qaagent.commands import setup_logging
+    from qaagent.logging import get_logger
+
+    setup_logging()
+    get_logger(__name__).debug("unexpected error", exc_info=error)
+    return (
+        f"qaagent stopped on an unexpected {type(error).__name__}: {error}. This is an "
+        "infrastructure error (exit code 3), not a test failure; run with -vv to log the traceback."
+    )

@@ -4,12 +4,16 @@ SQLite (standard library) rather than a JSON file: two `run-all` finishing at th
 write their rows in one locked transaction each (the second waits, up to `BUSY_TIMEOUT` seconds)
 instead of one rewriting the file over the other's, and a crash mid-write leaves the previous state.
 The store outlives pruned run directories, so durations and flakiness keep their history.
+
+The history is advisory for a run: one that is corrupt or locked is a one-line warning, never a
+reason to stop (see `known_task_durations`).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import statistics
+import sys
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -19,7 +23,7 @@ from qaagent.errors import QAAgentError
 from qaagent.runners.base import CaseStatus, TaskOutcome
 
 HISTORY_NAME = "history.sqlite3"
-BUSY_TIMEOUT = 30.0
+BUSY_TIMEOUT = 2.0
 RECENT_RUNS = 5
 KEEP_RUNS = 500
 RERUN_WHOLE_TASK = frozenset({TaskOutcome.error, TaskOutcome.timed_out, TaskOutcome.interrupted})
@@ -53,6 +57,18 @@ CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_at);
 class HistoryError(QAAgentError):
     """The history file cannot be opened, read or written."""
 
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"The run history {path} cannot be used ({reason}). Move the file away to start a "
+            "new history, make its folder writable, or set run.runs_dir (or QAAGENT_RUNS_DIR) "
+            "to another folder."
+        )
+        self.path = path
+        self.reason = reason
+
+
+_warned: set[Path] = set()
+
 
 @dataclass(frozen=True)
 class FlakyTest:
@@ -79,11 +95,7 @@ def _store(runs_dir: Path) -> Iterator[sqlite3.Connection]:
             connection.executescript(SCHEMA)
             yield connection
     except (OSError, sqlite3.Error) as error:
-        raise HistoryError(
-            f"The run history {path} cannot be used ({error}). Move the file away to start a "
-            "new history, make its folder writable, or set run.runs_dir (or QAAGENT_RUNS_DIR) "
-            "to another folder."
-        ) from None
+        raise HistoryError(path, str(error)) from None
 
 
 @contextmanager
@@ -93,7 +105,8 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
     try:
         yield
     except BaseException:
-        connection.execute("ROLLBACK")
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
 
@@ -156,6 +169,35 @@ def task_durations(runs_dir: Path) -> dict[str, float]:
             "ORDER BY runs.started_at DESC, runs.run_id DESC"
         ).fetchall()
     return _recent_medians(rows)
+
+
+def known_task_durations(runs_dir: Path) -> dict[str, float]:
+    """`task_durations`, or none after a warning: durations only order tasks."""
+    try:
+        return task_durations(runs_dir)
+    except HistoryError as error:
+        warn_once(error)
+        return {}
+
+
+def known_test_durations(runs_dir: Path, task: str) -> dict[str, float]:
+    """`test_durations`, or none after a warning: durations only balance shards."""
+    try:
+        return test_durations(runs_dir, task)
+    except HistoryError as error:
+        warn_once(error)
+        return {}
+
+
+def warn_once(error: HistoryError) -> None:
+    """One line on stderr per history file, however often a run tries to read it."""
+    if error.path in _warned:
+        return
+    _warned.add(error.path)
+    sys.stderr.write(
+        f"qaagent: warning: the run history {error.path} cannot be read ({error.reason}); "
+        "running without it.\n"
+    )
 
 
 def test_durations(runs_dir: Path, task: str) -> dict[str, float]:

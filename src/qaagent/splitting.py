@@ -377,7 +377,7 @@ def _split_by_node_id(
     task: Task, count: int, runs_dir: Path, env: Mapping[str, str], expected: dict[str, float]
 ) -> list[Task]:
     """Shards of a pytest-collected suite, or the task alone when it has too few groups."""
-    from qaagent.history import test_durations
+    from qaagent.history import known_test_durations
     from qaagent.runners.pytest_runner import selected_node_ids
 
     if task.selected_tests:
@@ -389,7 +389,7 @@ def _split_by_node_id(
     groups = group_tests(tests, task.split_keep_together)
     if min(count, len(groups)) < 2:
         return [task]
-    recorded = test_durations(runs_dir, task.name)
+    recorded = known_test_durations(runs_dir, task.name)
     weights = weigh_tests([test.node_id for test in tests], recorded)
     bins = partition(groups, weights, min(count, len(groups)))
     shards = node_id_shards(task, bins, weights, open_last)

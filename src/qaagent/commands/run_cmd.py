@@ -11,7 +11,9 @@ import signal
 import sys
 import threading
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
     from qaagent.config.loader import LoadedProfile
     from qaagent.config.models import RunSettings
     from qaagent.evidence.models import Manifest
-    from qaagent.evidence.writer import ReportWriter, RunFacts
+    from qaagent.evidence.writer import ReportWriter, RunFacts, RunInfo
     from qaagent.plan import Task
     from qaagent.runners.app import AppLifecycle
     from qaagent.runners.backend import Event
@@ -232,8 +234,8 @@ def execute_run(
     Split suites run as shards and are merged back into one result before any evidence is
     written, so every report shows the suite once.
     """
-    from qaagent.evidence.rundir import create_run_dir, point_latest, prepare_runs_dir
-    from qaagent.history import task_durations
+    from qaagent.evidence.rundir import create_run_dir, prepare_runs_dir
+    from qaagent.history import known_task_durations
     from qaagent.reporting.progress import make_progress
     from qaagent.runners.orchestrator import (
         ExecutionOptions,
@@ -245,9 +247,10 @@ def execute_run(
     from qaagent.runners.watchdog import GUARD
 
     GUARD.start()
+    launched_in = working_folder()
     prepare_runs_dir(loaded.runs_dir)
     settings = loaded.profile.run
-    history = task_durations(loaded.runs_dir)
+    history = known_task_durations(loaded.runs_dir)
     runnable, shard_seconds = plan_shards(loaded, tasks, environment)
     known = {**history, **shard_seconds}
     expected = (
@@ -279,31 +282,111 @@ def execute_run(
             execution = orchestrator.run(runnable, settings.suite_order, expected)
         execution.results = merged_shards(runnable, execution.results)
         writers = report_writers(formats, json_output)
-        manifest = post_phase(
-            run_id, run_dir, loaded, tasks, execution, workers, environment, writers, preparation
+        written = post_phase(
+            RunPlace(run_id, run_dir, launched_in),
+            loaded,
+            tasks,
+            execution,
+            workers,
+            environment,
+            writers,
+            preparation,
         )
-    point_latest(loaded.runs_dir, run_dir)
-    remember(loaded.runs_dir, run_dir)
-    with contextlib.suppress(OSError):
+        late_signals = hold_stop_signals()
+    if written.stored:
+        point_to_latest(loaded.runs_dir, run_dir)
+        remember(loaded.runs_dir, run_dir)
+    manifest = written.manifest
+    try:
         show_outcome(stream, json_output, manifest, execution, run_dir)
+    except (OSError, ValueError) as error:
+        warn(f"the summary could not be printed ({error}).")
+    if late_signals:
+        warn(
+            f"{signal.Signals(late_signals[0]).name} arrived after the evidence was written; "
+            f"the run finished its bookkeeping and keeps exit code {manifest.exit_code or 0}."
+        )
     return manifest.exit_code or 0
+
+
+def warn(message: str) -> None:
+    """One line on stderr that does not change the exit code."""
+    with contextlib.suppress(OSError, ValueError):
+        typer.echo(f"qaagent: warning: {message}", err=True)
+
+
+def working_folder() -> Path:
+    """The folder qaagent was started in, read once, before anything can delete it."""
+    from qaagent.errors import UsageError
+
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise UsageError(
+            "The current folder no longer exists; change to an existing folder and run again."
+        ) from None
+
+
+def hold_stop_signals() -> list[int]:
+    """From now until exit, stop signals are noted rather than obeyed.
+
+    Once the manifest is written, stopping would only lose the latest link and the history
+    row and leave an exit code that disagrees with the manifest.
+    """
+    from qaagent.runners.orchestrator import STOP_SIGNALS
+
+    received: list[int] = []
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        received.append(signum)
+
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, note)
+    return received
+
+
+def point_to_latest(runs_dir: Path, run_dir: Path) -> None:
+    """Point `latest` at the run; a folder that refuses the link is a warning."""
+    from qaagent.evidence.rundir import point_latest
+
+    try:
+        point_latest(runs_dir, run_dir)
+    except OSError as error:
+        warn(f"{runs_dir / 'latest'} was not pointed at this run ({error.strerror or error}).")
 
 
 def remember(runs_dir: Path, run_dir: Path) -> None:
     """Record the run in the history; a history that fails now must not change a finished run."""
-    from qaagent.history import HistoryError, record_run
+    from qaagent.errors import QAAgentError
+    from qaagent.history import record_run
 
     try:
         record_run(runs_dir, run_dir)
-    except HistoryError as error:
-        typer.echo(
-            f"qaagent: warning: the run was not added to the history: {error.message}", err=True
-        )
+    except QAAgentError as error:
+        warn(f"the run was not added to the history: {error.message}")
+    except OSError as error:
+        warn(f"the run was not added to the history: {error}")
+
+
+@dataclass(frozen=True)
+class RunPlace:
+    """Where the run lives: its id, its directory, and the folder qaagent was started in."""
+
+    run_id: str
+    run_dir: Path
+    cwd: Path
+
+
+@dataclass(frozen=True)
+class WrittenEvidence:
+    """The manifest of the run, and whether it is on disk."""
+
+    manifest: Manifest
+    stored: bool = True
 
 
 def post_phase(
-    run_id: str,
-    run_dir: Path,
+    place: RunPlace,
     loaded: LoadedProfile,
     tasks: list[Task],
     execution: Execution,
@@ -311,31 +394,105 @@ def post_phase(
     environment: str | None,
     writers: list[ReportWriter],
     preparation: PostPhasePreparation,
-) -> Manifest:
+) -> WrittenEvidence:
     """Write the evidence once every task returned; the manifest is the last file written."""
     from qaagent.evidence.writer import RunInfo, write_evidence
     from qaagent.runners.orchestrator import STOP_SIGNALS, HardStop
 
     info = RunInfo(
-        run_id=run_id,
+        run_id=place.run_id,
         status=execution.status,
         exit_code=int(execution.exit_code),
         started_at=execution.started_at,
         finished_at=execution.finished_at,
         argv=sys.argv,
-        cwd=Path.cwd(),
+        cwd=place.cwd,
         profile_path=loaded.path,
         profile_sha256=loaded.checksum,
         project=loaded.profile.project.name,
         settings=run_settings(loaded, tasks, workers, environment, execution),
         facts=preparation.result(),
     )
+    results = execution.results
     try:
-        return write_evidence(run_dir, info, execution.results, report_writers=writers)
+        return WrittenEvidence(write_evidence(place.run_dir, info, results, report_writers=writers))
     except HardStop:
         for signum in STOP_SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
-        return write_evidence(run_dir, info, execution.results)
+    except OSError as error:
+        return write_what_fits(place.run_dir, info, results, error)
+    try:
+        return WrittenEvidence(write_evidence(place.run_dir, info, results))
+    except OSError as error:
+        return write_what_fits(place.run_dir, info, results, error)
+
+
+def write_what_fits(
+    run_dir: Path, info: RunInfo, results: list[SuiteResult], error: OSError
+) -> WrittenEvidence:
+    """After a failed write (a full disk): an infrastructure error, with what fits, manifest last.
+
+    The partial reports go first, then, if still nothing fits, the partial test records; a
+    manifest that cannot be written either is said on the console with the counts.
+    """
+    from qaagent.errors import ExitCode
+    from qaagent.evidence.models import DIAGNOSTICS_NAME, REPORTS_DIR, TESTS_NAME, RunStatus
+    from qaagent.evidence.writer import build_manifest, write_evidence
+
+    failed = replace(info, exit_code=int(ExitCode.INFRASTRUCTURE_ERROR), status=RunStatus.error)
+    typer.echo(
+        f"qaagent: error: The evidence could not be written completely to {run_dir} "
+        f"({error.strerror or error}); the reports are left out and the run is an "
+        "infrastructure error (exit code 3). Free space there, or set run.runs_dir (or "
+        "QAAGENT_RUNS_DIR) to a folder with room.",
+        err=True,
+    )
+    for leftover in (REPORTS_DIR, TESTS_NAME, DIAGNOSTICS_NAME):
+        remove_partial(run_dir / leftover)
+    try:
+        return WrittenEvidence(write_evidence(run_dir, failed, results))
+    except OSError:
+        for leftover in (TESTS_NAME, DIAGNOSTICS_NAME):
+            remove_partial(run_dir / leftover)
+    manifest = build_manifest(run_dir, failed, results)
+    try:
+        store_manifest(run_dir, manifest)
+    except OSError as final:
+        counts = manifest.counts
+        typer.echo(
+            f"qaagent: error: The manifest could not be written to {run_dir} "
+            f"({final.strerror or final}). The run: {counts.passed} passed, {counts.failed} "
+            f"failed, {counts.errors} errors, {counts.skipped} skipped, {counts.flaky} flaky.",
+            err=True,
+        )
+        return WrittenEvidence(manifest, stored=False)
+    return WrittenEvidence(manifest)
+
+
+def store_manifest(run_dir: Path, manifest: Manifest) -> None:
+    """Index what is on disk, leftover temporaries aside, and write the manifest alone."""
+    from qaagent.evidence.writer import index_files, write_manifest
+
+    remove_manifest_temporaries(run_dir)
+    manifest.files = index_files(run_dir)
+    try:
+        write_manifest(run_dir, manifest)
+    finally:
+        remove_manifest_temporaries(run_dir)
+
+
+def remove_manifest_temporaries(run_dir: Path) -> None:
+    """Delete the half-written temporary files of failed manifest writes."""
+    for temporary in run_dir.glob(".manifest-*.tmp"):
+        temporary.unlink(missing_ok=True)
+
+
+def remove_partial(path: Path) -> None:
+    """Delete a file or folder that a failed write may have left half-written."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def plan_shards(

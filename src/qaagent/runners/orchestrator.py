@@ -429,6 +429,7 @@ def interrupts_stop(orchestrator: RunOrchestrator) -> Iterator[None]:
     own, so nothing but qaagent would stop them, and the evidence would be lost.
 
     Only the main thread can install handlers; elsewhere signals keep their usual meaning.
+    On leaving, only handlers still its own are restored, so one installed inside stays.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -448,4 +449,5 @@ def interrupts_stop(orchestrator: RunOrchestrator) -> Iterator[None]:
         yield
     finally:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)
+            if signal.getsignal(signum) is handle:
+                signal.signal(signum, handler)

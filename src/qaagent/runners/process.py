@@ -159,6 +159,7 @@ class _Supervisor:
             self._selector.register(self._exit_fd, selectors.EVENT_READ)
         self._open = True
         self._next_track = 0.0
+        self.log_error: str | None = None
 
     def run(self) -> int | None:
         """Wait for the command to end by itself, or end it; then end whatever it left running.
@@ -215,8 +216,22 @@ class _Supervisor:
             self._open = False
             self._selector.unregister(self._fd)
             return
-        self.log.write(chunk)
+        self._log(chunk)
         self.tail.feed(chunk)
+
+    def _log(self, chunk: bytes) -> None:
+        """Append output to the log; once that fails (a full disk), stop writing and say so.
+
+        The pipe is still drained, so the command never blocks on a log qaagent cannot keep.
+        """
+        if self.log_error is not None:
+            return
+        try:
+            self.log.write(chunk)
+            self.log.flush()
+        except OSError as error:
+            self.log_error = f"qaagent: output no longer logged: {error.strerror or error}"
+            self.tail.lines.append(self.log_error)
 
     def _drain(self) -> None:
         """Read what is left in the pipe once every writer is gone."""
@@ -277,7 +292,9 @@ class _Supervisor:
             return []
 
     def _note(self, message: str) -> None:
-        _write_note(self.log, message)
+        if self.log_error is None:
+            with contextlib.suppress(OSError):
+                _write_note(self.log, message)
 
 
 def _signal_all(

@@ -376,9 +376,7 @@ def _histories(results: list[AttemptResult]) -> list[tuple[list[TestCase], bool]
     return [(result.attempt.cases, result.complete) for result in results]
 
 
-def _judged_by_exit_code_after_junit(
-    result: AttemptResult, earlier: list[AttemptResult]
-) -> bool:
+def _judged_by_exit_code_after_junit(result: AttemptResult, earlier: list[AttemptResult]) -> bool:
     """A retry without JUnit XML after attempts with it has no results that could clear theirs."""
     judged = result.verdict in (Verdict.passed, Verdict.failed) and not result.wrote_junit
     return judged and any(attempt.wrote_junit for attempt in earlier)
