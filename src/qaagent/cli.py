@@ -72,6 +72,7 @@ def main() -> None:
     """
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        run_cmd.working_folder()
         app()
     except QAAgentError as error:
         typer.echo(f"qaagent: error: {error.message}", err=True)
