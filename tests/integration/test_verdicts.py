@@ -240,6 +240,7 @@ def test_a_signal_after_the_manifest_leaves_the_bookkeeping_done_and_the_exit_co
     manifest = checked_manifest(run_dir)
     assert process.returncode == manifest.exit_code == 0, stderr
     assert "Traceback" not in stderr
+    assert "qaagent: warning: SIGINT arrived after the evidence was written" in stderr
     with contextlib.closing(sqlite3.connect(runs_dir / "history.sqlite3")) as db:
         recorded = db.execute("SELECT run_id FROM runs").fetchall()
     assert recorded == [(manifest.run_id,)]
