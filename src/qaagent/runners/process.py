@@ -28,6 +28,7 @@ MAX_LINE_BYTES = 8192
 READ_CHUNK = 65536
 POLL_SECONDS = 0.1
 TRACK_SECONDS = 1.0
+FLUSH_SECONDS = 0.1
 KILL_ROUNDS = 5
 
 
@@ -160,6 +161,8 @@ class _Supervisor:
         self._open = True
         self._next_track = 0.0
         self.log_error: str | None = None
+        self._unflushed = False
+        self._flushed_at = time.monotonic()
 
     def run(self) -> int | None:
         """Wait for the command to end by itself, or end it; then end whatever it left running.
@@ -204,34 +207,57 @@ class _Supervisor:
         is noticed at once rather than at the next poll.
         """
         if not self._selector.get_map():
+            self._flush()
             time.sleep(wait)
             return
         ready = {key.fd for key, _ in self._selector.select(wait)}
         if self._exit_fd in ready:
             self._selector.unregister(self._exit_fd)
         if self._fd not in ready:
+            self._flush()
             return
         chunk = os.read(self._fd, READ_CHUNK)
         if not chunk:
             self._open = False
             self._selector.unregister(self._fd)
+            self._flush()
             return
-        self._log(chunk)
+        self._write(chunk)
         self.tail.feed(chunk)
 
-    def _log(self, chunk: bytes) -> None:
-        """Append output to the log; once that fails (a full disk), stop writing and say so.
+    def _write(self, chunk: bytes) -> None:
+        """Append output to the log, on disk within FLUSH_SECONDS, so a killed qaagent loses none.
 
-        The pipe is still drained, so the command never blocks on a log qaagent cannot keep.
+        Heavy output is flushed at most every FLUSH_SECONDS rather than once per chunk.
         """
         if self.log_error is not None:
             return
         try:
             self.log.write(chunk)
-            self.log.flush()
         except OSError as error:
-            self.log_error = f"qaagent: output no longer logged: {error.strerror or error}"
-            self.tail.lines.append(self.log_error)
+            self._stop_logging(error)
+            return
+        self._unflushed = True
+        if time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Hand what the log buffers to the kernel, when there is anything."""
+        if self._unflushed and self.log_error is None:
+            try:
+                self.log.flush()
+            except OSError as error:
+                self._stop_logging(error)
+            self._unflushed = False
+        self._flushed_at = time.monotonic()
+
+    def _stop_logging(self, error: OSError) -> None:
+        """Leave a log that cannot grow (a full disk) as it is; the pipe is still drained.
+
+        The command never blocks on a log qaagent cannot keep, and its tail says why the log ends.
+        """
+        self.log_error = f"qaagent: output no longer logged: {error.strerror or error}"
+        self.tail.lines.append(self.log_error)
 
     def _drain(self) -> None:
         """Read what is left in the pipe once every writer is gone."""
