@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
-from test_run_all import FIXTURE, processes_in, processes_left, run_dirs, start_run_all
+from test_run_all import (
+    FIXTURE,
+    checked_manifest,
+    processes_in,
+    processes_left,
+    run_all,
+    run_dirs,
+    start_run_all,
+)
+
+from qaagent.evidence.models import RunStatus
 
 WAIT_SECONDS = 30
 
@@ -66,3 +78,55 @@ def test_output_reaches_the_log_while_the_task_runs_and_survives_a_killed_qaagen
     kept = (run_dir / "artifacts" / "chatty" / "output.log").read_text(encoding="utf-8")
     assert "line 20" in kept
     assert processes_left(project) == []
+
+
+def catastrophic_profile(project: Path) -> str:
+    """A failing task whose output makes `(a+)+b` backtrack for hours, with a retry on it."""
+    script = "print('a' * 36, flush=True); raise SystemExit(1)"
+    return write_profile(
+        project,
+        "backtrack.yaml",
+        f"  backtrack:\n    kind: command\n    command: [python, -c, {script!r}]\n"
+        "    timeout: 60\n    retry_count: 1\n    retry_on: ['(a+)+b']\n",
+    )
+
+
+def test_a_catastrophic_retry_pattern_counts_as_no_match_instead_of_hanging(
+    project: Path,
+) -> None:
+    completed = run_all(project, "--config", catastrophic_profile(project))
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    (task,) = manifest.tasks
+    assert len(task.attempts) == 2
+    log = (run_dir / "artifacts" / "backtrack" / "output.log").read_text(encoding="utf-8")
+    assert log.count("retry_on patterns took longer than 5 s") == 1
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_a_catastrophic_match_still_stops_the_run(
+    project: Path, signum: signal.Signals
+) -> None:
+    process = start_run_all(project, "--config", catastrophic_profile(project))
+    wait_for_child(process.pid, "qaagent.runners.matching")
+    process.send_signal(signum)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    (run_dir,) = run_dirs(project)
+    assert checked_manifest(run_dir).status is RunStatus.interrupted
+
+
+def wait_for_child(pid: int, needle: str) -> None:
+    """Wait until a child of `pid` runs with `needle` in its command line."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not any(needle in " ".join(child.cmdline()) for child in live_children(pid)):
+        assert time.monotonic() < deadline, f"no child of {pid} ever ran {needle!r}"
+        time.sleep(0.05)
+
+
+def live_children(pid: int) -> list[psutil.Process]:
+    try:
+        return [child for child in psutil.Process(pid).children() if child.is_running()]
+    except psutil.Error:
+        return []

@@ -20,6 +20,7 @@ from qaagent.runners.base import (
     TestCase,
 )
 from qaagent.runners.command_runner import CommandAdapter
+from qaagent.runners.matching import search_log
 from qaagent.runners.process import ProcessResult
 from qaagent.runners.pytest_runner import (
     PLUGIN_DIR,
@@ -37,7 +38,6 @@ from qaagent.runners.tool_runner import (
     fresh_folder,
     junit_files,
     merge_cases,
-    output_matches,
     remove_stale,
     task_environment,
 )
@@ -148,10 +148,9 @@ def test_output_patterns_are_searched_from_the_attempt_offset(tmp_path: Path) ->
     with log.open("ab") as handle:
         handle.write(b"attempt 2: \xff connection refused\n")
 
-    assert output_matches(log, 0, ("HTTP 429",))
-    assert not output_matches(log, offset, ("HTTP 429",))
-    assert output_matches(log, offset, ("HTTP 429", r"connection\s+refused"))
-    assert not output_matches(log, 0, ())
+    assert search_log(log, 0, ("HTTP 429",))
+    assert not search_log(log, offset, ("HTTP 429",))
+    assert search_log(log, offset, ("HTTP 429", r"connection\s+refused"))
 
 
 def test_environment_layers_and_qaagent_variables(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import shlex
 import shutil
 import string
@@ -27,13 +26,12 @@ from qaagent.runners.base import (
     ToolAdapter,
 )
 from qaagent.runners.junit import parse_junit
+from qaagent.runners.matching import MATCH_SECONDS, output_matches
 from qaagent.runners.process import ProcessResult, run_process
 
 LOG_NAME = "output.log"
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
-MAX_SCANNED_LINE = 65536
-SCAN_BLOCK = 1 << 20
 PROBLEM_STATUSES = (CaseStatus.failed, CaseStatus.error)
 
 
@@ -161,7 +159,13 @@ class ToolRunner:
             stop=context.stop,
             on_line=context.on_output,
         )
-        return self._judge(task, invocation, attempt_dir, number, process, log_path, offset)
+        result = self._judge(task, invocation, attempt_dir, number, process, log_path, offset)
+        if _worth_retrying(result) and number <= task.retry_count:
+            seconds = deadline.cap(MATCH_SECONDS)
+            result.transient = output_matches(
+                log_path, offset, task.retry_on, context.stop, seconds
+            )
+        return result
 
     def _judge(
         self,
@@ -199,15 +203,12 @@ class ToolRunner:
             junit_paths=junit_paths,
         )
         artifacts = [*self.adapter.artifacts(attempt_dir, invocation), *junit_paths]
-        transient = verdict in (Verdict.failed, Verdict.broken) and output_matches(
-            log_path, offset, task.retry_on
-        )
         return AttemptResult(
             attempt,
             verdict,
             process.tail,
             artifacts,
-            transient,
+            False,
             complete=not invocation.partial,
             wrote_junit=bool(junit_paths),
         )
@@ -344,27 +345,6 @@ def junit_files(junit: Path) -> list[Path]:
     if junit.is_dir():
         return sorted(junit.glob("*.xml"))
     return [junit] if junit.is_file() else []
-
-
-def output_matches(log_path: Path, offset: int, patterns: tuple[str, ...]) -> bool:
-    """Whether the attempt's output, from `offset` on, matches a pattern on one of its lines.
-
-    Patterns are matched against the UTF-8 bytes, so undecodable output costs nothing to scan;
-    blocks are read with a bounded carry-over, so neither a huge log nor a huge line is held.
-    """
-    if not patterns or not log_path.exists():
-        return False
-    joined = "|".join(f"(?:{pattern})" for pattern in patterns)
-    regex = re.compile(joined.encode(), re.MULTILINE)
-    carry = b""
-    with log_path.open("rb") as log:
-        log.seek(offset)
-        while block := log.read(SCAN_BLOCK):
-            complete, _, carry = (carry + block).rpartition(b"\n")
-            carry = carry[-MAX_SCANNED_LINE:]
-            if regex.search(complete):
-                return True
-    return regex.search(carry) is not None
 
 
 def backoff_delay(retry: int, base: float) -> float:
