@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import time
@@ -120,13 +121,28 @@ def test_a_signal_during_a_catastrophic_match_still_stops_the_run(
 def wait_for_child(pid: int, needle: str) -> None:
     """Wait until a child of `pid` runs with `needle` in its command line."""
     deadline = time.monotonic() + WAIT_SECONDS
-    while not any(needle in " ".join(child.cmdline()) for child in live_children(pid)):
+    while not any(needle in line for line in child_command_lines(pid)):
         assert time.monotonic() < deadline, f"no child of {pid} ever ran {needle!r}"
         time.sleep(0.05)
 
 
-def live_children(pid: int) -> list[psutil.Process]:
-    try:
-        return [child for child in psutil.Process(pid).children() if child.is_running()]
-    except psutil.Error:
-        return []
+def child_command_lines(pid: int) -> list[str]:
+    lines = []
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process(pid).children():
+            with contextlib.suppress(psutil.Error):
+                lines.append(" ".join(child.cmdline()))
+    return lines
+
+
+def test_a_daemon_that_clears_its_environment_and_leaves_the_session_is_ended(
+    project: Path,
+) -> None:
+    profile = write_profile(
+        project,
+        "daemon.yaml",
+        "  daemon: {kind: command, command: [sh, -c, 'env -i setsid sleep 301 & exit 0']}\n",
+    )
+    completed = run_all(project, "--config", profile)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert not [p for p in processes_left(project, seconds=10) if "301" in p.cmdline()]

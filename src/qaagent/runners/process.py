@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import math
 import os
 import selectors
 import shutil
@@ -16,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 import psutil
 
@@ -28,6 +30,9 @@ MAX_LINE_BYTES = 8192
 READ_CHUNK = 65536
 POLL_SECONDS = 0.1
 TRACK_SECONDS = 1.0
+EARLY_SECONDS = 2.0
+BIRTH_SLACK = 1.0
+PR_SET_CHILD_SUBREAPER = 36
 FLUSH_SECONDS = 0.1
 KILL_ROUNDS = 5
 
@@ -105,15 +110,13 @@ def run_process(
         if problem is not None:
             _write_note(log, problem)
             return ProcessResult(argv, None, started, _now(), error=problem, log_path=log_path)
-        token = uuid.uuid4().hex
         try:
-            process = _spawn(argv, cwd, {**env, PROCESS_TAG: token})
+            tree = ProcessTree.start(argv, cwd, env, subprocess.PIPE)
         except OSError as exc:
             message = f"could not start {argv[0]}: {exc.strerror or exc}"
             _write_note(log, message)
             return ProcessResult(argv, None, started, _now(), error=message, log_path=log_path)
-        GUARD.watch(process.pid, token)
-        supervisor = _Supervisor(process, token, log, tail, stop, timeout, grace)
+        supervisor = _Supervisor(tree, log, tail, stop, timeout, grace)
         exit_code = supervisor.run()
     tail.close()
     return ProcessResult(
@@ -128,21 +131,181 @@ def run_process(
     )
 
 
+class ProcessTree:
+    """A command started in a session of its own, and every process it starts.
+
+    They are found by four means, since each can be escaped alone: the command's process group,
+    descendants remembered while still linked to it, the environment token they inherit, and
+    adoption: qaagent is the child subreaper, so a daemon whose parent exits comes back to it.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], token: str) -> None:
+        self.process = process
+        self.token = token
+        self.leader = psutil.Process(process.pid)
+        self.known: dict[int, psutil.Process] = {}
+        self._started = time.monotonic()
+        self._next_track = 0.0
+
+    @classmethod
+    def start(
+        cls, argv: list[str], cwd: Path, env: Mapping[str, str], output: int | IO[bytes]
+    ) -> ProcessTree:
+        """Start `argv` tagged with a fresh token, watched by the watchdog; OSError if it cannot."""
+        token = uuid.uuid4().hex
+        process = ADOPTION.spawn(lambda: _spawn(argv, cwd, {**env, PROCESS_TAG: token}, output))
+        GUARD.watch(process.pid, token)
+        return cls(process, token)
+
+    def track(self) -> None:
+        """Remember descendants while they are still linked to the command.
+
+        Often in the first seconds, when daemons are started and their parents exit, then
+        every TRACK_SECONDS; adopted orphans are handed to the watchdog on the way.
+        """
+        now = time.monotonic()
+        if now < self._next_track:
+            return
+        early = now - self._started < EARLY_SECONDS
+        self._next_track = now + (POLL_SECONDS if early else TRACK_SECONDS)
+        for child in self._children():
+            self.known.setdefault(child.pid, child)
+        ADOPTION.adopt()
+
+    def end(self, grace: float, wait: Callable[[list[psutil.Process], float], None]) -> None:
+        """TERM the whole tree, `wait` out the grace, KILL what is left, until none is left."""
+        survivors = self.survivors()
+        if survivors:
+            _signal_all(survivors, self.process, signal.SIGTERM)
+            wait(survivors, grace)
+            for _ in range(KILL_ROUNDS):
+                survivors = self.survivors()
+                if not survivors:
+                    break
+                _signal_all(survivors, self.process, signal.SIGKILL)
+                wait(survivors, 1.0)
+        ADOPTION.reap()
+
+    def close(self) -> None:
+        """The tree is gone and the command reaped: the watchdog and adoption forget it."""
+        GUARD.release(self.process.pid, self.token)
+        ADOPTION.forget(self.process.pid)
+
+    def survivors(self) -> list[psutil.Process]:
+        """Every live process of the tree: the command, its group, known, tagged and adopted."""
+        found = {child.pid: child for child in self._children()}
+        if self.process.poll() is None:
+            found[self.leader.pid] = self.leader
+        for proc in self.known.values():
+            found.setdefault(proc.pid, proc)
+        for proc in _tagged(self.token, self.process.pid):
+            found.setdefault(proc.pid, proc)
+        for proc in ADOPTION.orphans_of(self.process.pid):
+            found.setdefault(proc.pid, proc)
+        own = os.getpid()
+        return [proc for pid, proc in found.items() if pid != own and _alive(proc)]
+
+    def _children(self) -> list[psutil.Process]:
+        """Descendants still linked to the command, never those of a process that reused its pid."""
+        try:
+            return self.leader.children(recursive=True) if self.leader.is_running() else []
+        except psutil.Error:
+            return []
+
+
+class _Adoption:
+    """qaagent as the child subreaper of its commands, so their orphans come back to it.
+
+    An orphan that left its command's session and cleared its environment carries no mark of
+    the command that started it; it belongs to every command that ran when it was born, and
+    is ended with the last of them. Each is also handed to the watchdog, as its own group.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subreaper = False
+        self._running: dict[int, float] = {}
+        self._adopted: dict[int, tuple[psutil.Process, str]] = {}
+
+    def spawn(self, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        """Start a command, known as running before any orphan search can see it."""
+        with self._lock:
+            if not self._subreaper:
+                self._subreaper = _become_subreaper()
+            started = time.time()
+            process = start()
+            self._running[process.pid] = started
+            return process
+
+    def forget(self, leader: int) -> None:
+        """The command is reaped; its pid may be reused."""
+        with self._lock:
+            self._running.pop(leader, None)
+
+    def adopt(self) -> None:
+        """Hand newly adopted orphans to the watchdog and reap those that ended by themselves."""
+        with self._lock:
+            self._refresh()
+
+    def orphans_of(self, leader: int) -> list[psutil.Process]:
+        """Adopted orphans to end with this command: from its session, or from nobody else's."""
+        with self._lock:
+            self._refresh()
+            others = [started for pid, started in self._running.items() if pid != leader]
+            ending = []
+            for pid, (proc, _) in self._adopted.items():
+                session = _session(pid)
+                if session == leader or (
+                    session not in self._running
+                    and not any(started <= _born(proc) + BIRTH_SLACK for started in others)
+                ):
+                    ending.append(proc)
+            return ending
+
+    def reap(self) -> None:
+        """Collect the exit status of adopted orphans that ended, so no zombie stays."""
+        with self._lock:
+            self._refresh()
+
+    def _refresh(self) -> None:
+        """Find orphans among qaagent's children; reap and forget those that are gone."""
+        if not self._subreaper:
+            return
+        own_session = os.getsid(0)
+        spared = {GUARD.pid, *self._running}
+        for child in _own_children():
+            if child.pid in spared or child.pid in self._adopted:
+                continue
+            if _session(child.pid) not in (None, own_session):
+                token = f"adopted-{uuid.uuid4().hex}"
+                self._adopted[child.pid] = (child, token)
+                with contextlib.suppress(OSError):
+                    GUARD.watch(os.getpgid(child.pid), token)
+        for pid, (proc, token) in list(self._adopted.items()):
+            if not _alive(proc):
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, os.WNOHANG)
+                del self._adopted[pid]
+                GUARD.release(pid, token)
+
+
+ADOPTION = _Adoption()
+
+
 class _Supervisor:
     """Poll loop for one running command: copy output, watch the clock and the stop flag."""
 
     def __init__(
         self,
-        process: subprocess.Popen[bytes],
-        token: str,
+        tree: ProcessTree,
         log: BinaryIO,
         tail: TailBuffer,
         stop: threading.Event,
         timeout: float | None,
         grace: float,
     ) -> None:
-        self.process = process
-        self.token = token
+        self.tree = tree
+        self.process = tree.process
         self.log = log
         self.tail = tail
         self.stop = stop
@@ -150,8 +313,7 @@ class _Supervisor:
         self.grace = grace
         self.timed_out = False
         self.cancelled = False
-        self.leader = psutil.Process(process.pid)
-        self.known: dict[int, psutil.Process] = {}
+        process = tree.process
         self._fd = process.stdout.fileno() if process.stdout else -1
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._fd, selectors.EVENT_READ)
@@ -159,7 +321,6 @@ class _Supervisor:
         if self._exit_fd is not None:
             self._selector.register(self._exit_fd, selectors.EVENT_READ)
         self._open = True
-        self._next_track = 0.0
         self.log_error: str | None = None
         self._unflushed = False
         self._flushed_at = time.monotonic()
@@ -178,15 +339,16 @@ class _Supervisor:
             self.tail.on_line = None
             raise
         finally:
-            self._end_tree()
-            GUARD.release(self.process.pid, self.token)
+            self.tree.end(self.grace, self._await_gone)
             self._drain()
             self._selector.close()
             if self._exit_fd is not None:
                 os.close(self._exit_fd)
             if self.process.stdout is not None:
                 self.process.stdout.close()
-        return self.process.wait()
+            exit_code = self.process.wait()
+            self.tree.close()
+        return exit_code
 
     def _watch(self) -> None:
         """Copy output until the command exits, its time is up, or it is asked to stop."""
@@ -198,7 +360,7 @@ class _Supervisor:
                 self.timed_out = True
                 return
             self._pump(POLL_SECONDS)
-            self._track_descendants()
+            self.tree.track()
 
     def _pump(self, wait: float) -> None:
         """Copy what the command printed within `wait` seconds to the log and tail.
@@ -265,29 +427,6 @@ class _Supervisor:
         while self._open and time.monotonic() < limit:
             self._pump(POLL_SECONDS)
 
-    def _track_descendants(self) -> None:
-        """Remember descendants while they are still linked to the command."""
-        now = time.monotonic()
-        if now < self._next_track:
-            return
-        self._next_track = now + TRACK_SECONDS
-        for child in self._children():
-            self.known.setdefault(child.pid, child)
-
-    def _end_tree(self) -> None:
-        """TERM the whole tree, give it `grace` seconds, KILL what is left, until none is left."""
-        survivors = self._survivors()
-        if not survivors:
-            return
-        _signal_all(survivors, self.process, signal.SIGTERM)
-        self._await_gone(survivors, self.grace)
-        for _ in range(KILL_ROUNDS):
-            survivors = self._survivors()
-            if not survivors:
-                return
-            _signal_all(survivors, self.process, signal.SIGKILL)
-            self._await_gone(survivors, 1.0)
-
     def _await_gone(self, procs: list[psutil.Process], seconds: float) -> None:
         """Keep copying output until every listed process is gone or `seconds` pass.
 
@@ -297,25 +436,6 @@ class _Supervisor:
         limit = time.monotonic() + seconds
         while time.monotonic() < limit and any(_alive(proc) for proc in procs):
             self._pump(POLL_SECONDS)
-
-    def _survivors(self) -> list[psutil.Process]:
-        """Every live process of the tree: the command, its group, known descendants, tagged."""
-        found = {child.pid: child for child in self._children()}
-        if self.process.poll() is None:
-            found[self.leader.pid] = self.leader
-        for proc in self.known.values():
-            found.setdefault(proc.pid, proc)
-        for proc in _tagged(self.token, self.process.pid):
-            found.setdefault(proc.pid, proc)
-        own = os.getpid()
-        return [proc for pid, proc in found.items() if pid != own and _alive(proc)]
-
-    def _children(self) -> list[psutil.Process]:
-        """Descendants still linked to the command, never those of a process that reused its pid."""
-        try:
-            return self.leader.children(recursive=True) if self.leader.is_running() else []
-        except psutil.Error:
-            return []
 
     def _note(self, message: str) -> None:
         if self.log_error is None:
@@ -359,18 +479,51 @@ def _tagged(token: str, leader: int) -> list[psutil.Process]:
     return found
 
 
-def _spawn(argv: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """Start the command in a new session, output merged into one pipe, no input."""
+def _spawn(
+    argv: list[str], cwd: Path, env: Mapping[str, str], output: int | IO[bytes]
+) -> subprocess.Popen[bytes]:
+    """Start the command in a new session, output merged into one pipe or file, no input."""
     return subprocess.Popen(
         argv,
         cwd=cwd,
         env=dict(env),
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
         close_fds=True,
     )
+
+
+def _become_subreaper() -> bool:
+    """Have orphans of the commands re-parented to qaagent instead of init (Linux only)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return bool(libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
+    except (OSError, AttributeError):
+        return False
+
+
+def _own_children() -> list[psutil.Process]:
+    try:
+        return psutil.Process().children()
+    except psutil.Error:
+        return []
+
+
+def _session(pid: int) -> int | None:
+    try:
+        return os.getsid(pid)
+    except OSError:
+        return None
+
+
+def _born(proc: psutil.Process) -> float:
+    """When the process started; unknown counts as late, so it is never ended early."""
+    try:
+        return float(proc.create_time())
+    except psutil.Error:
+        return math.inf
 
 
 def _cannot_start(argv: list[str], cwd: Path, env: Mapping[str, str]) -> str | None:
