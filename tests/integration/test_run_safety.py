@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +16,8 @@ import pytest
 from test_run_all import (
     FIXTURE,
     checked_manifest,
+    environment,
+    free_port,
     processes_in,
     processes_left,
     run_all,
@@ -146,3 +150,115 @@ def test_a_daemon_that_clears_its_environment_and_leaves_the_session_is_ended(
     completed = run_all(project, "--config", profile)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert not [p for p in processes_left(project, seconds=10) if "301" in p.cmdline()]
+
+
+def app_profile(project: Path, port: int, settings: str = "", *suites: str) -> str:
+    """A profile whose local app is tools/app.py on `port`, and command suites that need it."""
+    start = settings or "start_command: [python, tools/app.py]"
+    blocks = "".join(
+        f"  {name}: {{kind: command, command: {command}, needs_app: true}}\n"
+        for name, command in (
+            suite.split("=", 1) for suite in suites or ("smoke=[python, tools/probe.py]",)
+        )
+    )
+    (project / "apps.yaml").write_text(
+        "tests: {unit: {enabled: false}}\n"
+        "app:\n"
+        "  local:\n"
+        f"    base_url: http://127.0.0.1:{port}\n"
+        f"    {start}\n"
+        "    health_endpoint: /health\n"
+        "    startup_timeout: 20\n"
+        f"suites:\n{blocks}",
+        encoding="utf-8",
+    )
+    return "apps.yaml"
+
+
+@pytest.fixture
+def stale_server(tmp_path: Path) -> Iterator[int]:
+    """The fixture app already serving /health on a port, started outside qaagent."""
+    port = free_port()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    server = subprocess.Popen(
+        [sys.executable, str(FIXTURE / "tools" / "app.py")],
+        cwd=elsewhere,
+        env={**environment(), "BASE_URL": f"http://127.0.0.1:{port}"},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    assert "listening" in server.stdout.readline()
+    yield port
+    server.kill()
+    server.communicate(timeout=30)
+
+
+def test_a_stale_server_on_the_app_port_is_an_infrastructure_error(
+    project: Path, stale_server: int
+) -> None:
+    completed = run_all(project, "--config", app_profile(project, stale_server))
+    assert completed.returncode == 3, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    (smoke,) = checked_manifest(run_dir).tasks
+    assert smoke.outcome == "error"
+    assert f"something already answers on port {stale_server}" in (smoke.error or "")
+    assert "reuse_existing: true" in (smoke.error or "")
+    assert not (project / "app.pid").exists()
+
+
+def test_reuse_existing_tests_against_the_server_already_running(
+    project: Path, stale_server: int
+) -> None:
+    profile = app_profile(
+        project,
+        stale_server,
+        "start_command: [python, tools/app.py]\n    reuse_existing: true",
+    )
+    completed = run_all(project, "--config", profile)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert not (project / "app.pid").exists()
+
+
+def test_an_app_that_dies_while_suites_need_it_errors_them_with_its_exit_code(
+    project: Path,
+) -> None:
+    killer = (
+        "import os, socket, time, urllib.request\n"
+        "base = os.environ['BASE_URL']\n"
+        "urllib.request.urlopen(base + '/exit/7', timeout=5).read()\n"
+        "port = int(base.rsplit(':', 1)[1])\n"
+        "for _ in range(100):\n"
+        "    try: socket.create_connection(('127.0.0.1', port), timeout=1).close()\n"
+        "    except OSError: break\n"
+        "    time.sleep(0.1)\n"
+        "time.sleep(0.5)\n"
+    )
+    profile = app_profile(
+        project,
+        free_port(),
+        "",
+        f"killer=[python, -c, {killer!r}]",
+        "after=[python, tools/probe.py]",
+    )
+    completed = run_all(project, "--config", profile, "--no-parallel")
+    assert completed.returncode == 3, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    tasks = {task.name: task for task in checked_manifest(run_dir).tasks}
+    for name in ("killer", "after"):
+        assert tasks[name].outcome == "error", name
+        assert "app 'local' exited with code 7 while suites still needed it" in (
+            tasks[name].error or ""
+        )
+        assert "listening on" in (tasks[name].error or "")
+
+
+def test_helpers_an_app_starts_in_sessions_of_their_own_end_with_it(project: Path) -> None:
+    start = (
+        "start_command: [sh, -c, 'setsid sleep 302 & env -i setsid sleep 303 & "
+        "exec python tools/app.py']"
+    )
+    completed = run_all(project, "--config", app_profile(project, free_port(), start))
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert processes_left(project, seconds=10) == []

@@ -127,6 +127,11 @@ class AppEnvironment(StrictModel):
     startup_timeout: PositiveFloat = Field(
         60, description="Seconds to wait for the health endpoint before giving up."
     )
+    reuse_existing: bool = Field(
+        False,
+        description="Test against a server already answering base_url instead of starting one; "
+        "without it, such a server is an error.",
+    )
 
 
 def _document_output_dir(schema: dict[str, Any]) -> None:

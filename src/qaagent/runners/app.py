@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
-import subprocess
+import socket
 import threading
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from qaagent.config.models import AppEnvironment
 from qaagent.logging import get_logger
-from qaagent.runners.tagging import PROCESS_TAG
-from qaagent.runners.watchdog import GUARD
+from qaagent.runners.process import ProcessTree, await_gone
 
 POLL_INTERVAL = 0.2
 REQUEST_TIMEOUT = 2.0
@@ -24,7 +22,7 @@ LOG_TAIL_LINES = 30
 
 
 class AppStartError(Exception):
-    """The app did not become healthy; the message carries the end of its log."""
+    """The app did not become healthy, or died while needed; the message ends with its log."""
 
 
 def pick_environment(apps: Mapping[str, AppEnvironment], requested: str | None) -> str | None:
@@ -58,6 +56,26 @@ def probe(url: str) -> int | None:
         return int(error.code)
     except (urllib.error.URLError, OSError, ValueError):
         return None
+
+
+def address(url: str) -> tuple[str, int]:
+    """Host and port of a URL, with the scheme's default port."""
+    parts = urlsplit(url)
+    default = 443 if parts.scheme == "https" else 80
+    try:
+        port = parts.port or default
+    except ValueError:
+        port = default
+    return parts.hostname or "127.0.0.1", port
+
+
+def port_answers(url: str) -> bool:
+    """Whether anything accepts connections on the URL's host and port."""
+    try:
+        with socket.create_connection(address(url), timeout=REQUEST_TIMEOUT):
+            return True
+    except OSError:
+        return False
 
 
 def is_healthy(status: int | None, strict: bool) -> bool:
@@ -99,8 +117,7 @@ class AppLifecycle:
         self._users = users
         self._env = dict(env)
         self._lock = threading.Lock()
-        self._process: subprocess.Popen[bytes] | None = None
-        self._token = uuid.uuid4().hex
+        self._tree: ProcessTree | None = None
         self._failure: AppStartError | None = None
         self._started = False
 
@@ -116,6 +133,12 @@ class AppLifecycle:
                     self._terminate()
             if self._failure is not None:
                 raise self._failure
+            self._raise_if_exited()
+
+    def check_running(self) -> None:
+        """Raise AppStartError if the app qaagent started has exited since it became healthy."""
+        with self._lock:
+            self._raise_if_exited()
 
     def release(self) -> None:
         """One task that needed the app is done; the last one stops it."""
@@ -130,44 +153,58 @@ class AppLifecycle:
             self._terminate()
 
     def _start(self, stop: threading.Event) -> None:
+        base_url = self.environment.base_url
+        if port_answers(base_url):
+            if self.environment.reuse_existing:
+                get_logger(__name__).info("app reused", environment=self.name, url=base_url)
+                return
+            raise AppStartError(self._port_taken_message())
         command = self.environment.start_command or []
         argv = shlex.split(command) if isinstance(command, str) else list(command)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self._env, "BASE_URL": base_url}
         with self.log_path.open("ab") as log:
             try:
-                self._process = subprocess.Popen(
-                    argv,
-                    cwd=self.cwd,
-                    env={
-                        **os.environ,
-                        **self._env,
-                        "BASE_URL": self.environment.base_url,
-                        PROCESS_TAG: self._token,
-                    },
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+                self._tree = ProcessTree.start(argv, self.cwd, env, log)
             except OSError as error:
                 raise AppStartError(
                     f"app {self.name!r}: cannot start {argv[0]!r} ({error.strerror})."
                 ) from None
-        GUARD.watch(self._process.pid, self._token)
+        process = self._tree.process
         get_logger(__name__).info(
-            "app starting", environment=self.name, pid=self._process.pid, log=str(self.log_path)
+            "app starting", environment=self.name, pid=process.pid, log=str(self.log_path)
         )
-        self._wait_healthy(self._process, stop)
+        self._wait_healthy(self._tree, stop)
         get_logger(__name__).info(
             "app healthy", environment=self.name, url=health_url(self.environment)
         )
 
-    def _wait_healthy(self, process: subprocess.Popen[bytes], stop: threading.Event) -> None:
+    def _port_taken_message(self) -> str:
+        host, port = address(self.environment.base_url)
+        return (
+            f"app {self.name!r}: something already answers on port {port} of {host} "
+            f"({self.environment.base_url}) before qaagent started the app, so the tests would "
+            f"run against it. Stop that server, point base_url at a free port, or set "
+            f"reuse_existing: true under app.{self.name} to test against the running server."
+        )
+
+    def _raise_if_exited(self) -> None:
+        """The app died while tasks still need it: an infrastructure error, never a test failure."""
+        if self._tree is None or self._tree.process.poll() is None:
+            return
+        code = self._tree.process.returncode
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        self._failure = self._failed(f"{how} while suites still needed it")
+        raise self._failure
+
+    def _wait_healthy(self, tree: ProcessTree, stop: threading.Event) -> None:
+        process = tree.process
         url = health_url(self.environment)
         strict = self.environment.health_endpoint is not None
         limit = self.environment.startup_timeout
         deadline = time.monotonic() + limit
         while not is_healthy(probe(url), strict):
+            tree.track()
             if process.poll() is not None:
                 raise self._failed(f"exited with code {process.returncode} before {url} answered")
             if stop.wait(POLL_INTERVAL):
@@ -181,23 +218,13 @@ class AppLifecycle:
         return AppStartError(f"app {self.name!r} {reason}.{shown}")
 
     def _terminate(self) -> None:
-        """TERM the group, wait a grace period, then KILL; the caller holds the lock."""
-        process, self._process = self._process, None
-        if process is None:
+        """End the app's whole tree, helpers that left its session included; the caller holds
+        the lock.
+        """
+        tree, self._tree = self._tree, None
+        if tree is None:
             return
-        get_logger(__name__).info("app stopping", environment=self.name, pid=process.pid)
-        _signal_group(process.pid, signal.SIGTERM)
-        try:
-            process.wait(STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            _signal_group(process.pid, signal.SIGKILL)
-            process.wait()
-        _signal_group(process.pid, signal.SIGKILL)
-        GUARD.release(process.pid, self._token)
-
-
-def _signal_group(pgid: int, signum: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, signum)
-    except (ProcessLookupError, PermissionError):
-        return
+        get_logger(__name__).info("app stopping", environment=self.name, pid=tree.process.pid)
+        tree.end(STOP_GRACE, await_gone)
+        tree.process.wait()
+        tree.close()

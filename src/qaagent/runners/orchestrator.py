@@ -304,7 +304,9 @@ class RunOrchestrator:
             return self.runner_for(task.kind).run(task, context)
         try:
             self.app.acquire(context.stop)
-            return self.runner_for(task.kind).run(task, context)
+            result = self.runner_for(task.kind).run(task, context)
+            self.app.check_running()
+            return result
         finally:
             self.app.release()
 

@@ -454,6 +454,13 @@ def _signal_all(
             proc.send_signal(signum)
 
 
+def await_gone(procs: list[psutil.Process], seconds: float) -> None:
+    """Wait until every listed process is gone or a zombie, or `seconds` pass."""
+    limit = time.monotonic() + seconds
+    while time.monotonic() < limit and any(_alive(proc) for proc in procs):
+        time.sleep(POLL_SECONDS)
+
+
 def _alive(proc: psutil.Process) -> bool:
     """Running and not a zombie waiting to be reaped."""
     try:
