@@ -252,6 +252,9 @@ def test_an_app_that_dies_while_suites_need_it_errors_them_with_its_exit_code(
             tasks[name].error or ""
         )
         assert "listening on" in (tasks[name].error or "")
+    assert [attempt.exit_code for attempt in tasks["killer"].attempts] == [0]
+    assert tasks["killer"].log is not None
+    assert (run_dir / tasks["killer"].log).is_file()
 
 
 def test_helpers_an_app_starts_in_sessions_of_their_own_end_with_it(project: Path) -> None:

@@ -305,7 +305,10 @@ class RunOrchestrator:
         try:
             self.app.acquire(context.stop)
             result = self.runner_for(task.kind).run(task, context)
-            self.app.check_running()
+            try:
+                self.app.check_running()
+            except AppStartError as error:
+                return app_gone_result(result, str(error))
             return result
         finally:
             self.app.release()
@@ -352,6 +355,12 @@ class RunOrchestrator:
 def with_task_counts(result: SuiteResult) -> SuiteResult:
     """Counts as every report shows them: a task that ended badly is one error of its own."""
     return result.model_copy(update={"counts": task_counts(result.outcome, result.cases)})
+
+
+def app_gone_result(result: SuiteResult, reason: str) -> SuiteResult:
+    """A task whose app died under it: an error naming the app, its own tests and logs kept."""
+    errored = result.model_copy(update={"outcome": TaskOutcome.error, "error": reason})
+    return with_task_counts(errored)
 
 
 def bare_result(task: Task, outcome: TaskOutcome, reason: str) -> SuiteResult:
