@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import signal
 import sys
 from typing import Annotated
@@ -64,12 +65,24 @@ app.command("report")(report_cmd.report)
 app.command("run-all")(run_cmd.run_all)
 
 
+def lenient_console() -> None:
+    """Print what the console's encoding can show and replace the rest, never crash on it.
+
+    An ASCII or Latin-1 console (`LANG=C`, `PYTHONIOENCODING=ascii`) cannot show `──` or a
+    test's non-ASCII output; a run must still finish and write its evidence.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
+
+
 def main() -> None:
     """Entry point: user errors become one paragraph on stderr and their exit code.
 
     Anything unexpected (a full disk, a vanished folder, a bug) is an infrastructure error:
     one paragraph on stderr and exit code 3, the traceback only in the debug log.
     """
+    lenient_console()
     try:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         run_cmd.working_folder()
