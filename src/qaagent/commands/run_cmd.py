@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from qaagent.runners.base import SuiteResult
     from qaagent.runners.orchestrator import Execution, RunWatcher
     from qaagent.runners.scheduler import Order
+    from qaagent.secrets import SecretValues
 
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
 APP_LOG_FOLDER = "_app"
@@ -234,6 +235,7 @@ def execute_run(
     Split suites run as shards and are merged back into one result before any evidence is
     written, so every report shows the suite once.
     """
+    from qaagent.evidence.redact import mask_results
     from qaagent.evidence.rundir import create_run_dir, prepare_runs_dir
     from qaagent.history import known_task_durations
     from qaagent.reporting.progress import make_progress
@@ -261,6 +263,7 @@ def execute_run(
     run_id, run_dir = create_run_dir(loaded.runs_dir)
     workers = min(settings.max_workers or len(runnable), len(runnable)) if settings.parallel else 1
     app = make_app(loaded, environment, runnable, run_dir)
+    secrets = run_secrets(loaded, runnable, environment)
     options = ExecutionOptions(
         artifacts_dir=run_dir / "artifacts",
         workers=workers,
@@ -269,10 +272,11 @@ def execute_run(
         run_timeout=run_timeout,
         env=app_env(loaded, environment),
         chromium=chromium,
+        secrets=secrets,
     )
     stream = sys.stderr if json_output else sys.stdout
     progress = make_progress(
-        stream, order_tasks(runnable, settings.suite_order, expected), os.environ, known
+        stream, order_tasks(runnable, settings.suite_order, expected), os.environ, known, secrets
     )
     preparation = PostPhasePreparation(loaded.root, formats)
     watcher = StartAfterFirstWave(progress, preparation, workers)
@@ -280,7 +284,7 @@ def execute_run(
     with interrupts_stop(orchestrator):
         with progress:
             execution = orchestrator.run(runnable, settings.suite_order, expected)
-        execution.results = merged_shards(runnable, execution.results)
+        execution.results = mask_results(merged_shards(runnable, execution.results), secrets)
         writers = report_writers(formats, json_output)
         written = post_phase(
             RunPlace(run_id, run_dir, launched_in),
@@ -291,6 +295,7 @@ def execute_run(
             environment,
             writers,
             preparation,
+            secrets,
         )
         late_signals = hold_stop_signals()
     if written.stored:
@@ -394,8 +399,14 @@ def post_phase(
     environment: str | None,
     writers: list[ReportWriter],
     preparation: PostPhasePreparation,
+    secrets: SecretValues,
 ) -> WrittenEvidence:
-    """Write the evidence once every task returned; the manifest is the last file written."""
+    """Write the evidence once every task returned; the manifest is the last file written.
+
+    Secret values are masked in the files the tools left, and in what the run knew of itself.
+    """
+    from qaagent.evidence.models import ARTIFACTS_DIR
+    from qaagent.evidence.redact import scrub_text_files
     from qaagent.evidence.writer import RunInfo, write_evidence
     from qaagent.runners.orchestrator import STOP_SIGNALS, HardStop
 
@@ -405,16 +416,20 @@ def post_phase(
         exit_code=int(execution.exit_code),
         started_at=execution.started_at,
         finished_at=execution.finished_at,
-        argv=sys.argv,
+        argv=[secrets.mask(argument) for argument in sys.argv],
         cwd=place.cwd,
         profile_path=loaded.path,
         profile_sha256=loaded.checksum,
         project=loaded.profile.project.name,
-        settings=run_settings(loaded, tasks, workers, environment, execution),
+        settings={
+            key: secrets.mask_data(value)
+            for key, value in run_settings(loaded, tasks, workers, environment, execution).items()
+        },
         facts=preparation.result(),
     )
     results = execution.results
     try:
+        scrub_text_files(place.run_dir / ARTIFACTS_DIR, secrets)
         return WrittenEvidence(write_evidence(place.run_dir, info, results, report_writers=writers))
     except HardStop:
         for signum in STOP_SIGNALS:
@@ -493,6 +508,16 @@ def remove_partial(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+
+
+def run_secrets(loaded: LoadedProfile, tasks: list[Task], environment: str | None) -> SecretValues:
+    """Values to mask: secret-looking or listed variables of qaagent's and the tasks' environment."""
+    from qaagent.secrets import SecretValues
+
+    return SecretValues.from_environments(
+        [os.environ, app_env(loaded, environment), *(task.env for task in tasks)],
+        loaded.profile.secrets,
+    )
 
 
 def plan_shards(

@@ -89,6 +89,7 @@ def _without_nul(value: str) -> str:
 
 RetryPattern = Annotated[str, AfterValidator(_compiles)]
 MatrixValue = Annotated[Text, AfterValidator(_without_nul)]
+VariableName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 MatrixValues = Annotated[
     list[MatrixValue], AfterValidator(_has_values), Field(json_schema_extra={"minItems": 1})
 ]
@@ -255,6 +256,11 @@ class QAAgentProfile(StrictModel):
         default_factory=dict, description="Named extra suites of any kind."
     )
     run: RunSettings = Field(default_factory=RunSettings)
+    secrets: list[VariableName] = Field(
+        default_factory=list,
+        description="Variables whose values are shown as `***` in logs, evidence, reports and "
+        "output, besides those whose names hold TOKEN, SECRET, PASSWORD, KEY, AUTH or CREDENTIAL.",
+    )
 
     def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:
         """Names that point nowhere: suite_order entries, pools, suite names."""

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from html import escape
+from pathlib import Path
 
-SECRET_NAME = re.compile(r"TOKEN|SECRET|PASSWORD|PASSWD|KEY|AUTH|CREDENTIAL", re.IGNORECASE)
+from qaagent.runners.base import SuiteResult
+from qaagent.secrets import MASK, SecretValues, is_secret_name
+
 ASSIGNMENT = re.compile(r"^(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
-MASK = "***"
-
-
-def is_secret_name(name: str) -> bool:
-    """Names like API_TOKEN, db_password or --auth-key."""
-    return bool(SECRET_NAME.search(name))
+TEXT_SUFFIXES = frozenset({".xml", ".json", ".jsonl", ".txt", ".log", ".md", ".html", ".csv"})
+COPY_CHUNK = 1 << 20
 
 
 def redact_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -47,3 +48,50 @@ def redact_value(name: str, value: object) -> object:
             return redact_argv(value)
         return [redact_value(name, item) for item in value]
     return value
+
+
+def mask_results(results: Iterable[SuiteResult], secrets: SecretValues) -> list[SuiteResult]:
+    """Results with secret values masked in every text (messages, outputs, commands, errors).
+
+    Every report and evidence file is built from these, so masking once here cleans them all.
+    """
+    if not secrets:
+        return list(results)
+    return [
+        SuiteResult.model_validate(secrets.mask_data(result.model_dump(round_trip=True)))
+        for result in results
+    ]
+
+
+def scrub_text_files(folder: Path, secrets: SecretValues) -> None:
+    """Mask secret values, as written or XML-escaped, in the text files tools left in `folder`."""
+    if not secrets:
+        return
+    escaped = SecretValues(
+        [
+            *secrets.texts,
+            *(escape(value, quote=quote) for value in secrets.texts for quote in (False, True)),
+        ]
+    )
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() in TEXT_SUFFIXES and path.is_file() and not path.is_symlink():
+            scrub_file(path, escaped)
+
+
+def scrub_file(path: Path, secrets: SecretValues) -> None:
+    """Rewrite a file with secret values masked; one without any is left untouched."""
+    masker = secrets.stream()
+    with tempfile.NamedTemporaryFile("wb", dir=path.parent, delete=False) as target:
+        written = Path(target.name)
+        try:
+            with path.open("rb") as source:
+                while chunk := source.read(COPY_CHUNK):
+                    target.write(masker.feed(chunk))
+            target.write(masker.flush())
+        except BaseException:
+            written.unlink()
+            raise
+    if masker.found:
+        written.replace(path)
+    else:
+        written.unlink()

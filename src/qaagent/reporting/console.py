@@ -24,8 +24,10 @@ from qaagent.reporting.progress import (
     closing_lines,
     summary_row,
 )
+from qaagent.reporting.terminal import terminal_safe
 from qaagent.runners.backend import Event, EventKind
 from qaagent.runners.base import SuiteResult, TaskOutcome
+from qaagent.secrets import NO_SECRETS, SecretValues
 
 REFRESH_INTERVAL = 0.25
 STYLES = {
@@ -43,16 +45,23 @@ def is_interactive(console: Console, environ: Mapping[str, str]) -> bool:
     return console.is_terminal and environ.get("CI", "").strip().lower() in ("", "false", "0")
 
 
-def failure_block(result: SuiteResult) -> Text:
+def failure_block(result: SuiteResult, secrets: SecretValues = NO_SECRETS) -> Text:
     """A failing task's reason and last output lines, printed together under its name."""
-    text = Text(f"── {result.task}: {result.outcome} ──\n", style="bold red")
+    lines = [shown(f"── {result.task}: {result.outcome} ──", secrets, style="bold red")]
     if result.error:
-        text.append(result.error.splitlines()[0] + "\n")
-    for line in result.tail[-FAILURE_LINES:]:
-        text.append(line + "\n", style="dim")
+        lines.append(shown(result.error.splitlines()[0], secrets))
+    lines += [shown(line, secrets, style="dim") for line in result.tail[-FAILURE_LINES:]]
     if result.log_path is not None:
-        text.append(f"log: {result.log_path}\n")
-    return text
+        lines.append(shown(f"log: {result.log_path}", secrets))
+    return Text("\n").join(lines).append("\n")
+
+
+def shown(text: str, secrets: SecretValues, style: str = "") -> Text:
+    """Text from a test as rich will print it: secrets masked, colours kept, other escapes gone.
+
+    Rich drops the colours itself where the console has none.
+    """
+    return Text.from_ansi(secrets.mask(terminal_safe(text, colour=True)), style=style, end="")
 
 
 @dataclass
@@ -74,10 +83,15 @@ class LiveBoard:
     """
 
     def __init__(
-        self, console: Console, tasks: Sequence[Task], expected: Mapping[str, float]
+        self,
+        console: Console,
+        tasks: Sequence[Task],
+        expected: Mapping[str, float],
+        secrets: SecretValues = NO_SECRETS,
     ) -> None:
         self.console = console
         self.expected = expected
+        self.secrets = secrets
         self.rows = {task.name: _Row(task.name) for task in tasks}
         self.started = time.monotonic()
         self._last_refresh = 0.0
@@ -112,9 +126,8 @@ class LiveBoard:
     def event(self, event: Event) -> None:
         """Move the task's row; print a failing task's last lines above the board."""
         if event.kind is EventKind.stopping:
-            self._draw(
-                lambda: self._live.console.print(event.line, style="yellow", highlight=False)
-            )
+            line = shown(event.line or "", self.secrets, style="yellow")
+            self._draw(lambda: self._live.console.print(line, highlight=False))
             return
         row = self.rows.get(event.task)
         if row is None:
@@ -123,11 +136,11 @@ class LiveBoard:
         if event.kind is EventKind.started:
             row.state, row.started, row.worker = "running", now, event.worker
         elif event.kind is EventKind.output and event.line is not None:
-            row.last_line = event.line.strip()
+            row.last_line = self.secrets.mask(terminal_safe(event.line)).strip()
         elif event.kind is EventKind.finished and event.result is not None:
             row.state, row.finished = str(event.result.outcome), now
             if event.result.outcome in FAILING:
-                block = failure_block(event.result)
+                block = failure_block(event.result, self.secrets)
                 self._draw(lambda: self._live.console.print(block, highlight=False, soft_wrap=True))
         self.tick()
 

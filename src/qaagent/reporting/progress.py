@@ -2,7 +2,8 @@
 
 Plain lines need nothing beyond the standard library, so a run whose output is not a terminal
 starts without importing rich; the live board (in `console`) is imported only for a terminal.
-Both are driven from the main thread only, through `event` and `tick`.
+Both are driven from the main thread only, through `event` and `tick`. Both show text from
+tests with secret values masked and with no escape sequence that could act on the terminal.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from qaagent.plan import Task
+from qaagent.reporting.terminal import terminal_safe
 from qaagent.runners.backend import Event, EventKind
 from qaagent.runners.base import SuiteResult, TaskOutcome, describe_counts
+from qaagent.secrets import NO_SECRETS, SecretValues
 
 if TYPE_CHECKING:
     from qaagent.reporting.console import LiveBoard
@@ -49,8 +52,9 @@ class PlainProgress:
     not the run.
     """
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, secrets: SecretValues = NO_SECRETS) -> None:
         self.stream = stream
+        self.secrets = secrets
         self.reader_gone = False
 
     def __enter__(self) -> PlainProgress:
@@ -82,7 +86,7 @@ class PlainProgress:
         if self.reader_gone:
             return
         try:
-            self.stream.write(line + "\n")
+            self.stream.write(self.secrets.mask(terminal_safe(line)) + "\n")
             self.stream.flush()
         except OSError:
             self.reader_gone = True
@@ -98,6 +102,7 @@ def make_progress(
     tasks: Sequence[Task],
     environ: Mapping[str, str],
     expected: Mapping[str, float],
+    secrets: SecretValues = NO_SECRETS,
 ) -> PlainProgress | LiveBoard:
     """The live board on an interactive terminal, plain lines anywhere else."""
     if may_be_terminal(stream, environ):
@@ -107,8 +112,8 @@ def make_progress(
 
         console = Console(file=stream, highlight=False, markup=False)
         if is_interactive(console, environ):
-            return LiveBoard(console, tasks, expected)
-    return PlainProgress(stream)
+            return LiveBoard(console, tasks, expected, secrets)
+    return PlainProgress(stream, secrets)
 
 
 SUMMARY_COLUMNS = ("task", "result", "passed", "failed", "errors", "skipped", "flaky", "duration")

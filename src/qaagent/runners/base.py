@@ -13,6 +13,7 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from qaagent.plan import Task
+from qaagent.secrets import NO_SECRETS, SecretValues
 
 
 class CaseStatus(StrEnum):
@@ -210,6 +211,7 @@ class RunContext:
     stop: threading.Event = field(default_factory=threading.Event)
     chromium: str | None = None
     on_output: Callable[[str], None] | None = None
+    secrets: SecretValues = NO_SECRETS
 
 
 class Runner(Protocol):

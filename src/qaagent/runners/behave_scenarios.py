@@ -73,7 +73,13 @@ def list_scenarios(
     json_file = attempt_dir / SCENARIOS_FILE
     log_path = attempt_dir / SCENARIOS_LOG
     result = run_process(
-        argv, cwd=task.cwd, env=env, log_path=log_path, timeout=task.timeout, stop=context.stop
+        argv,
+        cwd=task.cwd,
+        env=env,
+        log_path=log_path,
+        timeout=task.timeout,
+        stop=context.stop,
+        secrets=context.secrets,
     )
     if result.error is not None:
         return None, result.error

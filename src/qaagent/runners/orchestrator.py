@@ -37,6 +37,7 @@ from qaagent.runners.backend import (
 from qaagent.runners.base import RunContext, Runner, SuiteResult, TaskOutcome, task_counts
 from qaagent.runners.scheduler import order_tasks, start_priorities
 from qaagent.runners.watchdog import GUARD
+from qaagent.secrets import NO_SECRETS, SecretValues
 
 if TYPE_CHECKING:
     from qaagent.evidence.models import RunStatus
@@ -103,6 +104,7 @@ class ExecutionOptions:
     run_timeout: float | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     chromium: str | None = None
+    secrets: SecretValues = NO_SECRETS
 
 
 @dataclass
@@ -323,6 +325,7 @@ class RunOrchestrator:
             stop=control.stop,
             chromium=self.options.chromium,
             on_output=on_output,
+            secrets=self.options.secrets,
         )
 
     def _result_of(self, handle: TaskHandle, run_started: datetime) -> SuiteResult:

@@ -24,6 +24,7 @@ import psutil
 
 from qaagent.runners.tagging import PROCESS_TAG, tagged_pids
 from qaagent.runners.watchdog import GUARD
+from qaagent.secrets import NO_SECRETS, SecretValues, StreamMasker
 
 TAIL_LINES = 50
 MAX_LINE_BYTES = 8192
@@ -100,8 +101,12 @@ def run_process(
     stop: threading.Event,
     grace: float = 5.0,
     on_line: Callable[[str], None] | None = None,
+    secrets: SecretValues = NO_SECRETS,
 ) -> ProcessResult:
-    """Run `argv` to completion, timeout or stop, appending its merged output to `log_path`."""
+    """Run `argv` to completion, timeout or stop, appending its merged output to `log_path`.
+
+    Secret values are masked in the output before it reaches the log or the tail.
+    """
     started = _now()
     tail = TailBuffer(on_line)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,8 +121,9 @@ def run_process(
             message = f"could not start {argv[0]}: {exc.strerror or exc}"
             _write_note(log, message)
             return ProcessResult(argv, None, started, _now(), error=message, log_path=log_path)
-        supervisor = _Supervisor(tree, log, tail, stop, timeout, grace)
+        supervisor = _Supervisor(tree, log, tail, stop, timeout, grace, secrets.stream())
         exit_code = supervisor.run()
+        supervisor.flush_masked()
     tail.close()
     return ProcessResult(
         argv=argv,
@@ -303,9 +309,11 @@ class _Supervisor:
         stop: threading.Event,
         timeout: float | None,
         grace: float,
+        masker: StreamMasker,
     ) -> None:
         self.tree = tree
         self.process = tree.process
+        self.masker = masker
         self.log = log
         self.tail = tail
         self.stop = stop
@@ -384,8 +392,16 @@ class _Supervisor:
             self._selector.unregister(self._fd)
             self._flush()
             return
+        chunk = self.masker.feed(chunk)
         self._write(chunk)
         self.tail.feed(chunk)
+
+    def flush_masked(self) -> None:
+        """Write what the masker held back, once no more output can come."""
+        rest = self.masker.flush()
+        self._write(rest)
+        self._flush()
+        self.tail.feed(rest)
 
     def _write(self, chunk: bytes) -> None:
         """Append output to the log, on disk within FLUSH_SECONDS, so a killed qaagent loses none.

@@ -28,6 +28,7 @@ from qaagent.runners.base import (
 from qaagent.runners.junit import parse_junit
 from qaagent.runners.matching import MATCH_SECONDS, output_matches
 from qaagent.runners.process import ProcessResult, run_process
+from qaagent.secrets import SecretValues
 
 LOG_NAME = "output.log"
 BACKOFF_BASE = 1.0
@@ -149,7 +150,7 @@ class ToolRunner:
         argv = expand_argv(invocation.argv, env)
         remove_stale(invocation.junit)
         offset = log_path.stat().st_size if log_path.exists() else 0
-        _log_header(log_path, number, task.retry_count + 1, argv, invocation)
+        _log_header(log_path, number, task.retry_count + 1, argv, invocation, context.secrets)
         process = run_process(
             argv,
             cwd=invocation.cwd,
@@ -158,6 +159,7 @@ class ToolRunner:
             timeout=deadline.remaining(),
             stop=context.stop,
             on_line=context.on_output,
+            secrets=context.secrets,
         )
         result = self._judge(task, invocation, attempt_dir, number, process, log_path, offset)
         if _worth_retrying(result) and number <= task.retry_count:
@@ -393,15 +395,21 @@ def _exited(exit_code: int) -> str:
 
 
 def _log_header(
-    log_path: Path, number: int, total: int, argv: list[str], invocation: Invocation
+    log_path: Path,
+    number: int,
+    total: int,
+    argv: list[str],
+    invocation: Invocation,
+    secrets: SecretValues,
 ) -> None:
-    """A line per attempt in the shared log, saying what ran where."""
+    """A line per attempt in the shared log, saying what ran where, with secrets masked."""
     notes = "".join(f"qaagent: {note}\n" for note in invocation.notes)
+    header = (
+        f"=== qaagent attempt {number} of at most {total}: {shlex.join(argv)}"
+        f" (in {invocation.cwd}) ===\n{notes}"
+    )
     with log_path.open("a", encoding="utf-8") as log:
-        log.write(
-            f"=== qaagent attempt {number} of at most {total}: {shlex.join(argv)}"
-            f" (in {invocation.cwd}) ===\n{notes}"
-        )
+        log.write(secrets.mask(header))
 
 
 OUTCOMES = {

@@ -1,0 +1,94 @@
+"""Test output echoed on a terminal: printable text and, where colour is on, SGR colours only."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from qaagent.plan import Task
+from qaagent.reporting.console import LiveBoard, failure_block
+from qaagent.reporting.progress import PlainProgress
+from qaagent.reporting.terminal import terminal_safe
+from qaagent.runners.backend import Event, EventKind
+from qaagent.runners.base import SuiteResult, TaskOutcome
+from qaagent.secrets import SecretValues
+
+RED = "\x1b[31mred\x1b[0m"
+
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("a\x1b]0;window title\x07b", "ab"),
+        ("a\x1b]0;window title\x1b\\b", "ab"),
+        ("a\x1b]8;;https://evil.example\x1b\\link\x1b]8;;\x1b\\b", "alinkb"),
+        ("a\x1b]52;c;ZWNobyBwd25lZA==\x07b", "ab"),
+        ("a\x1b[2Jb", "ab"),
+        ("a\x1b[1;1Hb", "ab"),
+        ("a\x1bcb", "ab"),
+        ("a\x1bPq#0;2;0;0;0\x1b\\b", "ab"),
+        ("a\x1b[6nb", "ab"),
+        ("a\x9b6nb", "ab"),
+        ("a\x1b]0;never terminated", "a"),
+        ("a\x1b", "a"),
+        ("a\rb\x08c\x07d\x00e", "abcde"),
+        ("tab\tand é ü ✓", "tab\tand é ü ✓"),
+    ],
+)
+def test_only_printable_text_is_echoed(raw: str, shown: str) -> None:
+    assert terminal_safe(raw) == shown
+    assert terminal_safe(raw, colour=True) == shown
+
+
+def test_colour_sequences_are_kept_only_where_colour_is_on() -> None:
+    assert terminal_safe(f"x {RED} \x1b[1;38;5;196mbold") == "x red bold"
+    assert terminal_safe(f"x {RED}\x1b[2J", colour=True) == f"x {RED}"
+
+
+def failing(tail: list[str], error: str | None = None) -> SuiteResult:
+    return SuiteResult(
+        task="login",
+        suite="login",
+        kind="command",
+        outcome=TaskOutcome.failed,
+        tail=tail,
+        error=error,
+    )
+
+
+def task_named(name: str) -> Task:
+    return Task(name=name, suite=name, kind="command", cwd=".")
+
+
+def test_plain_progress_prints_failures_without_escapes_or_secrets() -> None:
+    stream = io.StringIO()
+    progress = PlainProgress(stream, SecretValues(["hunter22"]))
+    tail = ["\x1b]52;c;ZXZpbA==\x07copied", f"{RED} pw=hunter22", "\x1b[2J\x1bccleared"]
+    result = failing(tail, error="\x1b]0;title\x07boom hunter22")
+    progress.event(Event(EventKind.finished, "login", 0, result=result))
+    printed = stream.getvalue()
+    assert "\x1b" not in printed
+    assert "copied\nred pw=***\ncleared\n" in printed
+    assert "boom ***" in printed
+
+
+def test_the_live_board_echoes_colours_but_no_other_sequence() -> None:
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, color_system="standard", width=100)
+    tail = ["\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\", f"{RED} pw=hunter22"]
+    board = LiveBoard(console, [task_named("login")], {}, SecretValues(["hunter22"]))
+    board.event(Event(EventKind.output, "login", 0, line="\x1b[6n\x1b]52;c;ZXZpbA==\x07out"))
+    assert board.rows["login"].last_line == "out"
+    board.event(Event(EventKind.finished, "login", 0, result=failing(tail)))
+    printed = stream.getvalue()
+    assert "\x1b]" not in printed and "\x1b[6n" not in printed
+    assert "click" in printed and "pw=***" in printed and "hunter22" not in printed
+    assert "\x1b[2;31mred" in printed
+
+
+def test_the_failure_block_keeps_colours_for_rich_to_show_or_drop() -> None:
+    block = failure_block(failing([RED]))
+    assert block.plain.splitlines()[1] == "red"
+    assert any("red" in str(span.style) for span in block.spans)
