@@ -76,8 +76,9 @@ NO_SECRETS = SecretValues(())
 class StreamMasker:
     """Masks a byte stream chunk by chunk, holding back what could be the start of a secret.
 
-    At most len(longest secret) - 1 bytes are held, or the whole of a run of overlapping
-    secrets up to HOLD_LIMIT bytes; `flush` releases what is held once the stream ends.
+    Only an ending that a secret starts with is held (at most len(longest secret) - 1 bytes,
+    or the whole of a run of overlapping secrets up to HOLD_LIMIT bytes), so ordinary output
+    reaches the log at once; `flush` releases what is held once the stream ends.
     """
 
     def __init__(self, secrets: SecretValues) -> None:
@@ -91,12 +92,20 @@ class StreamMasker:
         if not self.secrets:
             return chunk
         data = self.held + chunk
-        cut = max(len(data) - self.reach, 0)
+        cut = len(data) - self._secret_start_at_end(data)
         for start, end in _spans(data, self.secrets.encoded):
             if start < cut < end:
                 cut = start if len(data) - start <= HOLD_LIMIT else end
         self.held = data[cut:]
         return self._mask(data[:cut])
+
+    def _secret_start_at_end(self, data: bytes) -> int:
+        """Length of the longest ending of `data` that could be the start of a secret."""
+        for length in range(min(self.reach, len(data)), 0, -1):
+            ending = data[-length:]
+            if any(secret.startswith(ending) for secret in self.secrets.encoded):
+                return length
+        return 0
 
     def flush(self) -> bytes:
         """The masked rest, once no more output can follow."""
