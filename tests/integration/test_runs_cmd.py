@@ -10,6 +10,8 @@ from junitparser.xunit2 import JUnitXml
 from rundir_builder import START, Job, T, build_run, sample_run
 
 from qaagent import history
+from qaagent.evidence.models import MANIFEST_NAME, Manifest
+from qaagent.runners.base import TaskOutcome
 
 XSD = Path(__file__).parents[1] / "fixtures" / "xsd" / "junit-10.xsd"
 
@@ -155,6 +157,55 @@ def test_report_recreates_a_report_and_prints_its_path(tmp_path: Path) -> None:
     assert "evals[model=haiku]" in output.read_text(encoding="utf-8")
     bad = qaagent("report", "latest", "--format", "pdf", "--runs-dir", "runs", cwd=tmp_path)
     assert bad.returncode == 2
+
+
+def crafted_run(tmp_path: Path) -> Path:
+    """A run folder whose manifest names logs outside it: absolute, `../`, and a symlink out."""
+    (tmp_path / "secret.txt").write_text("SECRET-DOTDOT\n", encoding="utf-8")
+    (tmp_path / "linked.txt").write_text("SECRET-LINKED\n", encoding="utf-8")
+    jobs = [
+        Job(name, outcome=TaskOutcome.error, error=f"{name} crashed", log_lines=["own log"])
+        for name in ("absolute", "dotdot", "linked")
+    ]
+    run_dir = build_run(tmp_path / "runs", "20261125-dddd", jobs)
+    linked_log = run_dir / "artifacts" / "linked" / "output.log"
+    linked_log.unlink()
+    linked_log.symlink_to(tmp_path / "linked.txt")
+    manifest = Manifest.model_validate_json((run_dir / MANIFEST_NAME).read_bytes())
+    manifest.tasks[0].log = "/etc/passwd"
+    manifest.tasks[1].log = "../../secret.txt"
+    (run_dir / MANIFEST_NAME).write_text(manifest.model_dump_json(), encoding="utf-8")
+    return run_dir
+
+
+def test_report_reads_no_file_outside_the_run_folder(tmp_path: Path) -> None:
+    run_dir = crafted_run(tmp_path)
+    passwd = Path("/etc/passwd").read_text(encoding="utf-8").splitlines()[0]
+
+    result = qaagent("report", str(run_dir), "-o", "page.html", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "page.html").read_text(encoding="utf-8")
+    for secret in (passwd, "SECRET-DOTDOT", "SECRET-LINKED"):
+        assert secret not in page
+    for log in ("/etc/passwd", "../../secret.txt", "artifacts/linked/output.log"):
+        assert f"qaagent refused to read the log {log}: it lies outside the run folder." in page
+
+
+def test_evidence_linked_out_of_the_run_folder_is_refused(tmp_path: Path) -> None:
+    run_dir = crafted_run(tmp_path)
+    diagnostics = run_dir / "evidence" / "diagnostics.json"
+    diagnostics.unlink()
+    diagnostics.symlink_to(tmp_path / "secret.txt")
+
+    result = qaagent("report", str(run_dir), "-o", "page.html", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"qaagent: error: {diagnostics} leads outside the run folder {run_dir}; "
+        "qaagent does not read it.\n"
+    )
+    assert not (tmp_path / "page.html").exists()
 
 
 def test_a_run_directory_path_needs_no_profile(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ def write_reports(
     reports are written before `manifest.json` (so that the manifest can index them).
     """
     from qaagent.evidence.models import REPORTS_DIR
-    from qaagent.reporting.bundle import load_run
+    from qaagent.reporting.bundle import evidence_path, load_run
     from qaagent.reporting.github import publish
     from qaagent.reporting.summary import build_summary
 
@@ -83,6 +83,7 @@ def write_reports(
             )
     bundle = load_run(run_dir, manifest)
     summary = build_summary(bundle)
+    evidence_path(run_dir, REPORTS_DIR)
     reports = run_dir / REPORTS_DIR
     reports.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

@@ -79,14 +79,35 @@ def load_run(run_dir: Path, manifest: Manifest | None = None) -> RunBundle:
     return RunBundle(
         run_dir=run_dir,
         manifest=manifest or read_manifest(run_dir),
-        records=_read_records(run_dir / TESTS_NAME),
-        diagnostics=_read_diagnostics(run_dir / DIAGNOSTICS_NAME),
+        records=_read_records(evidence_path(run_dir, TESTS_NAME)),
+        diagnostics=_read_diagnostics(evidence_path(run_dir, DIAGNOSTICS_NAME)),
     )
+
+
+def path_in_run(run_dir: Path, entry: str) -> Path | None:
+    """A file a run names, resolved through symlinks; None when it lies outside the run folder.
+
+    A run folder may come from anywhere (a CI artifact), so its manifest and links must not make
+    qaagent read, and copy into a report, files elsewhere on this machine.
+    """
+    root = run_dir.resolve()
+    path = (root / entry).resolve()
+    return path if path.is_relative_to(root) else None
+
+
+def evidence_path(run_dir: Path, entry: str) -> Path:
+    """One of the run's own files, refused when it leads outside the run folder."""
+    path = path_in_run(run_dir, entry)
+    if path is None:
+        raise RunReadError(
+            f"{run_dir / entry} leads outside the run folder {run_dir}; qaagent does not read it."
+        )
+    return path
 
 
 def read_manifest(run_dir: Path) -> Manifest:
     """The manifest of one run, with a one-line reason when it cannot be used."""
-    path = run_dir / MANIFEST_NAME
+    path = evidence_path(run_dir, MANIFEST_NAME)
     try:
         return Manifest.model_validate_json(path.read_bytes())
     except FileNotFoundError:

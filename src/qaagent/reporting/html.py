@@ -11,7 +11,7 @@ from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
 from qaagent import __version__
 from qaagent.evidence.models import ARTIFACTS_DIR, TaskEntry
-from qaagent.reporting.bundle import FAILING, RunBundle, as_utc, plain_text
+from qaagent.reporting.bundle import FAILING, RunBundle, as_utc, path_in_run, plain_text
 from qaagent.reporting.links import RunLinks
 from qaagent.reporting.markdown import format_seconds
 from qaagent.reporting.summary import RunSummary, build_summary
@@ -251,7 +251,9 @@ def _log_tail(run_dir: Path, log: str | None) -> str:
     """The last lines of a task's log: where a crash or timeout shows."""
     if not log:
         return ""
-    path = run_dir / log
+    path = path_in_run(run_dir, log)
+    if path is None:
+        return f"qaagent refused to read the log {log}: it lies outside the run folder."
     if not path.is_file():
         return ""
     with path.open("rb") as stream:
