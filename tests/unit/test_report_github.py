@@ -56,6 +56,20 @@ def test_step_summary_is_appended_to_not_overwritten(tmp_path: Path) -> None:
     assert text.count("qaagent shop · run `20261122-060000-a1b2`") == 2
 
 
+def test_html_in_a_failure_message_reaches_the_job_summary_as_text(tmp_path: Path) -> None:
+    message = "</pre><script>alert(1)</script>\n```\n# not a heading"
+    run_dir = build_run(
+        tmp_path / "runs", "r1", [Job("unit", tests=[T("t::x", ["failed"], message=message)])]
+    )
+    step_summary = tmp_path / "step_summary.md"
+    write_reports(run_dir, ["md"], environ={"GITHUB_STEP_SUMMARY": str(step_summary)})
+    text = step_summary.read_text(encoding="utf-8")
+    assert "<script>" not in text and "</pre>" not in text
+    assert (
+        "- `t::x` (unit) · assertion: &lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt;\n" in text
+    )
+
+
 def test_nothing_is_published_without_the_markdown_format(tmp_path: Path) -> None:
     step_summary = tmp_path / "step_summary.md"
     out = io.StringIO()

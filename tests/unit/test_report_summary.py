@@ -10,6 +10,7 @@ from rundir_builder import Job, T, build_run, sample_run
 from qaagent.errors import UsageError
 from qaagent.reporting import ALL_FORMATS, parse_formats, write_reports
 from qaagent.reporting.bundle import load_run
+from qaagent.reporting.markdown import code_span
 from qaagent.reporting.summary import SUMMARY_SCHEMA_VERSION, RunSummary
 
 
@@ -67,6 +68,44 @@ def test_markdown_table_cells_cannot_break_the_table(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert "| a\\|b | ❌ failed |" in text
     assert "assertion: x \\| y" in text
+
+
+HOSTILE = "</pre><script>alert(1)</script> & <img src=x onerror=alert(2)>"
+
+
+def test_markdown_shows_html_in_messages_and_names_as_text(tmp_path: Path) -> None:
+    test = T("t::<b>x</b>", ["failed"], message=HOSTILE)
+    run_dir = build_run(tmp_path, "r1", [Job("<i>task</i>", tests=[test])], project="<h1>shop")
+    (path,) = write_reports(run_dir, ["md"], environ={})
+    text = path.read_text(encoding="utf-8")
+    assert "<script>" not in text and "<img" not in text and "</pre>" not in text
+    assert "<i>" not in text and "<h1>" not in text
+    assert (
+        "assertion: &lt;/pre&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; "
+        "&lt;img src=x onerror=alert(2)&gt;"
+    ) in text
+    assert "| &lt;i&gt;task&lt;/i&gt; | ❌ failed |" in text
+    assert text.startswith("## ❌ qaagent &lt;h1&gt;shop · run `r1`: failed")
+
+
+@pytest.mark.parametrize(
+    ("subject", "span"),
+    [
+        ("t::a`b", "``t::a`b``"),
+        ("t::a``b```c", "````t::a``b```c````"),
+        ("`t::x`", "`` `t::x` ``"),
+    ],
+)
+def test_a_test_id_cannot_close_its_code_span_early(subject: str, span: str) -> None:
+    assert code_span(subject) == span
+
+
+def test_a_test_id_with_backticks_stays_inside_its_code_span(tmp_path: Path) -> None:
+    test = T("t::x` <script>y</script> `", ["failed"], message="boom")
+    run_dir = build_run(tmp_path, "r1", [Job("unit", tests=[test])])
+    (path,) = write_reports(run_dir, ["md"], environ={})
+    text = path.read_text(encoding="utf-8")
+    assert "- `` t::x` <script>y</script> ` `` (unit) · assertion: boom" in text
 
 
 def test_all_formats_are_written_into_the_reports_folder(tmp_path: Path) -> None:

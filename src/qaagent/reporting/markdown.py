@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from qaagent.evidence.models import RunStatus
 from qaagent.reporting.summary import FailureSummary, RunSummary, SummaryCounts
 from qaagent.runners.base import TaskOutcome, describe_counts
 
 MAX_FAILURES = 20
+BACKTICKS = re.compile(r"`+")
 STATUS_MARKS = {
     RunStatus.passed: "✅",
     RunStatus.failed: "❌",
@@ -27,9 +31,9 @@ OUTCOME_MARKS = {
 def render_markdown(summary: RunSummary) -> str:
     """Heading, counts, timings, a task table and the first failures."""
     run = summary.run
-    title = f"{run.project} · " if run.project else ""
+    title = f"{_cell(run.project)} · " if run.project else ""
     lines = [
-        f"## {STATUS_MARKS[run.status]} qaagent {title}run `{run.id}`: {run.status.value}",
+        f"## {STATUS_MARKS[run.status]} qaagent {title}run {code_span(run.id)}: {run.status.value}",
         "",
         counts_sentence(summary.counts),
         "",
@@ -74,7 +78,7 @@ def _failure_lines(failures: list[FailureSummary]) -> list[str]:
         message = first_line(failure.message)
         where = f" ({failure.task})" if failure.test_id else ""
         lines.append(
-            f"- `{_code(subject)}`{where} · {failure.category.value}"
+            f"- {code_span(subject)}{_cell(where)} · {failure.category.value}"
             + (f": {_cell(message)}" if message else "")
         )
     if len(failures) > MAX_FAILURES:
@@ -102,9 +106,14 @@ def format_seconds(seconds: float) -> str:
 
 
 def _cell(text: str) -> str:
-    """Text that cannot break a Markdown table row."""
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text that shows as written: no HTML of its own, nothing that breaks a table row."""
+    escaped = text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return html.escape(escaped, quote=False)
 
 
-def _code(text: str) -> str:
-    return text.replace("`", "'")
+def code_span(text: str) -> str:
+    """Inline code whose fence is longer than any run of backticks inside, so it cannot end early."""
+    flat = " ".join(text.splitlines())
+    fence = "`" * (max((len(run) for run in BACKTICKS.findall(flat)), default=0) + 1)
+    padding = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{padding}{flat}{padding}{fence}"
