@@ -19,6 +19,7 @@ from qaagent.commands import (
     runs_cmd,
     schema_cmd,
     validate_cmd,
+    verify_cmd,
 )
 from qaagent.errors import ExitCode, QAAgentError
 
@@ -62,6 +63,7 @@ app.command("schema")(schema_cmd.schema)
 app.command("init")(init_cmd.init)
 app.add_typer(runs_cmd.app, name="runs")
 app.command("report")(report_cmd.report)
+app.command("verify")(verify_cmd.verify)
 app.command("run-all")(run_cmd.run_all)
 
 

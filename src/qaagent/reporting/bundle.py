@@ -116,6 +116,8 @@ def read_manifest(run_dir: Path) -> Manifest:
         ) from None
     except ValidationError as error:
         raise RunReadError(f"{path} is not a valid manifest: {_first_problem(error)}.") from None
+    except OSError as error:
+        raise RunReadError(f"{path} cannot be read: {error.strerror}.") from None
 
 
 def _read_records(path: Path) -> list[TestRecord]:
