@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -63,12 +64,16 @@ class RunBundle:
 
     def diagnostic_for(self, task: str, test_id: str | None) -> Diagnostic | None:
         """The category and suggestion of one failed test, or of the task itself when no test id."""
-        if self.diagnostics is None:
-            return None
-        for item in self.diagnostics.items:
-            if item.task == task and item.test_id == test_id:
-                return item
-        return None
+        return self._diagnostics_by_test.get((task, test_id))
+
+    @functools.cached_property
+    def _diagnostics_by_test(self) -> dict[tuple[str, str | None], Diagnostic]:
+        """Diagnostics by task and test, the first of each kept: one lookup per failure, not a scan."""
+        items = self.diagnostics.items if self.diagnostics is not None else []
+        index: dict[tuple[str, str | None], Diagnostic] = {}
+        for item in items:
+            index.setdefault((item.task, item.test_id), item)
+        return index
 
 
 def load_run(run_dir: Path, manifest: Manifest | None = None) -> RunBundle:

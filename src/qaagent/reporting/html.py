@@ -10,15 +10,17 @@ from pathlib import Path, PurePosixPath
 from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
 from qaagent import __version__
-from qaagent.evidence.models import ARTIFACTS_DIR, TaskEntry
+from qaagent.evidence.models import ARTIFACTS_DIR, TESTS_NAME, TaskEntry
 from qaagent.reporting.bundle import FAILING, RunBundle, as_utc, path_in_run, plain_text
 from qaagent.reporting.links import RunLinks
 from qaagent.reporting.markdown import format_seconds
-from qaagent.reporting.summary import RunSummary, build_summary
+from qaagent.reporting.summary import FailureSummary, RunSummary, build_summary
 
 LOG_TAIL_LINES = 60
 LOG_TAIL_BYTES = 64_000
 MAX_OUTPUT = 20_000
+FAILURES_SHOWN_PER_TASK = 50
+FAILURES_OPEN = 5
 TICKS = 6
 
 
@@ -59,6 +61,17 @@ class FailureView:
     location: str
     output: str
     attempts: int
+    open: bool
+
+
+@dataclass(frozen=True)
+class TaskFailures:
+    """A task's first failures in full; the rest are counted and left to the run's full lists."""
+
+    task: str
+    shown: list[FailureView]
+    more: int
+    full_lists: list[Link]
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,8 @@ def render_html(bundle: RunBundle, summary: RunSummary | None = None, *, destina
     return report_template().render(
         summary=summary,
         timeline=build_timeline(bundle),
-        failures=_failure_views(bundle, summary),
+        failures=failures_by_task(bundle, summary, links),
+        failure_count=len(summary.failures),
         flaky=[record for record in bundle.final_records() if record.flaky],
         files={task.name: task_files(task, links) for task in bundle.manifest.tasks},
         version=__version__,
@@ -215,36 +229,58 @@ def _ticks(span: float) -> list[tuple[float, str]]:
     ]
 
 
-def _failure_views(bundle: RunBundle, summary: RunSummary) -> list[FailureView]:
-    outputs = {
+def failures_by_task(
+    bundle: RunBundle, summary: RunSummary, links: RunLinks, shown: int = FAILURES_SHOWN_PER_TASK
+) -> list[TaskFailures]:
+    """Each task's first `shown` failures; a page with every one of 50,000 would not open."""
+    grouped: dict[str, list[FailureSummary]] = {}
+    for failure in summary.failures:
+        grouped.setdefault(failure.task, []).append(failure)
+    outputs = _outputs_of(bundle, [item for items in grouped.values() for item in items[:shown]])
+    logs = {task.name: task.log for task in bundle.manifest.tasks}
+    junit = {task.name: task.junit for task in bundle.manifest.tasks}
+    views: list[TaskFailures] = []
+    opened = 0
+    for task, failures in grouped.items():
+        blocks = []
+        for failure in failures[:shown]:
+            if failure.test_id is None:
+                output = _log_tail(bundle.run_dir, logs.get(task))
+            else:
+                output = outputs.get((task, failure.test_id), "")
+            blocks.append(_failure_view(failure, output, opened < FAILURES_OPEN))
+            opened += 1
+        full_lists = [Link(TESTS_NAME, links.href(TESTS_NAME))] + [
+            Link(file_label(entry), links.href(entry)) for entry in junit.get(task, [])
+        ]
+        views.append(TaskFailures(task, blocks, len(failures) - len(blocks), full_lists))
+    return views
+
+
+def _outputs_of(bundle: RunBundle, failures: list[FailureSummary]) -> dict[tuple[str, str], str]:
+    """The output of the failed tests the page shows, and of no others."""
+    wanted = {(failure.task, failure.test_id) for failure in failures if failure.test_id}
+    return {
         (record.task, record.test_id): record.output or ""
         for record in bundle.final_records()
-        if record.status in FAILING
+        if record.status in FAILING and (record.task, record.test_id) in wanted
     }
-    logs = {task.name: task.log for task in bundle.manifest.tasks}
-    views: list[FailureView] = []
-    for failure in summary.failures:
-        if failure.test_id is None:
-            output = _log_tail(bundle.run_dir, logs.get(failure.task))
-        else:
-            output = outputs.get((failure.task, failure.test_id), "")
-        location = (
-            f"{failure.file}:{failure.line}" if failure.file and failure.line else failure.file
-        )
-        views.append(
-            FailureView(
-                task=failure.task,
-                subject=failure.test_id or f"task {failure.task}",
-                category=failure.category.value,
-                status=failure.status,
-                message=failure.message or "",
-                suggestion=failure.suggestion or "",
-                location=location or "",
-                output=_clip(output),
-                attempts=failure.attempts,
-            )
-        )
-    return views
+
+
+def _failure_view(failure: FailureSummary, output: str, opened: bool) -> FailureView:
+    location = f"{failure.file}:{failure.line}" if failure.file and failure.line else failure.file
+    return FailureView(
+        task=failure.task,
+        subject=failure.test_id or f"task {failure.task}",
+        category=failure.category.value,
+        status=failure.status,
+        message=failure.message or "",
+        suggestion=failure.suggestion or "",
+        location=location or "",
+        output=_clip(output),
+        attempts=failure.attempts,
+        open=opened,
+    )
 
 
 def _log_tail(run_dir: Path, log: str | None) -> str:
