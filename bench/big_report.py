@@ -82,7 +82,7 @@ def main() -> None:
     size_mb = page.stat().st_size / 1e6
     verdict = "within" if seconds <= TARGET_OPEN_S and peak_mb <= TARGET_MB else "OVER"
     print(
-        f"big report: {FAILURES} failures, report.html {size_mb:.1f} MB opens in {seconds:.2f} s, "
+        f"big report: {FAILURES} failures, report.html {size_mb:.2f} MB opens in {seconds:.2f} s, "
         f"qaagent peak memory {peak_mb:.0f} MB ({verdict} targets {TARGET_OPEN_S:g} s, "
         f"{TARGET_MB:g} MB)"
     )

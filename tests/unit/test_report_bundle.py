@@ -76,6 +76,6 @@ def test_interrupted_run_without_records_still_loads(tmp_path: Path) -> None:
     (run_dir / "evidence" / "tests.jsonl").unlink()
     (run_dir / "evidence" / "diagnostics.json").unlink()
     bundle = load_run(run_dir)
-    assert bundle.records == []
+    assert list(bundle.records) == []
     assert bundle.diagnostics is None
     assert bundle.manifest.tasks[0].name == "unit"

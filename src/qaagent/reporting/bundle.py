@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import defaultdict
-from dataclasses import dataclass, field
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,13 +40,18 @@ class RunBundle:
 
     run_dir: Path
     manifest: Manifest
-    records: list[TestRecord] = field(default_factory=list)
+    records_path: Path | None = None
     diagnostics: Diagnostics | None = None
 
     @property
     def run_id(self) -> str:
         """The run's id as the manifest states it."""
         return self.manifest.run_id
+
+    @property
+    def records(self) -> Iterator[TestRecord]:
+        """Every line of tests.jsonl, read anew on each use: a run of 50,000 tests is not held."""
+        return _read_records(self.records_path) if self.records_path else iter(())
 
     def records_by_task(self) -> dict[str, list[TestRecord]]:
         """Every attempt's records grouped by task, in file order."""
@@ -54,13 +60,13 @@ class RunBundle:
             grouped[record.task].append(record)
         return grouped
 
-    def final_records(self, task: str | None = None) -> list[TestRecord]:
+    def final_records(self, task: str | None = None) -> Iterator[TestRecord]:
         """Records that decided each test's result, optionally of one task."""
-        return [
+        return (
             record
             for record in self.records
             if record.final and (task is None or record.task == task)
-        ]
+        )
 
     def diagnostic_for(self, task: str, test_id: str | None) -> Diagnostic | None:
         """The category and suggestion of one failed test, or of the task itself when no test id."""
@@ -79,12 +85,17 @@ class RunBundle:
 def load_run(run_dir: Path, manifest: Manifest | None = None) -> RunBundle:
     """Read a run directory; missing record files are read as empty (an interrupted run).
 
+    The test records are checked once here, so a broken line is refused before any report is
+    written, and then read again by each report that needs them rather than kept in memory.
+
     `manifest` stands in for `manifest.json` while a run is still writing its evidence.
     """
+    records_path = evidence_path(run_dir, TESTS_NAME)
+    deque(_read_records(records_path), maxlen=0)
     return RunBundle(
         run_dir=run_dir,
         manifest=manifest or read_manifest(run_dir),
-        records=_read_records(evidence_path(run_dir, TESTS_NAME)),
+        records_path=records_path,
         diagnostics=_read_diagnostics(evidence_path(run_dir, DIAGNOSTICS_NAME)),
     )
 
@@ -125,21 +136,19 @@ def read_manifest(run_dir: Path) -> Manifest:
         raise RunReadError(f"{path} cannot be read: {error.strerror}.") from None
 
 
-def _read_records(path: Path) -> list[TestRecord]:
+def _read_records(path: Path) -> Iterator[TestRecord]:
     if not path.is_file():
-        return []
-    records: list[TestRecord] = []
+        return
     with path.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                records.append(TestRecord.model_validate_json(line))
+                yield TestRecord.model_validate_json(line)
             except ValidationError as error:
                 raise RunReadError(
                     f"{path}:{number} is not a valid test record: {_first_problem(error)}."
                 ) from None
-    return records
 
 
 def _read_diagnostics(path: Path) -> Diagnostics | None:

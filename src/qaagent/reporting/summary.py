@@ -183,15 +183,16 @@ def failures_of(bundle: RunBundle) -> list[FailureSummary]:
     for record in bundle.records:
         key = (record.task, record.test_id)
         attempts[key] = attempts.get(key, 0) + 1
+    failed_tests: dict[str, list[FailureSummary]] = {}
+    for record in bundle.final_records():
+        if record.status in FAILING and not record.flaky:
+            failure = _test_failure(bundle, record, attempts[(record.task, record.test_id)])
+            failed_tests.setdefault(record.task, []).append(failure)
     failures: list[FailureSummary] = []
     for task in bundle.manifest.tasks:
         if task.outcome in TASK_PROBLEMS:
             failures.append(_task_failure(bundle, task))
-        for record in bundle.final_records(task.name):
-            if record.status in FAILING and not record.flaky:
-                failures.append(
-                    _test_failure(bundle, record, attempts[(record.task, record.test_id)])
-                )
+        failures.extend(failed_tests.get(task.name, []))
     return failures
 
 
