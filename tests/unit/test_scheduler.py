@@ -12,6 +12,7 @@ from qaagent.runners.scheduler import (
     choose_order,
     expected_durations,
     order_tasks,
+    start_order,
     start_priorities,
 )
 
@@ -63,6 +64,35 @@ def test_duration_order_is_the_default_once_history_exists() -> None:
     assert choose_order(None, {}) is Order.profile
     assert choose_order(None, {"a": 1.0}) is Order.duration
     assert choose_order(Order.profile, {"a": 1.0}) is Order.profile
+
+
+def test_duration_order_uses_suite_order_only_to_break_ties() -> None:
+    tasks = [make_task("unit"), make_task("evals"), make_task("lint"), make_task("e2e")]
+    expected = {"unit": 1.0, "evals": 30.0, "lint": 1.0, "e2e": 10.0}
+    ordered = order_tasks(tasks, ["unit", "evals", "lint", "e2e"][::-1], expected)
+    assert [task.name for task in ordered] == ["evals", "e2e", "lint", "unit"]
+
+
+def test_profile_order_keeps_a_complete_suite_order_whatever_the_durations() -> None:
+    tasks = [make_task("unit"), make_task("evals"), make_task("lint")]
+    chosen = start_order(tasks, Order.profile, {"unit": 1.0, "evals": 30.0, "lint": 2.0})
+    ordered = order_tasks(tasks, ["lint", "unit", "evals"], chosen.expected)
+    assert [task.name for task in ordered] == ["lint", "unit", "evals"]
+    assert chosen.line == "order: profile (--order profile; suite_order, then priority)"
+
+
+def test_the_default_order_says_why_and_how_to_keep_suite_order() -> None:
+    tasks = [make_task("unit"), make_task("evals"), make_task("new")]
+    chosen = start_order(tasks, None, {"unit": 1.0, "evals": 30.0, "gone": 5.0})
+    assert chosen.line == (
+        "order: duration (recorded durations of 2 tasks; --order profile to keep suite_order)"
+    )
+    assert chosen.expected == {"unit": 1.0, "evals": 30.0, "new": 15.5}
+    first_run = start_order(tasks, None, {})
+    assert (
+        first_run.line == "order: profile (no recorded durations yet; suite_order, then priority)"
+    )
+    assert first_run.expected is None
 
 
 def test_a_full_pool_lets_the_next_startable_task_take_the_idle_worker() -> None:

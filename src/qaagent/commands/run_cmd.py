@@ -135,9 +135,9 @@ def run_all(
         typer.Option(
             "--order",
             metavar="profile|duration",
-            help="Start order: 'profile' (suite_order, priority, profile order) or 'duration' "
-            "(longest first by earlier runs, within priority). Default: duration once a run "
-            "was recorded, else profile.",
+            help="Start order: 'profile' (run.suite_order exactly, then priority) or 'duration' "
+            "(priority, then longest first by earlier runs, then suite_order). Default: duration "
+            "once a run was recorded, else profile.",
         ),
     ] = None,
     chromium: Annotated[
@@ -245,7 +245,7 @@ def execute_run(
         interrupts_stop,
     )
     from qaagent.runners.registry import runner_for
-    from qaagent.runners.scheduler import Order, choose_order, expected_durations, order_tasks
+    from qaagent.runners.scheduler import order_tasks, start_order
     from qaagent.runners.watchdog import GUARD
 
     GUARD.start()
@@ -255,11 +255,7 @@ def execute_run(
     history = known_task_durations(loaded.runs_dir)
     runnable, shard_seconds = plan_shards(loaded, tasks, environment)
     known = {**history, **shard_seconds}
-    expected = (
-        expected_durations(runnable, known)
-        if choose_order(order, history) is Order.duration
-        else None
-    )
+    expected = start_order(runnable, order, known).expected
     run_id, run_dir = create_run_dir(loaded.runs_dir)
     workers = min(settings.max_workers or len(runnable), len(runnable)) if settings.parallel else 1
     app = make_app(loaded, environment, runnable, run_dir)

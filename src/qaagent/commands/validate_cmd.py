@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from qaagent.commands import ConfigOption, setup_logging
+
+if TYPE_CHECKING:
+    from qaagent.plan import Task
 
 
 def validate(config: ConfigOption = None) -> None:
@@ -45,8 +49,26 @@ def validate(config: ConfigOption = None) -> None:
     console.print(
         f"{_count(len(tasks), 'task')} from {_count(len(loaded.suites), 'suite')}; {mode}."
     )
+    for line in order_lines(tasks, settings.suite_order, loaded.runs_dir):
+        console.print(line)
     for notice in loaded.notices:
         console.print(f"note: {notice}")
+
+
+def order_lines(tasks: list[Task], suite_order: list[str], runs_dir: Path) -> list[str]:
+    """The start order run-all would use by default and why, then the tasks in that order."""
+    from qaagent.history import HISTORY_NAME, known_task_durations
+    from qaagent.runners.scheduler import order_tasks, start_order
+
+    history = known_task_durations(runs_dir) if (runs_dir / HISTORY_NAME).is_file() else {}
+    chosen = start_order(tasks, None, history)
+    ordered = order_tasks(tasks, suite_order, chosen.expected)
+    expected = chosen.expected or {}
+    return [chosen.line] + [
+        f"  {index}. {task.name}"
+        + (f" (expected {expected[task.name]:.1f}s)" if task.name in expected else "")
+        for index, task in enumerate(ordered, start=1)
+    ]
 
 
 def _relative(path: Path | None, root: Path) -> str:
