@@ -35,6 +35,8 @@ class Task(BaseModel):
     priority: int = 0
     needs_app: bool = False
     retry_on: tuple[str, ...] = ()
+    retry_on_attempts: int = 3
+    retry_on_backoff: float = 1.0
     selected_tests: tuple[str, ...] = ()
     excluded_tests: tuple[str, ...] = ()
     split: int | Literal["auto"] | None = None
@@ -71,6 +73,8 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
                 priority=suite.priority,
                 needs_app=suite.needs_app,
                 retry_on=suite.retry_on,
+                retry_on_attempts=suite.retry_on_attempts,
+                retry_on_backoff=suite.retry_on_backoff,
                 split=suite.split,
                 split_keep_together=suite.split_keep_together,
             )

@@ -234,6 +234,49 @@ def test_fail_fast_stops_running_tasks_through_their_stop_flag(tmp_path: Path) -
     assert execution.exit_code is ExitCode.TESTS_FAILED
 
 
+def fails_tests(count: int) -> Behaviour:
+    def behaviour(task: Task, context: RunContext) -> SuiteResult:
+        failed = [
+            TestCase(id=f"{task.name}-{n}", name=f"t{n}", status=CaseStatus.failed)
+            for n in range(count)
+        ]
+        return result_for(task, TaskOutcome.failed, failed)
+
+    return behaviour
+
+
+def test_max_failures_counts_failed_tests_across_tasks_then_stops(tmp_path: Path) -> None:
+    runner = FakeRunner({"one": fails_tests(1), "two": fails_tests(2)})
+    tasks = [make_task("one"), make_task("fine"), make_task("two"), make_task("later")]
+    execution = orchestrate(tasks, runner, tmp_path, workers=1, max_failures=3)
+    assert runner.started == ["one", "fine", "two"]
+    assert outcomes(execution)["later"] is TaskOutcome.not_run
+    assert "--max-failures" in (execution.results[3].error or "")
+    assert execution.stop_reason is StopReason.max_failures
+    assert execution.exit_code is ExitCode.TESTS_FAILED
+
+
+def test_max_failures_below_the_count_lets_the_run_finish(tmp_path: Path) -> None:
+    runner = FakeRunner({"one": fails_tests(2)})
+    tasks = [make_task("one"), make_task("later")]
+    execution = orchestrate(tasks, runner, tmp_path, workers=1, max_failures=3)
+    assert runner.started == ["one", "later"]
+    assert execution.stop_reason is None
+
+
+def test_max_failures_stops_running_tasks_through_their_stop_flag(tmp_path: Path) -> None:
+    def fails_once_other_runs(task: Task, context: RunContext) -> SuiteResult:
+        while "slow" not in runner.started:
+            threading.Event().wait(0.01)
+        return fails_tests(2)(task, context)
+
+    runner = FakeRunner({"slow": waits_for_stop, "broken": fails_once_other_runs})
+    tasks = [make_task("slow"), make_task("broken")]
+    execution = orchestrate(tasks, runner, tmp_path, workers=2, max_failures=2)
+    assert outcomes(execution) == {"slow": TaskOutcome.interrupted, "broken": TaskOutcome.failed}
+    assert execution.exit_code is ExitCode.TESTS_FAILED
+
+
 def test_interrupt_stops_running_tasks_and_leaves_queued_ones_not_run(tmp_path: Path) -> None:
     runner = FakeRunner({"slow": waits_for_stop})
     orchestrator = RunOrchestrator(runner, ExecutionOptions(artifacts_dir=tmp_path, workers=1))

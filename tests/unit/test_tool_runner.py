@@ -12,6 +12,7 @@ from qaagent.errors import UsageError
 from qaagent.plan import Task
 from qaagent.runners import tool_runner
 from qaagent.runners.base import (
+    Attempt,
     CaseStatus,
     Counts,
     Invocation,
@@ -31,8 +32,12 @@ from qaagent.runners.pytest_runner import (
 from qaagent.runners.registry import runner_for
 from qaagent.runners.tool_runner import (
     AdapterDefaults,
+    AttemptResult,
     Deadline,
+    Retry,
+    RetryBudget,
     ToolRunner,
+    Verdict,
     backoff_delay,
     expand_argv,
     fresh_folder,
@@ -337,8 +342,8 @@ def test_broken_attempts_are_retried_after_a_backoff(
     stop = threading.Event()
     monkeypatch.setattr(stop, "wait", lambda seconds: delays.append(seconds) or False)
 
-    result = ToolRunner(ScriptedAdapter(), backoff_base=0.5).run(
-        make_task(retry_count=2), RunContext(output_dir=tmp_path, stop=stop)
+    result = ToolRunner(ScriptedAdapter()).run(
+        make_task(retry_count=2, retry_on_backoff=0.5), RunContext(output_dir=tmp_path, stop=stop)
     )
 
     assert len(calls) == 3
@@ -390,3 +395,42 @@ def test_no_retry_starts_once_the_task_time_is_used_up(
 
     assert len(result.attempts) == 1
     assert result.outcome is TaskOutcome.failed
+
+
+def attempt_result(verdict: Verdict, *, transient: bool = False) -> AttemptResult:
+    now = datetime.now(UTC)
+    attempt = Attempt(number=1, command=["x"], started_at=now, finished_at=now, error="broke")
+    return AttemptResult(attempt, verdict, [], [], transient, complete=True, wrote_junit=True)
+
+
+def test_transient_failures_have_their_own_budget_and_back_off_exponentially() -> None:
+    budget = RetryBudget(tests=0, transient=3)
+    limited = attempt_result(Verdict.failed, transient=True)
+
+    retries = [budget.spend(limited) for _ in range(4)]
+
+    assert [retry.backoff if retry else None for retry in retries] == [1, 2, 3, None]
+    assert retries[0] == Retry("transient failure: the output matched retry_on", 1)
+
+
+def test_test_retries_do_not_spend_the_transient_budget() -> None:
+    budget = RetryBudget(tests=1, transient=1)
+
+    assert budget.spend(attempt_result(Verdict.failed)) == Retry("rerun of the failed tests")
+    assert budget.spend(attempt_result(Verdict.failed)) is None
+    assert budget.spend(attempt_result(Verdict.broken, transient=True)) is not None
+    assert budget.spend(attempt_result(Verdict.broken)) is None
+
+
+def test_a_broken_attempt_is_retried_after_a_backoff_from_the_test_budget() -> None:
+    retry = RetryBudget(tests=1, transient=0).spend(attempt_result(Verdict.broken))
+
+    assert retry == Retry("retry after: broke", 1)
+
+
+def test_backoff_schedule_doubles_from_the_configured_base() -> None:
+    nominal = [backoff_delay(retry, 0.05) / 0.05 for retry in (1, 2, 3)]
+
+    assert 0.5 <= nominal[0] <= 1.5
+    assert 1.0 <= nominal[1] <= 3.0
+    assert 2.0 <= nominal[2] <= 6.0

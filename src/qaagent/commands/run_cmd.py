@@ -76,6 +76,16 @@ def run_all(
             help="After the first failing task, start nothing more and stop running tasks.",
         ),
     ] = None,
+    max_failures: Annotated[
+        int | None,
+        typer.Option(
+            "--max-failures",
+            metavar="N",
+            min=1,
+            help="Once N tests failed across the run, start nothing more and stop running tasks "
+            "(run.max_failures).",
+        ),
+    ] = None,
     timeout: Annotated[
         float | None,
         typer.Option(
@@ -173,6 +183,7 @@ def run_all(
             "parallel": parallel,
             "max_workers": max_workers,
             "fail_fast": fail_fast,
+            "max_failures": max_failures,
             "timeout": timeout,
             "retry_count": retries,
         },
@@ -265,6 +276,7 @@ def execute_run(
         workers=workers,
         pools=settings.pools,
         fail_fast=settings.fail_fast,
+        max_failures=settings.max_failures,
         run_timeout=run_timeout,
         env=app_env(loaded, environment),
         chromium=chromium,
@@ -542,9 +554,14 @@ def merged_shards(runnable: list[Task], results: list[SuiteResult]) -> list[Suit
 
 
 def split_workers(settings: RunSettings) -> int:
-    """Shards of `split: auto`: the worker count, else the processors, and 1 when sequential."""
+    """Most shards of a split suite: the worker budget, and 1 when sequential."""
     if not settings.parallel:
         return 1
+    return worker_budget(settings)
+
+
+def worker_budget(settings: RunSettings) -> int:
+    """Workers the run may use in all: max_workers, else the processors."""
     return settings.max_workers or os.cpu_count() or 1
 
 

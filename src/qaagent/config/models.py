@@ -164,7 +164,8 @@ class SuiteOptions(StrictModel):
     cwd: str | None = Field(None, description="Working folder, relative to the profile.")
     matrix: dict[str, MatrixValues] = Field(
         default_factory=dict,
-        description="One task per combination; values replace {name} in env, args and command.",
+        description="One task per combination; values replace {name} in env, args and command "
+        "({workers} is the worker slots of the task).",
     )
     pool: str | None = Field(None, description="Concurrency pool (declared in run.pools).")
     timeout: PositiveFloat | None = Field(None, description="Seconds before the task is killed.")
@@ -177,8 +178,19 @@ class SuiteOptions(StrictModel):
     )
     retry_on: list[RetryPattern] = Field(
         default_factory=list,
-        description="Regular expressions; output matching one (e.g. 'HTTP 429') means a "
-        "transient failure, retried after an exponential backoff.",
+        description="Regular expressions; a failed attempt whose output matches one (e.g. "
+        "'HTTP 429') is a transient failure, retried after an exponential backoff even when "
+        "retry_count is 0.",
+    )
+    retry_on_attempts: NonNegativeInt | None = Field(
+        None,
+        description="Retries of transient failures (retry_on), apart from retry_count "
+        "(default: run.retry_on_attempts).",
+    )
+    retry_on_backoff: PositiveFloat | None = Field(
+        None,
+        description="Seconds before the first retry after a transient failure or an attempt "
+        "without results, doubling each time up to 60 (default: run.retry_on_backoff).",
     )
     split: Literal["auto"] | PositiveInt | None = Field(
         None,
@@ -236,6 +248,18 @@ class RunSettings(StrictModel):
     retry_count: NonNegativeInt = Field(0, description="Reruns of failed tests, per suite.")
     timeout: PositiveFloat | None = Field(None, description="Seconds per task before it is killed.")
     fail_fast: bool = Field(False, description="Stop everything after the first failing task.")
+    max_failures: PositiveInt | None = Field(
+        None,
+        description="Stop starting and running tasks once this many tests failed across the run.",
+    )
+    retry_on_attempts: NonNegativeInt = Field(
+        3, description="Retries of transient failures (a suite's retry_on), apart from retry_count."
+    )
+    retry_on_backoff: PositiveFloat = Field(
+        1.0,
+        description="Seconds before the first retry after a transient failure or an attempt "
+        "without results, doubling each time up to 60.",
+    )
     pools: dict[str, PositiveInt] = Field(
         default_factory=dict, description="Named caps on how many tasks of a pool run at once."
     )

@@ -55,6 +55,8 @@ class SuiteSpec(BaseModel):
     priority: int
     needs_app: bool = False
     retry_on: tuple[str, ...] = ()
+    retry_on_attempts: int = 3
+    retry_on_backoff: float = 1.0
     split: int | Literal["auto"] | None = None
     split_keep_together: tuple[str, ...] = ()
 
@@ -192,6 +194,12 @@ def _resolve_one(
         priority=options.priority,
         needs_app=options.needs_app if options.needs_app is not None else kind in APP_KINDS,
         retry_on=tuple(options.retry_on),
+        retry_on_attempts=(
+            options.retry_on_attempts
+            if options.retry_on_attempts is not None
+            else profile.run.retry_on_attempts
+        ),
+        retry_on_backoff=options.retry_on_backoff or profile.run.retry_on_backoff,
         split=options.split,
         split_keep_together=tuple(options.split_keep_together),
     )

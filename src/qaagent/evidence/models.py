@@ -63,6 +63,7 @@ class AttemptEntry(BaseModel):
     timed_out: bool = False
     cancelled: bool = False
     error: str | None = None
+    reason: str | None = Field(None, description="Why the attempt ran: null for the first.")
     counts: Counts = Field(default_factory=Counts)
 
 

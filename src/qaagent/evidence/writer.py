@@ -144,6 +144,7 @@ def task_entry(run_dir: Path, result: SuiteResult) -> TaskEntry:
                 timed_out=attempt.timed_out,
                 cancelled=attempt.cancelled,
                 error=attempt.error,
+                reason=attempt.reason,
                 counts=Counts.of(attempt.cases),
             )
             for attempt in result.attempts

@@ -137,6 +137,7 @@ class Attempt(BaseModel):
     cancelled: bool = False
     cases: list[TestCase] = Field(default_factory=list)
     error: str | None = Field(None, description="Why the attempt could not produce results.")
+    reason: str | None = Field(None, description="Why the attempt ran: null for the first.")
     log_path: Path | None = None
     junit_paths: list[Path] = Field(default_factory=list)
 

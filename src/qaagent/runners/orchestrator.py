@@ -34,7 +34,14 @@ from qaagent.runners.backend import (
     TaskControl,
     TaskHandle,
 )
-from qaagent.runners.base import RunContext, Runner, SuiteResult, TaskOutcome, task_counts
+from qaagent.runners.base import (
+    Counts,
+    RunContext,
+    Runner,
+    SuiteResult,
+    TaskOutcome,
+    task_counts,
+)
 from qaagent.runners.scheduler import order_tasks, start_priorities
 from qaagent.runners.watchdog import GUARD
 from qaagent.secrets import NO_SECRETS, SecretValues
@@ -52,18 +59,21 @@ class StopReason(StrEnum):
     """Why the run stopped starting tasks before the plan was done."""
 
     fail_fast = "fail-fast"
+    max_failures = "max-failures"
     interrupted = "interrupted"
     run_timeout = "run-timeout"
 
 
 STOPPING = {
     StopReason.fail_fast: "stopping: a task failed and --fail-fast is on",
+    StopReason.max_failures: "stopping: the run reached --max-failures failed tests",
     StopReason.interrupted: "stopping: interrupted; running tasks are being ended "
     "(interrupt again to kill them at once)",
     StopReason.run_timeout: "stopping: the run reached --run-timeout",
 }
 NOT_STARTED = {
     StopReason.fail_fast: "not started: an earlier task failed and --fail-fast is on",
+    StopReason.max_failures: "not started: the run reached --max-failures failed tests",
     StopReason.interrupted: "not started: the run was interrupted",
     StopReason.run_timeout: "not started: the run reached --run-timeout",
 }
@@ -101,6 +111,7 @@ class ExecutionOptions:
     workers: int = 1
     pools: Mapping[str, int] = field(default_factory=dict)
     fail_fast: bool = False
+    max_failures: int | None = None
     run_timeout: float | None = None
     env: Mapping[str, str] = field(default_factory=dict)
     chromium: str | None = None
@@ -145,7 +156,10 @@ def plan_tasks(tasks: Sequence[Task], include: Sequence[str], exclude: Sequence[
 
 
 def exit_code_for(results: Sequence[SuiteResult], stop_reason: StopReason | None) -> ExitCode:
-    """130 interrupted > 3 infrastructure > 1 tests failed > 0; tasks stopped by fail-fast are neutral."""
+    """130 interrupted > 3 infrastructure > 1 tests failed > 0.
+
+    Tasks stopped by fail-fast or --max-failures are neutral: the failures that stopped them decide.
+    """
     if stop_reason is StopReason.interrupted:
         return ExitCode.INTERRUPTED
     outcomes = {result.outcome for result in results}
@@ -199,6 +213,7 @@ class RunOrchestrator:
         self._handles: list[TaskHandle] = []
         self._backend: Backend | None = None
         self._interrupt_requested = False
+        self._failed_tests = 0
         self.stop_reason: StopReason | None = None
 
     def run(
@@ -299,7 +314,18 @@ class RunOrchestrator:
         result = self._with_run_timeout(result.model_copy(update={"worker": control.worker}))
         if self.options.fail_fast and result.outcome in FAILING:
             self.stop(StopReason.fail_fast)
+        if self._reaches_max_failures(result):
+            self.stop(StopReason.max_failures)
         return result
+
+    def _reaches_max_failures(self, result: SuiteResult) -> bool:
+        """Add the result's failed tests to the run's; whether they now reach --max-failures."""
+        if self.options.max_failures is None:
+            return False
+        counts = Counts.of(result.cases)
+        with self._lock:
+            self._failed_tests += counts.failed + counts.errors
+            return self._failed_tests >= self.options.max_failures
 
     def _run_with_app(self, task: Task, context: RunContext) -> SuiteResult:
         if not (task.needs_app and self.app is not None):

@@ -31,7 +31,6 @@ from qaagent.runners.process import ProcessResult, run_process
 from qaagent.secrets import SecretValues
 
 LOG_NAME = "output.log"
-BACKOFF_BASE = 1.0
 BACKOFF_CAP = 60.0
 PROBLEM_STATUSES = (CaseStatus.failed, CaseStatus.error)
 
@@ -98,36 +97,69 @@ class Deadline:
         return seconds if left is None else min(seconds, left)
 
 
+@dataclass(frozen=True)
+class Retry:
+    """Why the next attempt runs, and which backoff precedes it (0: none)."""
+
+    reason: str
+    backoff: int = 0
+
+
+class RetryBudget:
+    """What is left of the two retry budgets: failed tests, and transient failures (retry_on)."""
+
+    def __init__(self, *, tests: int, transient: int) -> None:
+        self.tests = tests
+        self.transient = transient
+        self.backoffs = 0
+
+    def spend(self, result: AttemptResult) -> Retry | None:
+        """The retry after this attempt, taken from its budget; None when nothing is left."""
+        if result.transient and self.transient > 0:
+            self.transient -= 1
+            self.backoffs += 1
+            return Retry("transient failure: the output matched retry_on", self.backoffs)
+        if self.tests <= 0:
+            return None
+        self.tests -= 1
+        if result.verdict is Verdict.broken:
+            self.backoffs += 1
+            return Retry(f"retry after: {result.attempt.error}", self.backoffs)
+        return Retry("rerun of the failed tests")
+
+
 class ToolRunner:
     """Runs a task with a tool adapter: every attempt in a fresh folder, retries, merged cases."""
 
-    def __init__(self, adapter: ToolAdapter, *, backoff_base: float = BACKOFF_BASE) -> None:
+    def __init__(self, adapter: ToolAdapter) -> None:
         self.adapter = adapter
-        self.backoff_base = backoff_base
 
     def run(self, task: Task, context: RunContext) -> SuiteResult:
         """Run until everything passed, the retries or the task's time are used up, or it stops.
 
-        `task.timeout` bounds the whole task, retries and backoff included, so a suite never
-        takes longer than the profile says.
+        A transient failure (output matching `retry_on`) spends the `retry_on_attempts` budget,
+        anything else that failed spends `retry_count`; transient and broken attempts are
+        retried after a backoff. `task.timeout` bounds the whole task, retries and backoff
+        included, so a suite never takes longer than the profile says.
         """
         log_path = prepare_task_folder(context.output_dir)
         deadline = Deadline(task.timeout)
         results: list[AttemptResult] = []
         rerun: list[TestCase] = []
-        backoffs = 0
+        budget = RetryBudget(tests=task.retry_count, transient=task.retry_on_attempts)
+        retry: Retry | None = None
         while True:
             result = self._attempt(task, context, len(results) + 1, rerun, log_path, deadline)
             if _judged_by_exit_code_after_junit(result, results):
                 result = _without_results(result)
-            results.append(result)
-            if not _worth_retrying(result) or len(results) > task.retry_count:
+            results.append(_with_reason(result, retry))
+            retry = budget.spend(result) if _worth_retrying(result) else None
+            if retry is None:
                 break
             if result.verdict is Verdict.failed:
                 rerun = _problems(merge_cases(_histories(results)))
-            if result.transient or result.verdict is Verdict.broken:
-                backoffs += 1
-                delay = deadline.cap(backoff_delay(backoffs, self.backoff_base))
+            if retry.backoff:
+                delay = deadline.cap(backoff_delay(retry.backoff, task.retry_on_backoff))
                 if context.stop.wait(delay):
                     break
             if deadline.expired():
@@ -150,7 +182,7 @@ class ToolRunner:
         argv = expand_argv(invocation.argv, env)
         remove_stale(invocation.junit)
         offset = log_path.stat().st_size if log_path.exists() else 0
-        _log_header(log_path, number, task.retry_count + 1, argv, invocation, context.secrets)
+        _log_header(log_path, number, most_attempts(task), argv, invocation, context.secrets)
         process = run_process(
             argv,
             cwd=invocation.cwd,
@@ -354,6 +386,13 @@ def backoff_delay(retry: int, base: float) -> float:
     return min(BACKOFF_CAP, base * 2.0 ** (retry - 1)) * random.uniform(0.5, 1.5)
 
 
+def _with_reason(result: AttemptResult, retry: Retry | None) -> AttemptResult:
+    """The attempt with why it ran: nothing for the first, the retry's reason for the others."""
+    if retry is None:
+        return result
+    return replace(result, attempt=result.attempt.model_copy(update={"reason": retry.reason}))
+
+
 def _histories(results: list[AttemptResult]) -> list[tuple[list[TestCase], bool]]:
     return [(result.attempt.cases, result.complete) for result in results]
 
@@ -392,6 +431,12 @@ def _verdict_of(cases: list[TestCase]) -> Verdict:
 
 def _exited(exit_code: int) -> str:
     return f"killed by signal {-exit_code}" if exit_code < 0 else f"exited with {exit_code}"
+
+
+def most_attempts(task: Task) -> int:
+    """The first attempt, the test retries, and the transient retries when retry_on is set."""
+    transient = task.retry_on_attempts if task.retry_on else 0
+    return 1 + task.retry_count + transient
 
 
 def _log_header(
