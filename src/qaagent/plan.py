@@ -82,6 +82,26 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
     return tasks
 
 
+def worker_slots(budget: int, at_once: int) -> int:
+    """Workers each task may use itself: the run's worker budget shared by the tasks at once."""
+    return max(1, budget // max(1, at_once))
+
+
+def with_worker_slots(tasks: Iterable[Task], slots: int) -> list[Task]:
+    """`{workers}` in command, args and env replaced by the slots each task may use."""
+    values = {"workers": str(slots)}
+    return [
+        task.model_copy(
+            update={
+                "command": _fill_all(task.command, values) if task.command else None,
+                "args": _fill_all(task.args, values),
+                "env": {name: _fill(value, values) for name, value in task.env.items()},
+            }
+        )
+        for task in tasks
+    ]
+
+
 def select_tasks(
     tasks: list[Task], include: Iterable[str] = (), exclude: Iterable[str] = ()
 ) -> list[Task]:

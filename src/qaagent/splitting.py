@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qaagent.plan import Task
+from qaagent.plan import Task, with_worker_slots
 from qaagent.runners.base import Counts, Segment, SuiteResult, TaskOutcome
 
 COLLECT_TIMEOUT = 300.0
@@ -129,8 +129,8 @@ def partition(
 
 
 def shard_count(split: int | str, workers: int) -> int:
-    """`auto` is one shard per worker; a number is taken as given."""
-    return workers if split == "auto" else int(split)
+    """`auto` is one shard per worker; a number is taken up to the worker count."""
+    return workers if split == "auto" else min(int(split), workers)
 
 
 def shard_name(task: Task, number: int, total: int) -> str:
@@ -244,9 +244,13 @@ def _summed(counts: Iterable[Counts]) -> Counts:
 
 
 def collect_tests(task: Task, env: Mapping[str, str]) -> list[CollectedTest]:
-    """The suite's tests as pytest collects them with the suite's own path, arguments and folder."""
+    """The suite's tests as pytest collects them with the suite's own path, arguments and folder.
+
+    Collection runs on one worker, so `{workers}` is 1 there.
+    """
     from qaagent.runners.pytest_runner import PLUGIN, PLUGIN_DIR, pytest_command
 
+    (task,) = with_worker_slots([task], 1)
     argv = [*pytest_command(task)]
     if task.path is not None:
         argv.append(str(task.path))

@@ -3,7 +3,13 @@
 from pathlib import Path
 
 from qaagent.config.suites import SuiteSpec
-from qaagent.plan import build_tasks, select_tasks, unmatched_patterns
+from qaagent.plan import (
+    build_tasks,
+    select_tasks,
+    unmatched_patterns,
+    with_worker_slots,
+    worker_slots,
+)
 
 
 def make_suite(name: str, **fields: object) -> SuiteSpec:
@@ -75,3 +81,24 @@ def test_brackets_in_a_pattern_are_literal_so_matrix_values_can_be_globbed() -> 
         "evalsm",
     ]
     assert unmatched_patterns(tasks, ["evals[m]"]) == ["evals[m]"]
+
+
+def test_workers_placeholder_gets_the_slots_of_each_task() -> None:
+    suite = make_suite(
+        "prompts",
+        command=("run", "--jobs={workers}", "--model={model}"),
+        args=("-n", "{workers}"),
+        env={"PARALLEL_WORKERS": "{workers}", "RAW": "{other}"},
+        matrix={"model": ("small",)},
+    )
+    (task,) = with_worker_slots(build_tasks([suite]), 4)
+    assert task.command == ("run", "--jobs=4", "--model=small")
+    assert task.args == ("-n", "4")
+    assert task.env == {"PARALLEL_WORKERS": "4", "RAW": "{other}"}
+
+
+def test_worker_slots_share_the_budget_among_the_tasks_at_once() -> None:
+    assert worker_slots(8, 1) == 8
+    assert worker_slots(8, 2) == 4
+    assert worker_slots(8, 3) == 2
+    assert worker_slots(2, 5) == 1

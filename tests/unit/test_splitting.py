@@ -13,6 +13,7 @@ from qaagent.splitting import (
     merge_shards,
     node_id_shards,
     partition,
+    shard_count,
     weigh_tests,
 )
 
@@ -180,3 +181,9 @@ def test_an_empty_shard_passes_but_a_suite_without_any_test_is_an_error() -> Non
     empty = merged([])
     assert empty.outcome is TaskOutcome.error
     assert empty.error == "no shard ran any test"
+
+
+def test_never_more_shards_than_workers() -> None:
+    assert shard_count(8, 2) == 2
+    assert shard_count(3, 4) == 3
+    assert shard_count("auto", 4) == 4

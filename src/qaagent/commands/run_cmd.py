@@ -249,6 +249,7 @@ def execute_run(
     from qaagent.evidence.redact import mask_results
     from qaagent.evidence.rundir import create_run_dir, prepare_runs_dir
     from qaagent.history import known_task_durations
+    from qaagent.plan import with_worker_slots, worker_slots
     from qaagent.reporting.progress import make_progress
     from qaagent.runners.orchestrator import (
         ExecutionOptions,
@@ -269,6 +270,7 @@ def execute_run(
     expected = start_order(runnable, order, known).expected
     run_id, run_dir = create_run_dir(loaded.runs_dir)
     workers = min(settings.max_workers or len(runnable), len(runnable)) if settings.parallel else 1
+    runnable = with_worker_slots(runnable, worker_slots(worker_budget(settings), workers))
     app = make_app(loaded, environment, runnable, run_dir)
     secrets = run_secrets(loaded, runnable, environment)
     options = ExecutionOptions(
