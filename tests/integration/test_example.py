@@ -70,7 +70,7 @@ def test_make_run_passes_every_suite_and_writes_every_report(shop: Path) -> None
         "summary.md",
         "report.html",
     }
-    assert "speed-up" in completed.stdout
+    assert "parallelism" in completed.stdout
     assert not processes_in(shop), "the app or a suite outlived the run"
 
 

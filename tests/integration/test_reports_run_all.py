@@ -81,7 +81,7 @@ def test_summary_json_counts_agree_with_junit(run_dir: Path) -> None:
         ("unit", "tests/test_cart.py::test_total", "assertion"),
         ("stuck", None, "timeout"),
     ]
-    assert summary["timings"]["speedup"] > 1.0
+    assert summary["timings"]["parallelism"] > 1.0
 
 
 def test_github_annotations_and_step_summary_of_a_real_run(run_dir: Path, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""summary.json and summary.md: versioned schema, counts, failures with categories, speed-up."""
+"""summary.json and summary.md: versioned schema, counts, failures with categories, parallelism."""
 
 import json
 from pathlib import Path
@@ -27,7 +27,7 @@ def test_summary_json_follows_its_published_schema(tmp_path: Path) -> None:
     assert set(data) == {"schema_version", "run", "counts", "timings", "tasks", "failures"}
 
 
-def test_summary_has_counts_timings_speedup_and_categorised_failures(tmp_path: Path) -> None:
+def test_summary_has_counts_timings_parallelism_and_categorised_failures(tmp_path: Path) -> None:
     summary = RunSummary.model_validate(summary_of(sample_run(tmp_path)))
     assert summary.run.status.value == "error"
     assert summary.counts.model_dump() == {
@@ -40,7 +40,8 @@ def test_summary_has_counts_timings_speedup_and_categorised_failures(tmp_path: P
     }
     assert summary.timings.wall_time == 6.0
     assert summary.timings.task_time == 9.5
-    assert summary.timings.speedup == pytest.approx(9.5 / 6.0, abs=0.01)
+    assert summary.timings.parallelism == pytest.approx(9.5 / 6.0, abs=0.01)
+    assert summary.timings.speedup is None
     assert [(f.task, f.test_id, f.category.value) for f in summary.failures] == [
         ("unit", "tests/test_cart.py::test_total", "assertion"),
         ("evals[model=haiku]", None, "timeout"),
@@ -55,7 +56,8 @@ def test_markdown_summary_lists_tasks_and_failures(tmp_path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     assert text.startswith("## 💥 qaagent shop · run `20261122-060000-a1b2`: error")
     assert "**6 tests**: 2 passed, 1 failed, 1 errors, 1 skipped, 1 flaky" in text
-    assert "speed-up x1.58" in text
+    assert "parallelism 1.58x" in text
+    assert "speed-up" not in text
     assert "| evals[model=haiku] | ⏱️ timed out | 0 | 0 | 1 | 0 | 0 | 2.5s |" in text
     assert "- `tests/test_cart.py::test_total` (unit) · assertion: AssertionError" in text
 

@@ -143,7 +143,7 @@ def _print_header(out: Console, summary: RunSummary) -> None:
         + (f", commit {run.git_commit[:12]}" if run.git_commit else "")
     )
     out.print(counts_sentence(summary.counts).replace("**", ""))
-    speed = f", speed-up x{timings.speedup:.2f}" if timings.speedup is not None else ""
+    speed = f", parallelism {timings.parallelism:.2f}x" if timings.parallelism is not None else ""
     out.print(
         f"Wall time {format_seconds(timings.wall_time)}, task time "
         f"{format_seconds(timings.task_time)}{speed}"

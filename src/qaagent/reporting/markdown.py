@@ -64,8 +64,8 @@ def _timing_sentence(summary: RunSummary) -> str:
         f"Wall time {format_seconds(timings.wall_time)}, "
         f"task time {format_seconds(timings.task_time)}"
     )
-    if timings.speedup is not None:
-        text += f", speed-up x{timings.speedup:.2f}"
+    if timings.parallelism is not None:
+        text += f", parallelism {timings.parallelism:.2f}x"
     return text + "."
 
 

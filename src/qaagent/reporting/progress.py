@@ -139,12 +139,28 @@ def closing_lines(
 ) -> list[str]:
     """The timing line and where the evidence is, printed under the final table."""
     task_time = sum(result.busy_time for result in results)
-    speedup = task_time / wall_time if wall_time > 0 else 1.0
+    ratio = parallelism(task_time, parts_that_ran(results), wall_time)
+    shown = f", parallelism {ratio:.1f}x" if ratio is not None else ""
     return [
-        f"Run {status}: wall time {wall_time:.1f}s, task time {task_time:.1f}s, "
-        f"speed-up {speedup:.1f}x",
+        f"Run {status}: wall time {wall_time:.1f}s, task time {task_time:.1f}s{shown}",
         f"Run directory: {run_dir}",
     ]
+
+
+def parts_that_ran(results: Sequence[SuiteResult]) -> int:
+    """Tasks, counting each shard of a split suite, that spent any time running."""
+    return sum(max(1, len(result.segments)) for result in results if result.busy_time > 0)
+
+
+def parallelism(task_time: float, parts: int, wall_time: float) -> float | None:
+    """Task time over wall time: how many tasks ran at once on average.
+
+    None for a single part, where the ratio would only measure qaagent's own overhead. It is
+    not a speed-up: tasks that share workers run slower than they would alone.
+    """
+    if parts < 2 or wall_time <= 0:
+        return None
+    return round(task_time / wall_time, 2)
 
 
 def plain_summary(
@@ -177,7 +193,7 @@ def summary_data(
         "exit_code": exit_code,
         "wall_time": round(wall_time, 3),
         "task_time": round(task_time, 3),
-        "speedup": round(task_time / wall_time, 2) if wall_time > 0 else None,
+        "parallelism": parallelism(task_time, parts_that_ran(results), wall_time),
         "tasks": [
             {
                 "task": result.task,

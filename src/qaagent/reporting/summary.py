@@ -11,8 +11,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from qaagent.evidence.models import Category, RunStatus, TaskEntry, TestRecord
+from qaagent.evidence.models import Category, Manifest, RunStatus, TaskEntry, TestRecord
 from qaagent.reporting.bundle import FAILING, RunBundle, as_utc
+from qaagent.reporting.progress import parallelism
 from qaagent.runners.base import TASK_PROBLEMS, Counts, TaskOutcome
 
 SUMMARY_SCHEMA_VERSION = 1
@@ -65,8 +66,14 @@ class Timings(BaseModel):
     wall_time: float = Field(description="Seconds from the run's start to its end.")
     task_time: float = Field(description="Sum of every task's duration in seconds.")
     speedup: float | None = Field(
-        description="task_time / wall_time: how much running tasks in parallel saved; "
-        "null when the wall time is 0."
+        None,
+        description="Kept for readers of schema 1 and always null: task time over wall time "
+        "is not a speed-up; see parallelism.",
+    )
+    parallelism: float | None = Field(
+        None,
+        description="task_time / wall_time: how many tasks ran at once on average; null for a "
+        "single task or shard, or when the wall time is 0.",
     )
     slowest_tests: list[SlowTest] = Field(description="Longest final test results, longest first.")
 
@@ -145,7 +152,7 @@ def _timings(bundle: RunBundle) -> Timings:
         finished_at=as_utc(manifest.finished_at) if manifest.finished_at else None,
         wall_time=manifest.wall_time,
         task_time=manifest.task_time,
-        speedup=speedup(manifest.task_time, manifest.wall_time),
+        parallelism=parallelism(manifest.task_time, _parts_that_ran(manifest), manifest.wall_time),
         slowest_tests=[
             SlowTest(task=record.task, test_id=record.test_id, duration=record.duration)
             for record in slowest[:SLOWEST_TESTS]
@@ -153,9 +160,9 @@ def _timings(bundle: RunBundle) -> Timings:
     )
 
 
-def speedup(task_time: float, wall_time: float) -> float | None:
-    """Sum of task times over wall time, rounded for people."""
-    return round(task_time / wall_time, 2) if wall_time > 0 else None
+def _parts_that_ran(manifest: Manifest) -> int:
+    """Tasks, counting each shard of a split suite, that spent any time running."""
+    return sum(max(1, len(task.segments)) for task in manifest.tasks if task.duration > 0)
 
 
 def _task_summary(task: TaskEntry) -> TaskSummary:
