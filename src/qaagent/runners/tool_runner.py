@@ -149,7 +149,8 @@ class ToolRunner:
         budget = RetryBudget(tests=task.retry_count, transient=task.retry_on_attempts)
         retry: Retry | None = None
         while True:
-            result = self._attempt(task, context, len(results) + 1, rerun, log_path, deadline)
+            scan = budget.transient > 0
+            result = self._attempt(task, context, len(results) + 1, rerun, log_path, deadline, scan)
             if _judged_by_exit_code_after_junit(result, results):
                 result = _without_results(result)
             results.append(_with_reason(result, retry))
@@ -174,8 +175,12 @@ class ToolRunner:
         rerun: list[TestCase],
         log_path: Path,
         deadline: Deadline,
+        scan_output: bool,
     ) -> AttemptResult:
-        """One invocation in its own emptied `attempt-<n>` folder."""
+        """One invocation in its own emptied `attempt-<n>` folder.
+
+        Its output is scanned for `retry_on` only when a transient retry could follow.
+        """
         attempt_dir = fresh_folder(context.output_dir / f"attempt-{number}")
         invocation = self.adapter.invocation(task, context, attempt_dir, rerun)
         env = task_environment(task, context, invocation, attempt_dir, number)
@@ -194,7 +199,7 @@ class ToolRunner:
             secrets=context.secrets,
         )
         result = self._judge(task, invocation, attempt_dir, number, process, log_path, offset)
-        if _worth_retrying(result) and number <= task.retry_count:
+        if _worth_retrying(result) and scan_output:
             seconds = deadline.cap(MATCH_SECONDS)
             result.transient = output_matches(
                 log_path, offset, task.retry_on, context.stop, seconds
