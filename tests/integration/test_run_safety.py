@@ -106,7 +106,7 @@ def test_a_catastrophic_retry_pattern_counts_as_no_match_instead_of_hanging(
     (task,) = manifest.tasks
     assert len(task.attempts) == 2
     log = (run_dir / "artifacts" / "backtrack" / "output.log").read_text(encoding="utf-8")
-    assert log.count("retry_on patterns took longer than 5 s") == 1
+    assert log.count("retry_on patterns took longer than 5 s") == len(task.attempts)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
