@@ -1,7 +1,8 @@
 """`python -m qaagent` and the `qaagent` command: quiet on Ctrl-C from the first moment.
 
-Ctrl-C during the imports of the command line would otherwise print a KeyboardInterrupt
-traceback; until `qaagent.cli.main` takes over, it ends the process with exit code 130.
+Until a run takes over Ctrl-C, it ends the process at once with exit code 130. Python's own
+KeyboardInterrupt could be raised anywhere, in the middle of an import or inside a callback
+that swallows it, and then print a traceback, die by the signal or be lost altogether.
 """
 
 import os
@@ -9,7 +10,7 @@ import signal
 
 
 def _leave_interrupted(signum: int, frame: object) -> None:
-    """Exit 130 at once: nothing has been started or written yet."""
+    """Exit 130 at once; the watchdog ends any command already started."""
     os._exit(130)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import signal
 import sys
 from typing import Annotated
 
@@ -86,7 +85,6 @@ def main() -> None:
     """
     lenient_console()
     try:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
         run_cmd.working_folder()
         app()
     except QAAgentError as error:
