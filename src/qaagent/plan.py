@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from qaagent.config.interpreter import Interpreter
 from qaagent.config.models import SuiteKind
 from qaagent.config.suites import SuiteSpec
 from qaagent.naming import task_name
@@ -42,6 +43,9 @@ class Task(BaseModel):
     split: int | Literal["auto"] | None = None
     split_keep_together: tuple[str, ...] = ()
     shard_of: str | None = None
+    python: Interpreter | None = Field(
+        None, description="Python that runs pytest or behave; None: qaagent's own interpreter."
+    )
 
 
 def build_tasks(suites: Iterable[SuiteSpec]) -> list[Task]:
@@ -77,6 +81,7 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
                 retry_on_backoff=suite.retry_on_backoff,
                 split=suite.split,
                 split_keep_together=suite.split_keep_together,
+                python=suite.python,
             )
         )
     return tasks

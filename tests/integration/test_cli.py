@@ -101,7 +101,7 @@ def test_validate_prints_the_tasks_of_the_example_profile() -> None:
 
 def test_validate_logs_json_lines_when_asked(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
-    (tmp_path / "qaagent.yaml").write_text("project: {name: shop}\n", encoding="utf-8")
+    (tmp_path / "qaagent.yaml").write_text("project: {name: shop}\ntests:\n", encoding="utf-8")
     result = qaagent_cli("-v", "--log-format", "json", "validate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     [record] = [json.loads(line) for line in result.stderr.splitlines()]
@@ -229,7 +229,7 @@ def test_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
 
 def test_validate_counts_one_task_in_the_singular(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
-    (tmp_path / "qaagent.yaml").write_text("project: {name: shop}\n", encoding="utf-8")
+    (tmp_path / "qaagent.yaml").write_text("project: {name: shop}\ntests:\n", encoding="utf-8")
     result = qaagent_cli("validate", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "1 task from 1 suite; sequential." in result.stdout

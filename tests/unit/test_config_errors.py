@@ -480,7 +480,7 @@ def test_named_suite_with_missing_path_is_an_error(tmp_path: Path) -> None:
 
 def test_default_suite_with_missing_path_is_a_notice_not_an_error(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
-    path = write_profile(tmp_path, "project: {name: shop}\n")
+    path = write_profile(tmp_path, "project: {name: shop}\ntests:\n")
     loaded = load_profile(path)
     assert [suite.name for suite in loaded.suites] == ["unit"]
     assert loaded.notices == [

@@ -255,6 +255,8 @@ def test_sections_with_everything_commented_out_mean_the_defaults(tmp_path: Path
         """
         project:
           # name: shop
+        tests:
+          # unit: {path: tests}
         suites:
           # lint: {kind: command, command: ruff check}
         run:

@@ -51,6 +51,9 @@ def validate(config: ConfigOption = None) -> None:
     )
     for line in order_lines(tasks, settings.suite_order, loaded.runs_dir):
         console.print(line)
+    for suite in loaded.suites:
+        if suite.python is not None:
+            console.print(f"{suite.name}: python {suite.python.describe()}", highlight=False)
     for notice in loaded.notices:
         console.print(f"note: {notice}")
 

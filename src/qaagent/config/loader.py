@@ -132,10 +132,9 @@ def load_profile(
     document = _parse(path, raw)
     if not isinstance(document.data, dict):
         raise ConfigError(f"{path.name}: the profile must be a mapping of sections (line 1).")
-    _drop_empty_sections(document.data)
-    origins = _apply_overrides(
-        document.data, environ if environ is not None else os.environ, cli_overrides or {}
-    )
+    _empty_sections_as_defaults(document.data)
+    environ = environ if environ is not None else os.environ
+    origins = _apply_overrides(document.data, environ, cli_overrides or {})
     problems = [
         (loc, "key appears twice; only the last value would count")
         for loc, _ in document.duplicates
@@ -145,7 +144,7 @@ def load_profile(
     notices: list[str] = []
     if profile is not None:
         problems.extend(profile.reference_problems())
-        plan = resolve_suites(profile, path.parent)
+        plan = resolve_suites(profile, path.parent, environ)
         problems.extend(plan.problems)
         suites, notices = plan.suites, plan.notices
     if problems or profile is None:
@@ -201,11 +200,11 @@ def _parse(path: Path, raw: bytes) -> YamlDocument:
         raise ConfigError(f"{path.name} is not valid YAML: {error.problem} ({where}).") from None
 
 
-def _drop_empty_sections(data: dict[str, Any]) -> None:
-    """A section whose entries are all commented out (`suites:`) means the defaults."""
+def _empty_sections_as_defaults(data: dict[str, Any]) -> None:
+    """A section whose entries are all commented out (`tests:`) means the defaults, and is there."""
     for name in QAAGENT_SECTIONS:
         if name in data and data[name] is None:
-            del data[name]
+            data[name] = {}
 
 
 def _apply_overrides(

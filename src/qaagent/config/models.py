@@ -93,6 +93,7 @@ VariableName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 MatrixValues = Annotated[
     list[MatrixValue], AfterValidator(_has_values), Field(json_schema_extra={"minItems": 1})
 ]
+InterpreterSetting = Annotated[str, Field(min_length=1), AfterValidator(_without_nul)]
 Command = Annotated[Text | list[Text], AfterValidator(_runnable)]
 Integer = Annotated[int, BeforeValidator(_reject_boolean_integer)]
 PositiveInt = Annotated[int, Field(gt=0), BeforeValidator(_reject_boolean_integer)]
@@ -162,6 +163,11 @@ class SuiteOptions(StrictModel):
     args: list[Text] = Field(default_factory=list, description="Extra arguments for the tool.")
     env: dict[str, Text] = Field(default_factory=dict, description="Extra environment variables.")
     cwd: str | None = Field(None, description="Working folder, relative to the profile.")
+    python: InterpreterSetting | None = Field(
+        None,
+        description="Python that runs pytest or behave: a path relative to the profile or a "
+        "command on PATH (default: run.python).",
+    )
     matrix: dict[str, MatrixValues] = Field(
         default_factory=dict,
         description="One task per combination; values replace {name} in env, args and command "
@@ -265,6 +271,12 @@ class RunSettings(StrictModel):
     )
     runs_dir: str = Field(
         ".qaagent/runs", description="Where run directories go, relative to the profile."
+    )
+    python: InterpreterSetting | None = Field(
+        None,
+        description="Python that runs pytest and behave suites: a path relative to the profile "
+        "or a command on PATH (default: $VIRTUAL_ENV, else .venv or venv next to the profile, "
+        "else python3 on PATH).",
     )
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from qaagent.config.interpreter import Interpreter, resolve_interpreter
 from qaagent.config.models import (
     BUILTIN_SUITES,
     E2ESuite,
@@ -29,6 +31,7 @@ BUILTIN_KINDS: dict[str, SuiteKind] = {
 SPLITTABLE_KINDS: frozenset[SuiteKind] = frozenset(
     {"pytest", "playwright-python", "playwright-node"}
 )
+PYTHON_KINDS: frozenset[SuiteKind] = frozenset({"pytest", "behave", "playwright-python"})
 APP_KINDS: frozenset[SuiteKind] = frozenset({"playwright-python", "playwright-node"})
 PLAYWRIGHT_CONFIGS = ("playwright.config.ts", "playwright.config.js", "playwright.config.mjs")
 MAX_TASKS = 10_000
@@ -59,6 +62,7 @@ class SuiteSpec(BaseModel):
     retry_on_backoff: float = 1.0
     split: int | Literal["auto"] | None = None
     split_keep_together: tuple[str, ...] = ()
+    python: Interpreter | None = None
 
 
 @dataclass
@@ -70,13 +74,20 @@ class SuitePlan:
     problems: list[tuple[Location, str]] = field(default_factory=list)
 
 
-def resolve_suites(profile: QAAgentProfile, root: Path) -> SuitePlan:
-    """Resolve every enabled suite, in suite_order first and profile order after."""
+def resolve_suites(profile: QAAgentProfile, root: Path, environ: Mapping[str, str]) -> SuitePlan:
+    """Resolve every enabled suite, in suite_order first and profile order after.
+
+    The built-in folders (tests/, features/, e2e/) are looked for only when the profile has a
+    `tests` section, so a project that keeps other tests in such a folder is left alone.
+    """
     plan = SuitePlan()
     task_counts: list[tuple[Location, int]] = []
+    with_builtins = "tests" in profile.model_fields_set
     for location, options in profile.all_suite_options():
+        if location[0] == "tests" and not with_builtins:
+            continue
         name = str(location[-1])
-        spec = _resolve_one(name, location, options, profile, root, plan)
+        spec = _resolve_one(name, location, options, profile, root, environ, plan)
         if spec is None:
             continue
         folder_problem = _folder_name_problem(spec, location)
@@ -150,6 +161,7 @@ def _resolve_one(
     options: SuiteOptions,
     profile: QAAgentProfile,
     root: Path,
+    environ: Mapping[str, str],
     plan: SuitePlan,
 ) -> SuiteSpec | None:
     """Resolve one suite section, or note why it does not run."""
@@ -175,6 +187,10 @@ def _resolve_one(
         plan.problems.append(
             ((*location, "split"), f"split works on pytest and Playwright suites, not {kind}")
         )
+        return None
+    python_problem = _python_problem(kind, options)
+    if python_problem is not None:
+        plan.problems.append(((*location, "python"), python_problem))
         return None
     return SuiteSpec(
         name=name,
@@ -202,7 +218,35 @@ def _resolve_one(
         retry_on_backoff=options.retry_on_backoff or profile.run.retry_on_backoff,
         split=options.split,
         split_keep_together=tuple(options.split_keep_together),
+        python=_interpreter(kind, options, source, profile, root, environ),
     )
+
+
+def _python_problem(kind: SuiteKind, options: SuiteOptions) -> str | None:
+    """A `python` that would be ignored is a mistake worth saying, not a silent no-op."""
+    if options.python is None:
+        return None
+    if kind not in PYTHON_KINDS:
+        return f"python applies to pytest, behave and playwright-python suites, not {kind}"
+    if options.command is not None:
+        return "python has no effect beside command, which replaces `python -m ...`"
+    return None
+
+
+def _interpreter(
+    kind: SuiteKind,
+    options: SuiteOptions,
+    source: str,
+    profile: QAAgentProfile,
+    root: Path,
+    environ: Mapping[str, str],
+) -> Interpreter | None:
+    """The Python that runs the suite's tool; none when its own command or kind needs none."""
+    if kind not in PYTHON_KINDS or options.command is not None:
+        return None
+    if options.python is not None:
+        return resolve_interpreter(options.python, f"{source}.python", root, environ)
+    return resolve_interpreter(profile.run.python, "run.python", root, environ)
 
 
 def _suite_path(name: str, options: SuiteOptions, builtin: bool, root: Path) -> Path | None:

@@ -221,6 +221,15 @@ class Runner(Protocol):
     def run(self, task: Task, context: RunContext) -> SuiteResult: ...
 
 
+class ToolUnavailable(Exception):
+    """The tool cannot start at all (its interpreter or package is missing); retrying won't help."""
+
+    def __init__(self, message: str, command: list[str]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.command = command
+
+
 @dataclass(frozen=True)
 class Invocation:
     """How to start one attempt of a tool, and where it will write its JUnit XML.
@@ -246,7 +255,10 @@ class ToolAdapter(Protocol):
     def invocation(
         self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
     ) -> Invocation:
-        """Command for the first attempt (`rerun` empty) or a retry of exactly `rerun`."""
+        """Command for the first attempt (`rerun` empty) or a retry of exactly `rerun`.
+
+        Raises ToolUnavailable when the tool cannot start in the suite's environment.
+        """
         ...
 
     def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:

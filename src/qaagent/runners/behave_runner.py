@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from qaagent.plan import Task
@@ -14,6 +13,7 @@ from qaagent.runners.behave_scenarios import (
     list_scenarios,
     select_scenarios,
 )
+from qaagent.runners.python_tools import module_command, require_modules
 from qaagent.runners.tool_runner import AdapterDefaults, expand_argv, tool_environment
 
 RERUN_FILE = "rerun.txt"
@@ -28,6 +28,7 @@ class BehaveAdapter(AdapterDefaults):
         self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
     ) -> Invocation:
         """First attempt: the suite path or the selected scenarios; retry: the last failures."""
+        require_modules(task, ("behave",), tool_environment(task, context))
         notes: list[str] = []
         selection = feature_paths(task)
         narrowed = False
@@ -75,8 +76,8 @@ class BehaveAdapter(AdapterDefaults):
 
 
 def behave_command(task: Task) -> tuple[str, ...]:
-    """The suite's own command in place of `python -m behave`, else this interpreter's behave."""
-    return task.command if task.command else (sys.executable, "-m", "behave")
+    """The suite's own command in place of `python -m behave`, else its interpreter's behave."""
+    return module_command(task, "behave")
 
 
 def feature_paths(task: Task) -> list[str]:

@@ -31,6 +31,8 @@ PYTEST_USAGE_ERROR = 4
 class PlaywrightPythonAdapter(PytestAdapter):
     """pytest with pytest-playwright: the pytest runner's node ids and retries, plus the browser."""
 
+    modules = ("pytest", "pytest_playwright")
+
     def invocation(
         self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
     ) -> Invocation:

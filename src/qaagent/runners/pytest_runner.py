@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from pathlib import Path
 
 from qaagent.plan import Task
 from qaagent.runners.base import Invocation, RunContext, TestCase
-from qaagent.runners.tool_runner import AdapterDefaults
+from qaagent.runners.python_tools import module_command, require_modules
+from qaagent.runners.tool_runner import AdapterDefaults, tool_environment
 
 PLUGIN_DIR = Path(__file__).parent / "pytest_plugin"
 PLUGIN = "qaagent_pytest"
@@ -25,18 +25,21 @@ COULD_NOT_RUN = {
 
 
 class PytestAdapter(AdapterDefaults):
-    """`python -m pytest [path] [args] --junitxml=... -p qaagent_pytest`."""
+    """`python -m pytest [path] [args] --junitxml=... -p qaagent_pytest`, in the suite's python."""
+
+    modules: tuple[str, ...] = ("pytest",)
 
     def invocation(
         self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
     ) -> Invocation:
         """The first run, restricted to `task.selected_tests`, or a rerun of exact node ids."""
         junit = attempt_dir / "junit.xml"
+        env = {"PYTHONPATH": _with_plugin_dir(task, context)}
+        require_modules(task, self.modules, {**tool_environment(task, context), **env})
         argv = [*pytest_command(task)]
         if task.path is not None:
             argv.append(str(task.path))
         argv += [*task.args, f"--junitxml={junit}", "-p", PLUGIN]
-        env = {"PYTHONPATH": _with_plugin_dir(task, context)}
         notes = []
         selection = _selection(task, rerun)
         partial = bool(rerun) and selection != selected_node_ids(task.selected_tests)
@@ -61,8 +64,8 @@ class PytestAdapter(AdapterDefaults):
 
 
 def pytest_command(task: Task) -> tuple[str, ...]:
-    """The suite's own command in place of `python -m pytest`, else this interpreter's pytest."""
-    return task.command if task.command else (sys.executable, "-m", "pytest")
+    """The suite's own command in place of `python -m pytest`, else its interpreter's pytest."""
+    return module_command(task, "pytest")
 
 
 def _selection(task: Task, rerun: list[TestCase]) -> list[str]:

@@ -10,6 +10,7 @@ import string
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from qaagent.runners.base import (
     TaskOutcome,
     TestCase,
     ToolAdapter,
+    ToolUnavailable,
 )
 from qaagent.runners.junit import parse_junit
 from qaagent.runners.matching import MATCH_SECONDS, output_matches
@@ -182,7 +184,10 @@ class ToolRunner:
         Its output is scanned for `retry_on` only when a transient retry could follow.
         """
         attempt_dir = fresh_folder(context.output_dir / f"attempt-{number}")
-        invocation = self.adapter.invocation(task, context, attempt_dir, rerun)
+        try:
+            invocation = self.adapter.invocation(task, context, attempt_dir, rerun)
+        except ToolUnavailable as unavailable:
+            return _unavailable(number, unavailable, log_path, context.secrets)
         env = task_environment(task, context, invocation, attempt_dir, number)
         argv = expand_argv(invocation.argv, env)
         remove_stale(invocation.junit)
@@ -281,6 +286,26 @@ class ToolRunner:
         if exit_code != 0 and _verdict_of(cases) is Verdict.passed:
             return cases, f"{_exited(exit_code)} although no test failed", Verdict.broken
         return cases, None, _verdict_of(cases)
+
+
+def _unavailable(
+    number: int, unavailable: ToolUnavailable, log_path: Path, secrets: SecretValues
+) -> AttemptResult:
+    """An attempt whose tool could not start, recorded in the log; never worth a retry."""
+    now = datetime.now(UTC)
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(secrets.mask(f"qaagent: {unavailable.message}\n"))
+    attempt = Attempt(
+        number=number,
+        command=unavailable.command,
+        started_at=now,
+        finished_at=now,
+        error=unavailable.message,
+        log_path=log_path,
+    )
+    return AttemptResult(
+        attempt, Verdict.unrunnable, [], [], transient=False, complete=True, wrote_junit=False
+    )
 
 
 def merge_cases(attempts: list[tuple[list[TestCase], bool]]) -> list[TestCase]:

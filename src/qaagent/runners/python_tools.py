@@ -1,0 +1,96 @@
+"""pytest and behave run as `<the suite's python> -m <tool>`; a tool missing there is said plainly.
+
+Before the first attempt, the interpreter is asked once per run whether it can import the tool,
+so a missing interpreter or package is one clear error (with the command that installs it)
+instead of a failed run that reads like a usage error.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+from qaagent.plan import Task
+from qaagent.runners.base import ToolUnavailable
+
+PACKAGES = {"pytest": "pytest", "behave": "behave", "pytest_playwright": "pytest-playwright"}
+PROBE = (
+    "import importlib.util, sys; "
+    "print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))"
+)
+PROBE_TIMEOUT = 60.0
+ANOTHER_INTERPRETER = "or name another interpreter with `python:` in the profile"
+
+_problems: dict[tuple[str, str, tuple[str, ...], str], str | None] = {}
+_problems_lock = threading.Lock()
+
+
+def python_of(task: Task) -> Path:
+    """The suite's interpreter; a task built without a profile runs with qaagent's own."""
+    return task.python.path if task.python is not None else Path(sys.executable)
+
+
+def module_command(task: Task, module: str) -> tuple[str, ...]:
+    """The suite's own command, else `<its python> -m <module>`."""
+    return task.command if task.command else (str(python_of(task)), "-m", module)
+
+
+def require_modules(task: Task, modules: tuple[str, ...], env: Mapping[str, str]) -> None:
+    """Raise ToolUnavailable when the suite's interpreter cannot run or lacks a module.
+
+    A suite with its own command is left to it. The answer is kept for the rest of the run.
+    """
+    if task.command:
+        return
+    python = str(python_of(task))
+    where = task.python.describe() if task.python is not None else python
+    key = (python, where, modules, env.get("PYTHONPATH", ""))
+    with _problems_lock:
+        if key not in _problems:
+            _problems[key] = interpreter_problem(python, where, modules, env)
+        problem = _problems[key]
+    if problem is not None:
+        raise ToolUnavailable(problem, [python, "-m", modules[0]])
+
+
+def interpreter_problem(
+    python: str, where: str, modules: tuple[str, ...], env: Mapping[str, str]
+) -> str | None:
+    """Why `python` cannot run the modules, naming it and the command that installs them."""
+    try:
+        completed = subprocess.run(
+            [python, "-c", PROBE, *modules],
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=PROBE_TIMEOUT,
+            check=False,
+        )
+    except OSError as error:
+        return _unusable(where, f"cannot be run ({error.strerror or error})")
+    except subprocess.TimeoutExpired:
+        return _unusable(where, f"did not answer within {PROBE_TIMEOUT:g} s")
+    if completed.returncode != 0:
+        last = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
+        return _unusable(where, f"exited with {completed.returncode} on start ({last[0]})")
+    missing = completed.stdout.split()
+    if not missing:
+        return None
+    packages = [PACKAGES.get(module, module) for module in missing]
+    verb = "is" if len(packages) == 1 else "are"
+    return (
+        f"{' and '.join(packages)} {verb} not installed for the Python interpreter {where}; "
+        f"install with `{shlex.join([python, '-m', 'pip', 'install', *packages])}`, "
+        f"{ANOTHER_INTERPRETER}"
+    )
+
+
+def _unusable(where: str, reason: str) -> str:
+    return (
+        f"the Python interpreter {where} {reason}; create that environment, {ANOTHER_INTERPRETER}"
+    )
