@@ -10,19 +10,17 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict
 
 VIRTUAL_ENV_VARIABLE = "VIRTUAL_ENV"
 PROJECT_VENVS = (".venv", "venv")
 FALLBACK_COMMAND = "python3"
 
 
-class Interpreter(BaseModel):
+@dataclass(frozen=True)
+class Interpreter:
     """A Python interpreter and why it was chosen, as shown to the user."""
-
-    model_config = ConfigDict(frozen=True)
 
     path: Path
     origin: str
