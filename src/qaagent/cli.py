@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from qaagent import __version__
 from qaagent.commands import (
@@ -30,6 +31,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+class PassThroughCommand(TyperCommand):
+    """A command whose arguments after `--` are for the tools it runs, left in `ctx.args`.
+
+    Options before `--` are parsed as usual, so an unknown one is still a usage error.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        """Parse the options before `--`; keep everything after it for the tools."""
+        if "--" not in args:
+            return super().parse_args(ctx, args)
+        split = args.index("--")
+        super().parse_args(ctx, args[:split])
+        ctx.args = args[split + 1 :]
+        return list(ctx.args)
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        """The usage line shows where the tools' arguments go."""
+        return [*super().collect_usage_pieces(ctx), "[-- TOOL ARGS...]"]
 
 
 def _print_version(value: bool) -> None:
@@ -63,7 +84,7 @@ app.command("init")(init_cmd.init)
 app.add_typer(runs_cmd.app, name="runs")
 app.command("report")(report_cmd.report)
 app.command("verify")(verify_cmd.verify)
-app.command("run-all")(run_cmd.run_all)
+app.command("run-all", cls=PassThroughCommand)(run_cmd.run_all)
 
 
 def lenient_console() -> None:

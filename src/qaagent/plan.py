@@ -28,6 +28,9 @@ class Task(BaseModel):
     path: Path | None = None
     command: tuple[str, ...] | None = None
     args: tuple[str, ...] = ()
+    cli_args: tuple[str, ...] = Field(
+        (), description="Arguments given after `--` on the command line, appended to the tool's."
+    )
     env: dict[str, str] = Field(default_factory=dict)
     matrix: dict[str, str] = Field(default_factory=dict)
     pool: str | None = None

@@ -254,7 +254,7 @@ def collect_tests(task: Task, env: Mapping[str, str]) -> list[CollectedTest]:
     argv = [*pytest_command(task)]
     if task.path is not None:
         argv.append(str(task.path))
-    argv += [*task.args, "--collect-only", "-q", "-p", PLUGIN]
+    argv += [*task.args, *task.cli_args, "--collect-only", "-q", "-p", PLUGIN]
     inherited = {**os.environ, **env, **task.env}
     pythonpath = os.pathsep.join(
         part for part in (str(PLUGIN_DIR), inherited.get("PYTHONPATH", "")) if part
@@ -298,7 +298,15 @@ def source_fingerprint(task: Task) -> str:
     digest = hashlib.sha256()
     digest.update(
         json.dumps(
-            [task.kind, str(task.path), str(task.cwd), task.command, task.args, task.env],
+            [
+                task.kind,
+                str(task.path),
+                str(task.cwd),
+                task.command,
+                task.args,
+                task.cli_args,
+                task.env,
+            ],
             sort_keys=True,
         ).encode()
     )

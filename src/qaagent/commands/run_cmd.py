@@ -38,6 +38,7 @@ APP_LOG_FOLDER = "_app"
 
 
 def run_all(
+    ctx: typer.Context,
     config: ConfigOption = None,
     parallel: Annotated[
         bool | None,
@@ -162,6 +163,7 @@ def run_all(
 ) -> None:
     """Run every selected suite, then write the evidence bundle.
 
+    Arguments after `--` are appended to every selected suite's tool command, retries included.
     Exit codes: 0 all passed, 1 tests failed, 2 configuration or usage error, 3 infrastructure
     error (a task crashed, timed out or produced no results, or --run-timeout was reached),
     130 interrupted. When several apply, the highest wins in the order 130, 3, 1, 0.
@@ -188,7 +190,7 @@ def run_all(
             "retry_count": retries,
         },
     )
-    tasks = plan_tasks(build_tasks(loaded.suites), suite or [], skip or [])
+    tasks = with_cli_args(plan_tasks(build_tasks(loaded.suites), suite or [], skip or []), ctx.args)
     if last_failed:
         tasks = only_last_failed(tasks, loaded.runs_dir)
     environment = choose_environment(loaded, env)
@@ -203,6 +205,11 @@ def run_all(
         order=requested_order,
     )
     leave(exit_code)
+
+
+def with_cli_args(tasks: list[Task], cli_args: list[str]) -> list[Task]:
+    """The tasks with the arguments given after `--`, for their tools to receive last."""
+    return [task.model_copy(update={"cli_args": tuple(cli_args)}) for task in tasks]
 
 
 def leave(exit_code: int) -> NoReturn:
@@ -683,7 +690,8 @@ def run_settings(
         "stop_reason": str(execution.stop_reason) if execution.stop_reason else None,
         "tasks": {
             task.name: task.model_dump(
-                mode="json", include={"kind", "env", "pool", "timeout", "retry_count", "needs_app"}
+                mode="json",
+                include={"kind", "env", "pool", "timeout", "retry_count", "needs_app", "cli_args"},
             )
             for task in tasks
         },

@@ -52,6 +52,7 @@ class BehaveAdapter(AdapterDefaults):
             *selection,
             *report_options(attempt_dir),
             *task.args,
+            *task.cli_args,
             skipped_option(narrowed=narrowed),
         ]
         return Invocation(

@@ -16,7 +16,7 @@ class CommandAdapter(AdapterDefaults):
         self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
     ) -> Invocation:
         """The suite's command, with the JUnit path in the attempt's folder."""
-        argv = [*(task.command or ()), *task.args]
+        argv = [*(task.command or ()), *task.args, *task.cli_args]
         return Invocation(argv=argv, cwd=task.cwd, env={}, junit=attempt_dir / "junit.xml")
 
     def cases_without_junit(

@@ -38,7 +38,9 @@ class PlaywrightPythonAdapter(PytestAdapter):
     ) -> Invocation:
         """pytest's invocation with Chromium, artifacts in the attempt folder, the launch plugin."""
         browser_task = task.model_copy(
-            update={"args": (*task.args, *browser_options(task.args, attempt_dir))}
+            update={
+                "args": (*task.args, *browser_options((*task.args, *task.cli_args), attempt_dir))
+            }
         )
         invocation = super().invocation(browser_task, context, attempt_dir, rerun)
         return dataclasses.replace(
@@ -100,6 +102,7 @@ class PlaywrightNodeAdapter(AdapterDefaults):
             "--output",
             str(attempt_dir / TEST_RESULTS),
             *task.args,
+            *task.cli_args,
         ]
         env = {**NO_DOWNLOAD_ENV, "PLAYWRIGHT_JUNIT_OUTPUT_FILE": str(junit)}
         notes = (

@@ -39,7 +39,7 @@ class PytestAdapter(AdapterDefaults):
         argv = [*pytest_command(task)]
         if task.path is not None:
             argv.append(str(task.path))
-        argv += [*task.args, f"--junitxml={junit}", "-p", PLUGIN]
+        argv += [*task.args, *task.cli_args, f"--junitxml={junit}", "-p", PLUGIN]
         notes = []
         selection = _selection(task, rerun)
         partial = bool(rerun) and selection != selected_node_ids(task.selected_tests)
