@@ -14,6 +14,7 @@ from qaagent.commands import (
     LogFormat,
     global_options,
     init_cmd,
+    list_cmd,
     report_cmd,
     run_cmd,
     runs_cmd,
@@ -85,6 +86,7 @@ app.add_typer(runs_cmd.app, name="runs")
 app.command("report")(report_cmd.report)
 app.command("verify")(verify_cmd.verify)
 app.command("run-all", cls=PassThroughCommand)(run_cmd.run_all)
+app.command("list", cls=PassThroughCommand)(list_cmd.list_tests)
 
 
 def lenient_console() -> None:

@@ -23,6 +23,7 @@ from qaagent.runners.base import Counts, Segment, SuiteResult, TaskOutcome
 
 COLLECT_TIMEOUT = 300.0
 COLLECT_VARIABLE = "QAAGENT_PYTEST_COLLECT"
+COLLECTED_EXIT_CODES = (0, 5)
 SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules"})
 CONFIG_FILES = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "conftest.py")
 NO_TESTS_IN_ANY_SHARD = "no shard ran any test"
@@ -246,7 +247,7 @@ def _summed(counts: Iterable[Counts]) -> Counts:
 def collect_tests(task: Task, env: Mapping[str, str]) -> list[CollectedTest]:
     """The suite's tests as pytest collects them with the suite's own path, arguments and folder.
 
-    Collection runs on one worker, so `{workers}` is 1 there.
+    Collection runs on one worker, so `{workers}` is 1 there. pytest's exit code 5 says it collected no test, which is an empty list, not a failure.
     """
     from qaagent.runners.pytest_runner import PLUGIN, PLUGIN_DIR, pytest_command
 
@@ -274,10 +275,17 @@ def collect_tests(task: Task, env: Mapping[str, str]) -> list[CollectedTest]:
             )
         except (OSError, subprocess.SubprocessError) as error:
             raise CollectionError(str(error)) from None
-        if completed.returncode != 0 or not listing.exists():
-            last = (completed.stdout + completed.stderr).strip().splitlines()[-1:] or ["no output"]
-            raise CollectionError(f"pytest --collect-only exited {completed.returncode}: {last[0]}")
+        if completed.returncode not in COLLECTED_EXIT_CODES or not listing.exists():
+            reason = telling_line(completed.stdout + completed.stderr)
+            raise CollectionError(f"pytest --collect-only exited {completed.returncode}: {reason}")
         return [_collected(json.loads(line)) for line in listing.read_text("utf-8").splitlines()]
+
+
+def telling_line(output: str) -> str:
+    """The last line of pytest's output that names an error, else its last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if "error" in line.lower()]
+    return (errors or lines or ["no output"])[-1]
 
 
 def _collected(data: Mapping[str, object]) -> CollectedTest:
