@@ -18,6 +18,24 @@ ConfigOption = Annotated[
     ),
 ]
 
+SuiteOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--suite",
+        "-s",
+        metavar="NAME",
+        help="Only this suite or task; glob patterns work. Repeatable.",
+    ),
+]
+SkipOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--skip",
+        metavar="NAME",
+        help="Leave out this suite or task; glob patterns work. Repeatable.",
+    ),
+]
+
 
 class LogFormat(StrEnum):
     """How log lines on stderr look."""

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from qaagent.commands import ConfigOption, setup_logging
+from qaagent.commands import ConfigOption, SkipOption, SuiteOption, setup_logging
 
 if TYPE_CHECKING:
     from qaagent.plan import Task
@@ -41,23 +41,8 @@ class Listing:
 def list_tests(
     ctx: typer.Context,
     config: ConfigOption = None,
-    suite: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--suite",
-            "-s",
-            metavar="NAME",
-            help="List only this suite or task; glob patterns work. Repeatable.",
-        ),
-    ] = None,
-    skip: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--skip",
-            metavar="NAME",
-            help="Leave out this suite or task; glob patterns work. Repeatable.",
-        ),
-    ] = None,
+    suite: SuiteOption = None,
+    skip: SkipOption = None,
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the listing as JSON on stdout.")
     ] = False,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 
 import typer
 
-from qaagent.commands import ConfigOption, setup_logging
+from qaagent.commands import ConfigOption, SkipOption, SuiteOption, setup_logging
 
 if TYPE_CHECKING:
     from qaagent.config.loader import LoadedProfile
@@ -53,23 +53,8 @@ def run_all(
             help="Tasks at once when parallel (default: run.max_workers, else the number of tasks).",
         ),
     ] = None,
-    suite: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--suite",
-            "-s",
-            metavar="NAME",
-            help="Run only this suite or task; glob patterns work. Repeatable.",
-        ),
-    ] = None,
-    skip: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--skip",
-            metavar="NAME",
-            help="Leave out this suite or task; glob patterns work. Repeatable.",
-        ),
-    ] = None,
+    suite: SuiteOption = None,
+    skip: SkipOption = None,
     fail_fast: Annotated[
         bool | None,
         typer.Option(
