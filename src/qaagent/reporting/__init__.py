@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -73,6 +74,7 @@ def write_reports(
     from qaagent.evidence.models import REPORTS_DIR
     from qaagent.reporting.bundle import evidence_path, load_run
     from qaagent.reporting.github import publish
+    from qaagent.reporting.junit_report import write_junit
     from qaagent.reporting.summary import build_summary
 
     chosen = list(dict.fromkeys(formats))
@@ -89,8 +91,12 @@ def write_reports(
     written: list[Path] = []
     for fmt in chosen:
         target = reports / FILE_NAMES[fmt]
-        text = _render(bundle, summary, fmt, target)
-        _write_atomically(target, text)
+        with _replacing(target) as stream:
+            if fmt == "junit":
+                write_junit(bundle, stream)
+            else:
+                text = _render(bundle, summary, fmt, target)
+                stream.write(text)
         written.append(target)
         if fmt == "md":
             publish(summary, text, environ, stdout or sys.stdout)
@@ -124,8 +130,17 @@ def _render(bundle: RunBundle, summary: RunSummary, fmt: str, destination: Path)
     return render_html(bundle, summary, destination=destination)
 
 
-def _write_atomically(target: Path, text: str) -> None:
-    """Readers never see half a report, even when a report is re-created while someone reads it."""
+@contextlib.contextmanager
+def _replacing(target: Path) -> Iterator[TextIO]:
+    """A stream whose text becomes `target` once all of it is written.
+
+    Readers never see half a report, even when a report is re-created while someone reads it, and
+    a report that fails half-way leaves no partial file behind.
+    """
     partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(target)
+    try:
+        with partial.open("w", encoding="utf-8") as stream:
+            yield stream
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)

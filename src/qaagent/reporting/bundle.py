@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,14 +51,20 @@ class RunBundle:
     @property
     def records(self) -> Iterator[TestRecord]:
         """Every line of tests.jsonl, read anew on each use: a run of 50,000 tests is not held."""
+        return (record for _, record in self.records_with_offsets())
+
+    def records_with_offsets(self) -> Iterator[tuple[int, TestRecord]]:
+        """Every record with the byte offset of its line, so a report can index it and read it later."""
         return _read_records(self.records_path) if self.records_path else iter(())
 
-    def records_by_task(self) -> dict[str, list[TestRecord]]:
-        """Every attempt's records grouped by task, in file order."""
-        grouped: dict[str, list[TestRecord]] = defaultdict(list)
-        for record in self.records:
-            grouped[record.task].append(record)
-        return grouped
+    def records_at(self, offsets: Iterable[int]) -> Iterator[TestRecord]:
+        """The records whose lines start at these byte offsets of tests.jsonl."""
+        if self.records_path is None:
+            return
+        with self.records_path.open("rb") as lines:
+            for offset in offsets:
+                lines.seek(offset)
+                yield _record(f"{self.records_path} at byte {offset}", lines.readline())
 
     def final_records(self, task: str | None = None) -> Iterator[TestRecord]:
         """Records that decided each test's result, optionally of one task."""
@@ -136,19 +142,25 @@ def read_manifest(run_dir: Path) -> Manifest:
         raise RunReadError(f"{path} cannot be read: {error.strerror}.") from None
 
 
-def _read_records(path: Path) -> Iterator[TestRecord]:
+def _read_records(path: Path) -> Iterator[tuple[int, TestRecord]]:
     if not path.is_file():
         return
-    with path.open(encoding="utf-8") as lines:
+    offset = 0
+    with path.open("rb") as lines:
         for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield TestRecord.model_validate_json(line)
-            except ValidationError as error:
-                raise RunReadError(
-                    f"{path}:{number} is not a valid test record: {_first_problem(error)}."
-                ) from None
+            start, offset = offset, offset + len(line)
+            if line.strip():
+                yield start, _record(f"{path}:{number}", line)
+
+
+def _record(where: str, line: bytes) -> TestRecord:
+    """One line of tests.jsonl as a record, or an error naming the file and where in it."""
+    try:
+        return TestRecord.model_validate_json(line)
+    except ValidationError as error:
+        raise RunReadError(
+            f"{where} is not a valid test record: {_first_problem(error)}."
+        ) from None
 
 
 def _read_diagnostics(path: Path) -> Diagnostics | None:

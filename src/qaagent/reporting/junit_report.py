@@ -1,153 +1,211 @@
 """`reports/junit.xml`: every task of a run merged into one JUnit file that CI systems read.
 
-Written with junitparser's `xunit2` flavour (the Jenkins xUnit "junit-10" schema), which models the
-Maven Surefire rerun elements: a test that passed on a retry has one `<flakyFailure>`/`<flakyError>`
-per failed attempt and no final result; a test that failed every attempt has its last attempt as
-`<failure>`/`<error>` (so the kind always matches the counts) and each earlier attempt as
-`<rerunFailure>`/`<rerunError>`.
+Follows the Jenkins xUnit "junit-10" schema, which models the Maven Surefire rerun elements: a test
+that passed on a retry has one `<flakyFailure>`/`<flakyError>` per failed attempt and no final
+result; a test that failed every attempt has its last attempt as `<failure>`/`<error>` (so the kind
+always matches the counts) and each earlier attempt as `<rerunFailure>`/`<rerunError>`.
 
 Counts: one `<testsuite>` per task. A task that ended `error`, `timed-out`, `not-run` or `interrupted`
 gets one extra `<testcase>` named after the task with an `<error>`, the task-level error that the
 manifest's counts hold too, so the counts here equal the manifest's and summary.json's.
+
+The file is written one test case at a time: a first pass over tests.jsonl notes where each test's
+records are and counts the results each `<testsuite>` announces, a second reads each test's records
+back, so a run of 50,000 tests is never one tree in memory.
 """
 
 from __future__ import annotations
 
 import io
 import socket
-from collections import defaultdict
-from collections.abc import Iterable
-from xml.etree import ElementTree
-
-import junitparser
-from junitparser import Error, Failure, Skipped
-from junitparser.xunit2 import (
-    FlakyError,
-    FlakyFailure,
-    InterimResult,
-    JUnitXml,
-    RerunError,
-    RerunFailure,
-    TestCase,
-    TestSuite,
-)
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import TextIO
+from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from qaagent.evidence.models import TaskEntry, TestRecord
-from qaagent.reporting.bundle import RunBundle, as_utc, plain_text
+from qaagent.reporting.bundle import FAILING, RunBundle, as_utc, plain_text
 from qaagent.runners.base import TASK_PROBLEMS, CaseStatus
 
 MAX_TEXT = 64_000
+DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
+INDENT = "  "
+SUITE_LEVEL, CASE_LEVEL = 1, 2
+FINAL_TAGS = {CaseStatus.failed: "failure", CaseStatus.error: "error"}
+RERUN_TAGS = {CaseStatus.failed: "rerunFailure", CaseStatus.error: "rerunError"}
+FLAKY_TAGS = {CaseStatus.failed: "flakyFailure", CaseStatus.error: "flakyError"}
 
 
-def build_junit(bundle: RunBundle) -> JUnitXml:
-    """The merged JUnit document of a run."""
-    document = JUnitXml(bundle.run_id)
-    by_task = bundle.records_by_task()
-    hostname = socket.gethostname()
-    suites = [
-        _task_suite(task, by_task.get(task.name, []), hostname) for task in bundle.manifest.tasks
-    ]
-    for suite in suites:
-        document.add_testsuite(suite)
-    document.tests = sum(suite.tests for suite in suites)
-    document.failures = sum(suite.failures for suite in suites)
-    document.errors = sum(suite.errors for suite in suites)
-    document.time = _seconds(bundle.manifest.wall_time)
-    return document
+@dataclass
+class _TestLines:
+    """Where one test's records are in tests.jsonl, and the attempt and result that decided it."""
+
+    offsets: list[int] = field(default_factory=list)
+    final_attempt: int | None = None
+    result: str | None = None
+
+
+@dataclass
+class _TaskTests:
+    """A task's tests in the order they first ran, and how many ended with each final result."""
+
+    tests: dict[str, _TestLines] = field(default_factory=dict)
+    results: Counter[str | None] = field(default_factory=Counter)
+
+    def decided(self) -> list[_TestLines]:
+        """Tests that have a final record; an attempt cut short leaves none for its tests."""
+        return [test for test in self.tests.values() if test.final_attempt is not None]
 
 
 def render_junit(bundle: RunBundle) -> str:
-    """The merged JUnit document as indented XML text.
-
-    Indented with the standard library's `ElementTree.indent`, much faster than the minidom
-    round trip junitparser's `pretty=True` makes.
-    """
-    buffer = io.BytesIO()
-    build_junit(bundle).write(buffer)
-    tree = ElementTree.ElementTree(ElementTree.fromstring(buffer.getvalue()))
-    ElementTree.indent(tree)
-    output = io.BytesIO()
-    tree.write(output, encoding="utf-8", xml_declaration=True)
-    return output.getvalue().decode("utf-8") + "\n"
+    """The merged JUnit document as indented XML text."""
+    buffer = io.StringIO()
+    write_junit(bundle, buffer)
+    return buffer.getvalue()
 
 
-def _task_suite(task: TaskEntry, records: list[TestRecord], hostname: str) -> TestSuite:
-    suite = TestSuite(task.name)  # type: ignore[no-untyped-call]
-    suite.hostname = hostname
-    if task.started_at is not None:
-        suite.timestamp = as_utc(task.started_at).isoformat(timespec="seconds")
-    cases: list[junitparser.TestCase] = [
-        _test_case(attempts) for attempts in _attempts_per_test(records)
+def write_junit(bundle: RunBundle, stream: TextIO) -> None:
+    """Write the merged JUnit document, indented, one test case at a time."""
+    tasks = _index_tests(bundle)
+    hostname = socket.gethostname()
+    suites = [
+        (task, _suite_element(task, tasks.get(task.name, _TaskTests()), hostname))
+        for task in bundle.manifest.tasks
     ]
-    if task.outcome in TASK_PROBLEMS:
-        cases.append(_task_error_case(task))
-    suite.add_testcases(cases)
-    suite.time = _seconds(task.duration)
+    root = Element("testsuites", {"name": bundle.run_id})
+    for name in ("tests", "failures", "errors"):
+        root.set(name, str(sum(int(suite.get(name, "0")) for _, suite in suites)))
+    root.set("time", str(_seconds(bundle.manifest.wall_time)))
+    stream.write(DECLARATION)
+    if not suites:
+        stream.write(_element_text(root) + "\n")
+        return
+    stream.write(_open_tag(root))
+    for task, suite in suites:
+        stream.write("\n" + INDENT * SUITE_LEVEL)
+        _write_suite(bundle, task, suite, tasks.get(task.name, _TaskTests()), stream)
+    stream.write("\n</testsuites>\n")
+
+
+def _index_tests(bundle: RunBundle) -> dict[str, _TaskTests]:
+    """Each task's tests with the offsets of their records and their final results, in one pass."""
+    tasks: dict[str, _TaskTests] = {}
+    for offset, record in bundle.records_with_offsets():
+        task = tasks.setdefault(record.task, _TaskTests())
+        test = task.tests.setdefault(record.test_id, _TestLines())
+        test.offsets.append(offset)
+        if record.final and (test.final_attempt is None or record.attempt >= test.final_attempt):
+            if test.final_attempt is not None:
+                task.results[test.result] -= 1
+            test.final_attempt, test.result = record.attempt, _final_result_tag(record)
+            task.results[test.result] += 1
+    return tasks
+
+
+def _suite_element(task: TaskEntry, tests: _TaskTests, hostname: str) -> Element:
+    """The `<testsuite>` of a task with its counts, still without its test cases."""
+    suite = Element("testsuite", {"name": task.name, "hostname": hostname})
+    if task.started_at is not None:
+        suite.set("timestamp", as_utc(task.started_at).isoformat(timespec="seconds"))
+    task_error = task.outcome in TASK_PROBLEMS
+    suite.set("tests", str(len(tests.decided()) + task_error))
+    suite.set("errors", str(tests.results["error"] + task_error))
+    suite.set("failures", str(tests.results["failure"]))
+    suite.set("skipped", str(tests.results["skipped"]))
+    suite.set("time", str(_seconds(task.duration)))
     return suite
 
 
-def _attempts_per_test(records: Iterable[TestRecord]) -> list[list[TestRecord]]:
-    """Records of each test ordered by attempt, tests in the order they first ran."""
-    grouped: dict[str, list[TestRecord]] = defaultdict(list)
-    for record in records:
-        grouped[record.test_id].append(record)
-    return [
-        sorted(group, key=lambda record: record.attempt)
-        for group in grouped.values()
-        if any(record.final for record in group)
-    ]
+def _write_suite(
+    bundle: RunBundle, task: TaskEntry, suite: Element, tests: _TaskTests, stream: TextIO
+) -> None:
+    """One `<testsuite>`: its test cases read back a test at a time, then the task's own error."""
+    decided = tests.decided()
+    if not decided and task.outcome not in TASK_PROBLEMS:
+        stream.write(_element_text(suite))
+        return
+    stream.write(_open_tag(suite))
+    for test in decided:
+        attempts = sorted(bundle.records_at(test.offsets), key=lambda record: record.attempt)
+        _write_case(_test_case(attempts), stream)
+    if task.outcome in TASK_PROBLEMS:
+        _write_case(_task_error_case(task), stream)
+    stream.write("\n" + INDENT * SUITE_LEVEL + "</testsuite>")
 
 
-def _test_case(attempts: list[TestRecord]) -> TestCase:
+def _write_case(case: Element, stream: TextIO) -> None:
+    indent(case, space=INDENT, level=CASE_LEVEL)
+    stream.write("\n" + INDENT * CASE_LEVEL + _element_text(case))
+
+
+def _test_case(attempts: list[TestRecord]) -> Element:
     final = next(record for record in reversed(attempts) if record.final)
-    case = TestCase(final.name, final.classname or final.task, _seconds(final.duration))
-    earlier = [
-        record
-        for record in attempts
-        if record is not final and record.status in (CaseStatus.failed, CaseStatus.error)
-    ]
-    if final.status is CaseStatus.skipped:
-        case.result = [Skipped(_first_line(final.message))]
-    elif final.status in (CaseStatus.failed, CaseStatus.error) and not final.flaky:
-        case.result = [_final_result(final)]
+    case = _case_element(final.name, final.classname or final.task, final.duration)
+    earlier = [record for record in attempts if record is not final and record.status in FAILING]
+    result = _final_result_tag(final)
+    if result == "skipped":
+        _result(case, "skipped", final.message, None)
+    elif result is not None:
+        _result(case, result, final.message, final.status.value).text = _clip(final.message or "")
         for record in earlier:
-            case.add_interim_result(_interim(record, rerun=True))
+            _interim(case, RERUN_TAGS[record.status], record)
     else:
         for record in earlier:
-            case.add_interim_result(_interim(record, rerun=False))
+            _interim(case, FLAKY_TAGS[record.status], record)
     if final.output:
-        case.system_out = _clip(final.output)
+        SubElement(case, "system-out").text = _clip(final.output)
     return case
 
 
-def _final_result(record: TestRecord) -> Failure | Error:
-    kind = Failure if record.status is CaseStatus.failed else Error
-    result = kind(_first_line(record.message), record.status.value)
-    result.text = _clip(record.message or "")
-    return result
+def _final_result_tag(record: TestRecord) -> str | None:
+    """`failure`, `error` or `skipped` for a final record, None for a pass or a flaky pass."""
+    if record.status is CaseStatus.skipped:
+        return "skipped"
+    if record.status in FAILING and not record.flaky:
+        return FINAL_TAGS[record.status]
+    return None
 
 
-def _interim(record: TestRecord, *, rerun: bool) -> InterimResult:
-    failed = record.status is CaseStatus.failed
-    if rerun:
-        kind: type[InterimResult] = RerunFailure if failed else RerunError
-    else:
-        kind = FlakyFailure if failed else FlakyError
-    result = kind(_first_line(record.message), record.status.value)
+def _interim(case: Element, tag: str, record: TestRecord) -> None:
+    result = _result(case, tag, record.message, record.status.value)
     if record.message:
-        result.stack_trace = _clip(record.message)
+        SubElement(result, "stackTrace").text = _clip(record.message)
     if record.output:
-        result.system_out = _clip(record.output)
+        SubElement(result, "system-out").text = _clip(record.output)
+
+
+def _task_error_case(task: TaskEntry) -> Element:
+    case = _case_element(task.name, task.suite, task.duration)
+    reason = task.error or f"task {task.outcome.value}"
+    message = f"{task.outcome.value}: {_first_line(reason)}"
+    _result(case, "error", message, task.outcome.value).text = _clip(reason)
+    return case
+
+
+def _case_element(name: str, classname: str, duration: float) -> Element:
+    return Element(
+        "testcase", {"name": name, "classname": classname, "time": str(_seconds(duration))}
+    )
+
+
+def _result(case: Element, tag: str, message: str | None, kind: str | None) -> Element:
+    """A result element; its message is the first line of the test's message."""
+    result = SubElement(case, tag)
+    if first_line := _first_line(message):
+        result.set("message", first_line)
+    if kind:
+        result.set("type", kind)
     return result
 
 
-def _task_error_case(task: TaskEntry) -> TestCase:
-    case = TestCase(task.name, task.suite, _seconds(task.duration))
-    reason = task.error or f"task {task.outcome.value}"
-    error = Error(f"{task.outcome.value}: {_first_line(reason)}", task.outcome.value)
-    error.text = _clip(reason)
-    case.result = [error]
-    return case
+def _element_text(element: Element) -> str:
+    return tostring(element, encoding="unicode")
+
+
+def _open_tag(element: Element) -> str:
+    """An element's start tag, escaped as ElementTree escapes it."""
+    whole = tostring(element, encoding="unicode", short_empty_elements=False)
+    return whole.removesuffix(f"</{element.tag}>")
 
 
 def _first_line(text: str | None) -> str | None:
@@ -156,9 +214,13 @@ def _first_line(text: str | None) -> str | None:
 
 
 def _clip(text: str) -> str:
-    """Keep the end of very long output: the last lines say what went wrong."""
+    """Keep the end of very long output: the last lines say what went wrong.
+
+    Line ends are `\\n`, as an XML reader would see them anyway.
+    """
     cleaned = plain_text(text)
-    return cleaned if len(cleaned) <= MAX_TEXT else "…" + cleaned[-MAX_TEXT:]
+    clipped = cleaned if len(cleaned) <= MAX_TEXT else "…" + cleaned[-MAX_TEXT:]
+    return clipped.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _seconds(value: float) -> float:
