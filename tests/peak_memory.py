@@ -1,4 +1,4 @@
-"""Peak memory of one call, for tests that check a report's memory grows by an index, not a copy."""
+"""Peak memory of a call, for tests that check memory grows by a few numbers per test, not a copy."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rundir_builder import Job, T, build_run
+
+SMALL, LARGE = 200, 1200
 
 
 def peak_bytes(action: Callable[[], object]) -> int:
@@ -19,26 +21,30 @@ def peak_bytes(action: Callable[[], object]) -> int:
         tracemalloc.stop()
 
 
+def bytes_per_test(prepare: Callable[[int], Callable[[], object]]) -> float:
+    """How much the peak memory of an action grows with each further failed test it handles.
+
+    `prepare(tests)` makes what the action needs for that many failed tests; only the action
+    it returns is measured.
+    """
+    small, large = prepare(SMALL), prepare(LARGE)
+    return (peak_bytes(large) - peak_bytes(small)) / (LARGE - SMALL)
+
+
+def message(number: int) -> str:
+    """A failure message of its own for each test, as long as a typical assertion's."""
+    return f"AssertionError: assert {number} == -1\n  where {number} = compute({number})"
+
+
 def failing_run(runs_dir: Path, tests: int) -> Path:
     """A run of one task whose every test failed with a message and output of its own."""
     failing = [
         T(
             f"tests/test_big.py::test_{number}",
             ["failed"],
-            message=f"AssertionError: assert {number} == -1\n  where {number} = compute({number})",
+            message=message(number),
             output=f"computing {number}\n" * 3,
         )
         for number in range(tests)
     ]
     return build_run(runs_dir, f"r{tests}", [Job("unit", tests=failing)])
-
-
-def bytes_per_test(runs_dir: Path, prepare: Callable[[Path], Callable[[], object]]) -> float:
-    """How much the peak memory of an action grows with each further test of the run it is for.
-
-    `prepare` reads what the action needs from a run directory; only the action is measured.
-    """
-    small, large = 200, 1200
-    small_action = prepare(failing_run(runs_dir, small))
-    large_action = prepare(failing_run(runs_dir, large))
-    return (peak_bytes(large_action) - peak_bytes(small_action)) / (large - small)

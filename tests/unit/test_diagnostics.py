@@ -40,7 +40,7 @@ def test_every_failed_test_and_errored_task_gets_a_category_and_suggestion() -> 
     timed_out = SuiteResult(
         task="slow", suite="slow", kind="command", outcome=TaskOutcome.timed_out
     )
-    items = diagnose([failed, crashed, timed_out])
+    items = list(diagnose([failed, crashed, timed_out]))
     assert [(item.task, item.test_id, item.category) for item in items] == [
         ("unit", "t::bad", Category.assertion),
         ("unit", "t::flaky", Category.flaky),

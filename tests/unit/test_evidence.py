@@ -1,6 +1,7 @@
 """The post-phase: run ids, records, diagnostics, manifest with checksums, redaction."""
 
 import hashlib
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,8 @@ from qaagent.evidence.models import (
     DIAGNOSTICS_NAME,
     MANIFEST_NAME,
     TESTS_NAME,
+    Category,
+    Diagnostic,
     Diagnostics,
     Manifest,
     RunStatus,
@@ -18,7 +21,7 @@ from qaagent.evidence.models import (
 )
 from qaagent.evidence.redact import MASK, redact_argv, redact_env
 from qaagent.evidence.rundir import create_run_dir, point_latest
-from qaagent.evidence.writer import RunInfo, write_evidence
+from qaagent.evidence.writer import RunInfo, write_evidence, write_json_streamed
 from qaagent.runners.base import Attempt, CaseStatus, SuiteResult, TaskOutcome, TestCase
 
 START = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
@@ -180,3 +183,22 @@ def test_redaction_of_environment_and_arguments() -> None:
         "--api-key",
         MASK,
     ]
+
+
+def test_json_written_an_item_at_a_time_is_the_text_of_the_whole_model() -> None:
+    for count in (0, 1, 3):
+        items = [
+            Diagnostic(
+                task="unit",
+                test_id=f"t::line\u2028separator {number}",
+                name='ü "quoted"',
+                category=Category.assertion,
+                message="first\r\nsecond\u2028third" if number else None,
+                suggestion="Read the assertion.",
+            )
+            for number in range(count)
+        ]
+        stream = io.StringIO()
+        write_json_streamed(stream, Diagnostics(run_id="r1"), "items", iter(items))
+        whole = Diagnostics(run_id="r1", items=items).model_dump_json(indent=2) + "\n"
+        assert stream.getvalue() == whole

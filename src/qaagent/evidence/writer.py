@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import metadata
 from pathlib import Path
+from typing import TextIO
 
 from pydantic import BaseModel
 
@@ -36,6 +37,7 @@ from qaagent.runners.diagnostics import diagnose
 TOOLS = ("pytest", "behave", "playwright")
 GIT_TIMEOUT = 10.0
 HASH_CHUNK = 1 << 20
+JSON_ITEM_INDENT = " " * 4
 
 ReportWriter = Callable[[Path, Manifest], None]
 
@@ -81,8 +83,10 @@ def write_evidence(
 ) -> Manifest:
     """Write tests.jsonl and diagnostics.json, let report writers add files, then the manifest."""
     write_test_records(run_dir / TESTS_NAME, test_records(results))
-    diagnostics = Diagnostics(run_id=info.run_id, items=diagnose(results))
-    write_json(run_dir / DIAGNOSTICS_NAME, diagnostics)
+    diagnostics = run_dir / DIAGNOSTICS_NAME
+    diagnostics.parent.mkdir(parents=True, exist_ok=True)
+    with diagnostics.open("w", encoding="utf-8") as stream:
+        write_json_streamed(stream, Diagnostics(run_id=info.run_id), "items", diagnose(results))
     manifest = build_manifest(run_dir, info, results)
     for write_report in report_writers:
         write_report(run_dir, manifest)
@@ -228,10 +232,23 @@ def write_test_records(path: Path, records: Iterable[TestRecord]) -> None:
             stream.write(record.model_dump_json() + "\n")
 
 
-def write_json(path: Path, model: BaseModel) -> None:
-    """Write a model as indented JSON."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(model.model_dump_json(indent=2) + "\n", encoding="utf-8")
+def write_json_streamed(
+    stream: TextIO, model: BaseModel, list_field: str, items: Iterable[BaseModel]
+) -> None:
+    """`model` as indented JSON whose last field, a list, is `items`, written one item at a time.
+
+    The text is what `model_dump_json(indent=2)` would make of the whole model, so a list of
+    50,000 failures never sits in memory as one string. Lines are split at `\\n` only: JSON
+    text can hold other line separators inside its strings.
+    """
+    head = model.model_dump_json(indent=2, exclude={list_field}).removesuffix("\n}")
+    stream.write(f'{head},\n  "{list_field}": [')
+    separator = "\n"
+    for item in items:
+        lines = item.model_dump_json(indent=2).split("\n")
+        stream.write(separator + "\n".join(JSON_ITEM_INDENT + line for line in lines))
+        separator = ",\n"
+    stream.write("]\n}\n" if separator == "\n" else "\n  ]\n}\n")
 
 
 def write_manifest(run_dir: Path, manifest: Manifest) -> None:

@@ -72,6 +72,7 @@ def write_reports(
     reports are written before `manifest.json` (so that the manifest can index them).
     """
     from qaagent.evidence.models import REPORTS_DIR
+    from qaagent.evidence.writer import write_json_streamed
     from qaagent.reporting.bundle import evidence_path, load_run
     from qaagent.reporting.github import publish
     from qaagent.reporting.junit_report import write_junit
@@ -94,6 +95,8 @@ def write_reports(
         with _replacing(target) as stream:
             if fmt == "junit":
                 write_junit(bundle, stream)
+            elif fmt == "json":
+                write_json_streamed(stream, summary, "failures", summary.failures)
             else:
                 text = _render(bundle, summary, fmt, target)
                 stream.write(text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from qaagent.evidence.models import Category, Diagnostic
 from qaagent.runners.base import CaseStatus, SuiteResult, TaskOutcome, TestCase
@@ -80,15 +80,13 @@ def categorize(*texts: str | None) -> Category:
     return Category.unknown
 
 
-def diagnose(results: Iterable[SuiteResult]) -> list[Diagnostic]:
-    """One diagnostic per failed or flaky test and per task that errored or timed out."""
-    items: list[Diagnostic] = []
+def diagnose(results: Iterable[SuiteResult]) -> Iterator[Diagnostic]:
+    """One diagnostic per failed or flaky test and per task that errored or timed out, as needed."""
     for result in results:
         task_item = diagnose_task(result)
         if task_item is not None:
-            items.append(task_item)
-        items.extend(diagnose_case(result.task, case) for case in result.cases if _notable(case))
-    return items
+            yield task_item
+        yield from (diagnose_case(result.task, case) for case in result.cases if _notable(case))
 
 
 def diagnose_task(result: SuiteResult) -> Diagnostic | None:
