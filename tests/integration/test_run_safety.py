@@ -23,6 +23,8 @@ from test_run_all import (
     run_all,
     run_dirs,
     start_run_all,
+    wait_for_lines,
+    wait_for_processes,
 )
 
 from qaagent.evidence.models import RunStatus
@@ -152,7 +154,9 @@ def test_a_daemon_that_clears_its_environment_and_leaves_the_session_is_ended(
     assert not [p for p in processes_left(project, seconds=10) if "301" in p.cmdline()]
 
 
-def app_profile(project: Path, port: int, settings: str = "", *suites: str) -> str:
+def app_profile(
+    project: Path, port: int, settings: str = "", *suites: str, startup_timeout: int = 20
+) -> str:
     """A profile whose local app is tools/app.py on `port`, and command suites that need it."""
     start = settings or "start_command: [python, tools/app.py]"
     blocks = "".join(
@@ -168,7 +172,7 @@ def app_profile(project: Path, port: int, settings: str = "", *suites: str) -> s
         f"    base_url: http://127.0.0.1:{port}\n"
         f"    {start}\n"
         "    health_endpoint: /health\n"
-        "    startup_timeout: 20\n"
+        f"    startup_timeout: {startup_timeout}\n"
         f"suites:\n{blocks}",
         encoding="utf-8",
     )
@@ -257,11 +261,73 @@ def test_an_app_that_dies_while_suites_need_it_errors_them_with_its_exit_code(
     assert (run_dir / tasks["killer"].log).is_file()
 
 
-def test_helpers_an_app_starts_in_sessions_of_their_own_end_with_it(project: Path) -> None:
-    start = (
-        "start_command: [sh, -c, 'setsid sleep 302 & env -i setsid sleep 303 & "
-        "exec python tools/app.py']"
+def with_helpers(app: str, deaf_to_term: bool = False) -> str:
+    """A start command that leaves helpers escaping the app every way it can, then runs `app`.
+
+    One leaves the process group, one also clears its environment, and one is also a daemon:
+    started through a parent that exits at once, with no terminal, no open output and no
+    hangup, so only adoption by qaagent still ties it to the app. Deaf to SIGTERM, the app and
+    its helpers outlast any graceful stop.
+    """
+    ignore_term = 'trap "" TERM; ' if deaf_to_term else ""
+    return (
+        f"start_command: [sh, -c, '{ignore_term}setsid sleep 302 & env -i setsid sleep 303 & "
+        "(nohup env -i setsid sleep 304 </dev/null >/dev/null 2>&1 &); "
+        f"exec {app}']"
     )
-    completed = run_all(project, "--config", app_profile(project, free_port(), start))
+
+
+HELPERS = ["sleep 302", "sleep 303", "sleep 304"]
+
+
+def test_helpers_an_app_starts_in_sessions_of_their_own_end_with_it(project: Path) -> None:
+    profile = app_profile(project, free_port(), with_helpers("python tools/app.py"))
+    completed = run_all(project, "--config", profile)
     assert completed.returncode == 0, completed.stdout + completed.stderr
+    assert processes_left(project, seconds=10) == []
+
+
+def start_with_helpers(project: Path, deaf_to_term: bool = False) -> subprocess.Popen[str]:
+    """A run whose app has started its helpers and whose task that needs it is running."""
+    profile = app_profile(
+        project,
+        free_port(),
+        with_helpers("python tools/app.py", deaf_to_term),
+        "waiting=[python, tools/step.py, --sleep, '600', --name, waiting]",
+    )
+    process = start_run_all(project, "--config", profile)
+    wait_for_lines(process, ["start  waiting"])
+    wait_for_processes(project, [*HELPERS, "--name waiting"])
+    return process
+
+
+def test_ctrl_c_ends_the_app_and_its_helpers(project: Path) -> None:
+    process = start_with_helpers(project)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert processes_left(project, seconds=10) == []
+
+
+def test_a_second_ctrl_c_ends_the_app_and_its_helpers_while_they_ignore_the_first(
+    project: Path,
+) -> None:
+    process = start_with_helpers(project, deaf_to_term=True)
+    process.send_signal(signal.SIGINT)
+    wait_for_lines(process, ["interrupt again to kill them at once"])
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert processes_left(project, seconds=10) == []
+
+
+def test_an_app_that_never_answers_is_ended_with_its_helpers_at_its_start_timeout(
+    project: Path,
+) -> None:
+    profile = app_profile(project, free_port(), with_helpers("sleep 600"), startup_timeout=2)
+    completed = run_all(project, "--config", profile)
+    assert completed.returncode == 3, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    (smoke,) = checked_manifest(run_dir).tasks
+    assert "did not answer with success within 2s" in (smoke.error or "")
     assert processes_left(project, seconds=10) == []
