@@ -154,6 +154,22 @@ def test_a_daemon_that_clears_its_environment_and_leaves_the_session_is_ended(
     assert not [p for p in processes_left(project, seconds=10) if "301" in p.cmdline()]
 
 
+def test_killing_qaagent_outright_ends_a_daemon_that_cleared_its_environment_and_left_the_session(
+    project: Path,
+) -> None:
+    script = "env -i setsid sleep 305 & sleep 1; echo ready $((6 * 7)); exec sleep 600"
+    profile = write_profile(
+        project, "daemon.yaml", f"  daemon: {{kind: command, command: [sh, -c, {script!r}]}}\n"
+    )
+    process = start_run_all(project, "--config", profile)
+    wait_for_text(".qaagent/runs/*/artifacts/daemon/output.log", project, "ready 42")
+
+    process.kill()
+    process.communicate(timeout=60)
+
+    assert processes_left(project) == []
+
+
 def app_profile(
     project: Path, port: int, settings: str = "", *suites: str, startup_timeout: int = 20
 ) -> str:
@@ -331,3 +347,12 @@ def test_an_app_that_never_answers_is_ended_with_its_helpers_at_its_start_timeou
     (smoke,) = checked_manifest(run_dir).tasks
     assert "did not answer with success within 2s" in (smoke.error or "")
     assert processes_left(project, seconds=10) == []
+
+
+def test_killing_qaagent_outright_ends_the_app_and_its_helpers(project: Path) -> None:
+    process = start_with_helpers(project)
+
+    process.kill()
+    process.communicate(timeout=60)
+
+    assert processes_left(project) == []

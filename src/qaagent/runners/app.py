@@ -175,9 +175,22 @@ class AppLifecycle:
             "app starting", environment=self.name, pid=process.pid, log=str(self.log_path)
         )
         self._wait_healthy(self._tree, stop)
+        self._tree.remember()
+        threading.Thread(
+            target=self._track_while_serving, args=(self._tree,), name="app-tracker", daemon=True
+        ).start()
         get_logger(__name__).info(
             "app healthy", environment=self.name, url=health_url(self.environment)
         )
+
+    def _track_while_serving(self, tree: ProcessTree) -> None:
+        """Remember the helpers the app starts while it serves, as a task's tree is followed."""
+        while True:
+            time.sleep(POLL_INTERVAL)
+            with self._lock:
+                if self._tree is not tree:
+                    return
+                tree.track()
 
     def _port_taken_message(self) -> str:
         host, port = address(self.environment.base_url)

@@ -23,7 +23,7 @@ from typing import IO, BinaryIO
 import psutil
 
 from qaagent.runners.tagging import PROCESS_TAG, tagged_pids
-from qaagent.runners.watchdog import GUARD
+from qaagent.runners.watchdog import GUARD, group_exists
 from qaagent.secrets import NO_SECRETS, SecretValues, StreamMasker
 
 TAIL_LINES = 50
@@ -143,6 +143,8 @@ class ProcessTree:
     They are found by four means, since each can be escaped alone: the command's process group,
     descendants remembered while still linked to it, the environment token they inherit, and
     adoption: qaagent is the child subreaper, so a daemon whose parent exits comes back to it.
+    A remembered descendant that leads a group of its own is handed to the watchdog too, so
+    that it ends even when qaagent is killed outright.
     """
 
     def __init__(self, process: subprocess.Popen[bytes], token: str) -> None:
@@ -150,6 +152,7 @@ class ProcessTree:
         self.token = token
         self.leader = psutil.Process(process.pid)
         self.known: dict[int, psutil.Process] = {}
+        self._guarded_groups: dict[int, str] = {}
         self._started = time.monotonic()
         self._next_track = 0.0
 
@@ -174,8 +177,14 @@ class ProcessTree:
             return
         early = now - self._started < EARLY_SECONDS
         self._next_track = now + (POLL_SECONDS if early else TRACK_SECONDS)
+        self.remember()
+
+    def remember(self) -> None:
+        """Remember descendants linked to the command now, and guard those in groups of their own."""
         for child in self._children():
             self.known.setdefault(child.pid, child)
+            self._guard_group_of(child.pid)
+        self._release_ended_groups()
         ADOPTION.adopt()
 
     def end(self, grace: float, wait: Callable[[list[psutil.Process], float], None]) -> None:
@@ -195,6 +204,9 @@ class ProcessTree:
     def close(self) -> None:
         """The tree is gone and the command reaped: the watchdog and adoption forget it."""
         GUARD.release(self.process.pid, self.token)
+        for group, token in self._guarded_groups.items():
+            GUARD.release(group, token)
+        self._guarded_groups.clear()
         ADOPTION.forget(self.process.pid)
 
     def survivors(self) -> list[psutil.Process]:
@@ -210,6 +222,25 @@ class ProcessTree:
             found.setdefault(proc.pid, proc)
         own = os.getpid()
         return [proc for pid, proc in found.items() if pid != own and _alive(proc)]
+
+    def _guard_group_of(self, pid: int) -> None:
+        """Have the watchdog end the group a descendant moved to, which the token may not reach.
+
+        Asked at every look, since a descendant may leave the command's group after it was seen.
+        """
+        group = _group(pid)
+        if group is None or group == self.process.pid or group in self._guarded_groups:
+            return
+        token = f"{self.token}-{group}"
+        self._guarded_groups[group] = token
+        GUARD.watch(group, token)
+
+    def _release_ended_groups(self) -> None:
+        """Forget groups that emptied, so that the watchdog never signals a reused group id."""
+        for group, token in list(self._guarded_groups.items()):
+            if not group_exists(group):
+                del self._guarded_groups[group]
+                GUARD.release(group, token)
 
     def _children(self) -> list[psutil.Process]:
         """Descendants still linked to the command, never those of a process that reused its pid."""
@@ -532,6 +563,13 @@ def _own_children() -> list[psutil.Process]:
         return psutil.Process().children()
     except psutil.Error:
         return []
+
+
+def _group(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None
 
 
 def _session(pid: int) -> int | None:
