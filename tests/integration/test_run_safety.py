@@ -335,6 +335,9 @@ def test_a_second_ctrl_c_ends_the_app_and_its_helpers_while_they_ignore_the_firs
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output
     assert processes_left(project, seconds=10) == []
+    (run_dir,) = run_dirs(project)
+    (waiting,) = checked_manifest(run_dir).tasks
+    assert waiting.outcome == "interrupted", waiting.error
 
 
 def test_an_app_that_never_answers_is_ended_with_its_helpers_at_its_start_timeout(

@@ -333,6 +333,8 @@ class RunOrchestrator:
         try:
             self.app.acquire(context.stop)
             result = self.runner_for(task.kind).run(task, context)
+            if context.stop.is_set():
+                return result
             try:
                 self.app.check_running()
             except AppStartError as error:
