@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,8 +17,8 @@ from test_run_all import (
     checked_manifest,
     environment,
     free_port,
-    processes_in,
     processes_left,
+    project,
     run_all,
     run_dirs,
     start_run_all,
@@ -29,19 +28,9 @@ from test_run_all import (
 
 from qaagent.evidence.models import RunStatus
 
+__all__ = ["project"]
+
 WAIT_SECONDS = 30
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Iterator[Path]:
-    """A fresh copy of the fixture project; fails the test if any of its processes survive."""
-    root = tmp_path / "project"
-    shutil.copytree(FIXTURE, root)
-    yield root
-    survivors = processes_in(root)
-    for process in survivors:
-        process.kill()
-    assert not survivors, f"processes left behind: {[p.cmdline() for p in survivors]}"
 
 
 def write_profile(project: Path, name: str, suites: str) -> str:
