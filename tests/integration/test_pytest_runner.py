@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -12,7 +13,7 @@ import psutil
 import pytest
 
 from qaagent.plan import Task
-from qaagent.runners.base import Counts, RunContext, SuiteResult, TaskOutcome
+from qaagent.runners.base import CaseStatus, Counts, RunContext, SuiteResult, TaskOutcome
 from qaagent.runners.registry import runner_for
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "pytest_project"
@@ -51,14 +52,37 @@ def pytest_summaries(result: SuiteResult) -> list[str]:
 
 
 def counts_from_summary(summary: str) -> Counts:
-    """pytest's words mapped onto qaagent's: xpassed is a pass, xfailed a skip."""
+    """pytest's words mapped onto qaagent's counters, which have one for each."""
     found = {word: int(number) for number, word in re.findall(r"(\d+) (\w+)", summary)}
     return Counts(
-        passed=found.get("passed", 0) + found.get("xpassed", 0),
+        passed=found.get("passed", 0),
         failed=found.get("failed", 0),
         errors=found.get("error", 0) + found.get("errors", 0),
-        skipped=found.get("skipped", 0) + found.get("xfailed", 0),
+        skipped=found.get("skipped", 0),
+        xfailed=found.get("xfailed", 0),
+        xpassed=found.get("xpassed", 0),
     )
+
+
+def own_pytest_summary(project: Path, path: str) -> str:
+    """The closing line of a plain `python -m pytest` run of the same tests, without qaagent."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", path],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    found = SUMMARY.search(completed.stdout)
+    assert found is not None, completed.stdout
+    return found["body"]
+
+
+def line_of(path: Path, text: str) -> int:
+    """1-based number of the line holding `text`."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
 
 
 def test_counts_equal_pytest_summary_and_retry_reruns_exact_node_ids(
@@ -71,6 +95,9 @@ def test_counts_equal_pytest_summary_and_retry_reruns_exact_node_ids(
     print(f"pytest: {summaries[0]!r} / qaagent: {Counts.of(first.cases)!r}")
     assert summaries[0] == "2 failed, 6 passed, 1 skipped, 1 xfailed, 1 xpassed, 1 error"
     assert Counts.of(first.cases) == counts_from_summary(summaries[0])
+    assert Counts.of(first.cases) == Counts(
+        passed=6, failed=2, errors=1, skipped=1, xfailed=1, xpassed=1
+    )
     problems = {case.id for case in first.cases if case.status in ("failed", "error")}
     assert problems == {
         "tests/test_outcomes.py::test_fails",
@@ -80,8 +107,45 @@ def test_counts_equal_pytest_summary_and_retry_reruns_exact_node_ids(
     assert {case.id for case in second.cases} == problems
     assert summaries[1] == "2 failed, 9 deselected, 1 error"
     assert result.outcome is TaskOutcome.failed
-    assert result.counts == Counts(passed=7, failed=2, errors=1, skipped=2)
+    assert result.counts == Counts(passed=6, failed=2, errors=1, skipped=1, xfailed=1, xpassed=1)
     assert result.exit_code == 1
+
+
+def test_counts_equal_pytests_own_summary_with_expected_failures_and_a_teardown_error(
+    project: Path, tmp_path: Path
+) -> None:
+    result = run(make_task(project, "outcomes"), tmp_path)
+
+    (summary,) = pytest_summaries(result)
+    assert own_pytest_summary(project, "outcomes") == summary
+    assert summary == "2 failed, 2 passed, 1 xfailed, 1 xpassed, 1 error"
+    assert result.counts == counts_from_summary(summary)
+    statuses = [(case.id.rpartition("::")[2], case.status) for case in result.cases]
+    assert statuses == [
+        ("test_passes", CaseStatus.passed),
+        ("test_fails_below_its_decorators[7]", CaseStatus.failed),
+        ("test_expected_failure", CaseStatus.xfailed),
+        ("test_unexpected_pass", CaseStatus.xpassed),
+        ("test_strict_unexpected_pass", CaseStatus.failed),
+        ("test_passes_then_cleanup_fails", CaseStatus.passed),
+        ("test_passes_then_cleanup_fails #2", CaseStatus.error),
+    ]
+    assert result.outcome is TaskOutcome.failed
+
+
+def test_a_failure_is_located_at_its_failing_line_not_its_decorator(
+    project: Path, tmp_path: Path
+) -> None:
+    result = run(make_task(project, "outcomes"), tmp_path)
+
+    source = project / "outcomes" / "test_pytest_outcomes.py"
+    failed = next(case for case in result.cases if "decorators" in case.id)
+    assert (failed.file, failed.line) == (
+        "outcomes/test_pytest_outcomes.py",
+        line_of(source, '"total mismatch"'),
+    )
+    passed = next(case for case in result.cases if case.id.endswith("::test_passes"))
+    assert passed.line == line_of(source, "def test_passes():")
 
 
 def test_parametrized_ids_with_spaces_and_brackets_are_rerun_exactly(
@@ -182,7 +246,8 @@ def test_own_interpreter_command_replaces_python_m_pytest(project: Path, tmp_pat
     )
 
     assert result.attempts[0].command[:5] == list(command)
-    assert result.counts.total == 4
+    assert result.counts == counts_from_summary(pytest_summaries(result)[0])
+    assert result.counts.total == 5
 
 
 def test_hanging_suite_is_killed_at_timeout_with_its_grandchild(

@@ -26,7 +26,7 @@ def result(task: str, outcome: TaskOutcome, seconds: float, counts: Counts) -> S
 def test_plain_summary_aligns_columns_and_ends_with_timing_and_run_directory() -> None:
     results = [
         result("unit", TaskOutcome.passed, 1.25, Counts(passed=12)),
-        result("a-long-task-name", TaskOutcome.failed, 2.0, Counts(passed=3, failed=1)),
+        result("a-long-task-name", TaskOutcome.failed, 2.0, Counts(passed=3, failed=1, xfailed=2)),
     ]
     text = plain_summary(results, 2.0, Path("/runs/r1"), "failed")
     lines = text.splitlines()
@@ -38,10 +38,14 @@ def test_plain_summary_aligns_columns_and_ends_with_timing_and_run_directory() -
         "errors",
         "skipped",
         "flaky",
+        "xfailed",
+        "xpassed",
         "duration",
     ]
-    assert lines[1].split() == ["unit", "passed", "12", "0", "0", "0", "0", "1.2s"]
-    assert lines[2].split() == ["a-long-task-name", "failed", "3", "1", "0", "0", "0", "2.0s"]
+    assert lines[1].split() == ["unit", "passed", "12", "0", "0", "0", "0", "0", "0", "1.2s"]
+    assert lines[2].split() == [
+        *("a-long-task-name", "failed", "3", "1", "0", "0", "0", "2", "0", "2.0s")
+    ]
     assert lines[0].index("result") == lines[1].index("passed") == lines[2].index("failed")
     assert lines[3] == "Run failed: wall time 2.0s, task time 3.2s, parallelism 1.6x"
     assert lines[4] == "Run directory: /runs/r1"

@@ -37,6 +37,8 @@ def test_summary_has_counts_timings_parallelism_and_categorised_failures(tmp_pat
         "errors": 1,
         "skipped": 1,
         "flaky": 1,
+        "xfailed": 0,
+        "xpassed": 0,
     }
     assert summary.timings.wall_time == 6.0
     assert summary.timings.task_time == 9.5

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from qaagent.naming import folder_name
 from qaagent.runners.base import CaseStatus, Counts, TaskOutcome
 
-MANIFEST_SCHEMA_VERSION = 1
+MANIFEST_SCHEMA_VERSION = 2
 MANIFEST_NAME = "manifest.json"
 TESTS_NAME = "evidence/tests.jsonl"
 DIAGNOSTICS_NAME = "evidence/diagnostics.json"

@@ -7,7 +7,10 @@ always matches the counts) and each earlier attempt as `<rerunFailure>`/`<rerunE
 
 Counts: one `<testsuite>` per task. A task that ended `error`, `timed-out`, `not-run` or `interrupted`
 gets one extra `<testcase>` named after the task with an `<error>`, the task-level error that the
-manifest's counts hold too, so the counts here equal the manifest's and summary.json's.
+manifest's counts hold too, so the counts here equal the manifest's and summary.json's. JUnit has
+no place for pytest's expected failures and unexpected passes: as pytest writes them, an xfailed
+test is skipped and an xpassed one passed, and each `<testsuite>` has `qaagent.xfailed` and
+`qaagent.xpassed` properties with the task's counts of them.
 
 The file is written one test case at a time: a first pass over tests.jsonl notes where each test's
 records are and counts the results each `<testsuite>` announces, a second reads each test's records
@@ -34,6 +37,8 @@ SUITE_LEVEL, CASE_LEVEL = 1, 2
 FINAL_TAGS = {CaseStatus.failed: "failure", CaseStatus.error: "error"}
 RERUN_TAGS = {CaseStatus.failed: "rerunFailure", CaseStatus.error: "rerunError"}
 FLAKY_TAGS = {CaseStatus.failed: "flakyFailure", CaseStatus.error: "flakyError"}
+SKIPPED_TYPES = {CaseStatus.skipped: None, CaseStatus.xfailed: "pytest.xfail"}
+UNSHOWN_COUNTS = ("xfailed", "xpassed")
 
 
 @dataclass
@@ -121,16 +126,28 @@ def _write_suite(
 ) -> None:
     """One `<testsuite>`: its test cases read back a test at a time, then the task's own error."""
     decided = tests.decided()
+    properties = _count_properties(task)
     if not decided and task.outcome not in TASK_PROBLEMS:
+        suite.append(properties)
         stream.write(_element_text(suite))
         return
     stream.write(_open_tag(suite))
+    _write_case(properties, stream)
     for test in decided:
         attempts = sorted(bundle.records_at(test.offsets), key=lambda record: record.attempt)
         _write_case(_test_case(attempts), stream)
     if task.outcome in TASK_PROBLEMS:
         _write_case(_task_error_case(task), stream)
     stream.write("\n" + INDENT * SUITE_LEVEL + "</testsuite>")
+
+
+def _count_properties(task: TaskEntry) -> Element:
+    """`qaagent.xfailed` and `qaagent.xpassed`: the task's counts that JUnit has no place for."""
+    properties = Element("properties")
+    for label in UNSHOWN_COUNTS:
+        value = str(getattr(task.counts, label))
+        SubElement(properties, "property", {"name": f"qaagent.{label}", "value": value})
+    return properties
 
 
 def _write_case(case: Element, stream: TextIO) -> None:
@@ -144,7 +161,7 @@ def _test_case(attempts: list[TestRecord]) -> Element:
     earlier = [record for record in attempts if record is not final and record.status in FAILING]
     result = _final_result_tag(final)
     if result == "skipped":
-        _result(case, "skipped", final.message, None)
+        _result(case, "skipped", final.message, SKIPPED_TYPES[final.status])
     elif result is not None:
         _result(case, result, final.message, final.status.value).text = _clip(final.message or "")
         for record in earlier:
@@ -158,8 +175,8 @@ def _test_case(attempts: list[TestRecord]) -> Element:
 
 
 def _final_result_tag(record: TestRecord) -> str | None:
-    """`failure`, `error` or `skipped` for a final record, None for a pass or a flaky pass."""
-    if record.status is CaseStatus.skipped:
+    """`failure`, `error` or `skipped` (also an xfail) for a final record, None for a pass."""
+    if record.status in SKIPPED_TYPES:
         return "skipped"
     if record.status in FAILING and not record.flaky:
         return FINAL_TAGS[record.status]

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from qaagent.plan import Task
 from qaagent.reporting.terminal import terminal_safe
 from qaagent.runners.backend import Event, EventKind
-from qaagent.runners.base import SuiteResult, TaskOutcome, describe_counts
+from qaagent.runners.base import COUNT_LABELS, SuiteResult, TaskOutcome, describe_counts
 from qaagent.secrets import NO_SECRETS, SecretValues
 
 if TYPE_CHECKING:
@@ -116,7 +116,7 @@ def make_progress(
     return PlainProgress(stream, secrets)
 
 
-SUMMARY_COLUMNS = ("task", "result", "passed", "failed", "errors", "skipped", "flaky", "duration")
+SUMMARY_COLUMNS = ("task", "result", *COUNT_LABELS, "duration")
 
 
 def summary_row(result: SuiteResult) -> tuple[str, ...]:
@@ -125,11 +125,7 @@ def summary_row(result: SuiteResult) -> tuple[str, ...]:
     return (
         result.task,
         str(result.outcome),
-        str(counts.passed),
-        str(counts.failed),
-        str(counts.errors),
-        str(counts.skipped),
-        str(counts.flaky),
+        *(str(getattr(counts, label)) for label in COUNT_LABELS),
         f"{result.duration:.1f}s",
     )
 

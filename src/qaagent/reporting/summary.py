@@ -3,6 +3,9 @@
 The schema is the JSON Schema of `RunSummary` (`RunSummary.model_json_schema()`). Compatibility rule:
 fields are only ever added within one `schema_version`; renaming or removing a field, or changing its
 meaning, raises `schema_version`. Times are ISO 8601 with a time zone, durations are seconds.
+Version 2 counts pytest's expected failures as `xfailed` (they were `skipped`) and its unexpected
+passes as `xpassed` (they were `passed`). Each version's schema is kept in
+`tests/fixtures/summary-schema-v<N>.json`.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from qaagent.reporting.bundle import FAILING, RunBundle, as_utc
 from qaagent.reporting.progress import parallelism
 from qaagent.runners.base import TASK_PROBLEMS, Counts, TaskOutcome
 
-SUMMARY_SCHEMA_VERSION = 1
+SUMMARY_SCHEMA_VERSION = 2
 SLOWEST_TESTS = 10
 
 
@@ -29,6 +32,8 @@ class SummaryCounts(BaseModel):
     errors: int
     skipped: int
     flaky: int = Field(description="Failed first, then passed on a retry.")
+    xfailed: int = Field(description="Expected failures (pytest's xfail) that failed.")
+    xpassed: int = Field(description="Expected failures that passed (a non-strict xfail).")
 
     @classmethod
     def of(cls, counts: Counts) -> SummaryCounts:

@@ -23,6 +23,8 @@ class CaseStatus(StrEnum):
     failed = "failed"
     error = "error"
     skipped = "skipped"
+    xfailed = "xfailed"
+    xpassed = "xpassed"
 
 
 class TaskOutcome(StrEnum):
@@ -72,18 +74,24 @@ class TestCase(BaseModel):
 
 
 class Counts(BaseModel):
-    """Per-status totals of a task's final test results; flaky passes are counted apart."""
+    """Per-status totals of a task's final test results; flaky passes are counted apart.
+
+    `xfailed` and `xpassed` are pytest's expected failures and unexpected passes, counted as its
+    summary line counts them; a strict unexpected pass is a failure.
+    """
 
     passed: int = 0
     failed: int = 0
     errors: int = 0
     skipped: int = 0
     flaky: int = 0
+    xfailed: int = Field(0, description="Expected failures (pytest's xfail) that failed.")
+    xpassed: int = Field(0, description="Expected failures that passed (non-strict xfail).")
 
     @property
     def total(self) -> int:
         """Every test once."""
-        return self.passed + self.failed + self.errors + self.skipped + self.flaky
+        return sum(getattr(self, label) for label in COUNT_LABELS)
 
     @classmethod
     def of(cls, cases: list[TestCase]) -> Counts:
@@ -98,12 +106,16 @@ class Counts(BaseModel):
                 counts.failed += 1
             elif case.status is CaseStatus.error:
                 counts.errors += 1
+            elif case.status is CaseStatus.xfailed:
+                counts.xfailed += 1
+            elif case.status is CaseStatus.xpassed:
+                counts.xpassed += 1
             else:
                 counts.skipped += 1
         return counts
 
 
-COUNT_LABELS = ("passed", "failed", "errors", "skipped", "flaky")
+COUNT_LABELS = ("passed", "failed", "errors", "skipped", "flaky", "xfailed", "xpassed")
 
 
 def describe_counts(counts: BaseModel) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,16 @@ from qaagent.runners.base import CaseStatus, TestCase
 MAX_OUTPUT_CHARS = 65536
 SUITE_TAGS = ("testsuites", "testsuite")
 NODEID_PROPERTY = "nodeid"
+OUTCOME_PROPERTY = "qaagent.outcome"
+RECORDED_OUTCOMES = {
+    "xfailed": (CaseStatus.skipped, CaseStatus.xfailed),
+    "xpassed": (CaseStatus.passed, CaseStatus.xpassed),
+}
+OWN_RESULTS = {"passed", "skipped", "xfailed", "xpassed"}
+BEHAVE_LOCATION = re.compile(r"^Location: (?P<file>.+):(?P<line>\d+)$", re.MULTILINE)
+STACK_LOCATION = re.compile(
+    r"^\s*at (?:.*? \()?(?P<file>[^\s()]+):(?P<line>\d+):\d+\)?$", re.MULTILINE
+)
 
 
 @dataclass
@@ -66,7 +77,7 @@ def parse_file(path: Path) -> tuple[list[TestCase], str | None]:
                 continue
             open_tags.pop()
             if tag == "testcase":
-                cases.append(read_case(element, suites))
+                cases.extend(recorded_outcome(read_case(element, suites)))
                 element.clear()
             elif tag == "properties" and open_tags and open_tags[-1] == "testsuite":
                 suites[-1].properties.update(_properties(element))
@@ -83,7 +94,9 @@ def parse_file(path: Path) -> tuple[list[TestCase], str | None]:
 def read_case(element: ET.Element, suites: list[_Suite]) -> TestCase:
     """One <testcase>, with the properties of the suites around it.
 
-    `file` and `line` properties win over attributes: pytest's `line` attribute counts from 0.
+    `file` and `line` properties win over the failure's own location (behave's `Location:` line,
+    Playwright's `at file:line:col` in the spec), which wins over attributes: pytest's `line`
+    attribute counts from 0 and points at the test's first decorator.
     """
     properties = {name: value for suite in suites for name, value in suite.properties.items()}
     children = [(_local(child.tag), child) for child in element]
@@ -94,20 +107,55 @@ def read_case(element: ET.Element, suites: list[_Suite]) -> TestCase:
     skips = [child for tag, child in children if tag == "skipped"]
     classname = element.get("classname", "")
     name = element.get("name", "")
+    failed_at = _failure_location(problems, classname)
     return TestCase(
         id=properties.get(NODEID_PROPERTY) or (f"{classname}::{name}" if classname else name),
         classname=classname,
         name=name,
         file=properties.get("file")
+        or (failed_at and failed_at[0])
         or element.get("file")
         or next((suite.file for suite in reversed(suites) if suite.file), None),
-        line=_integer(properties.get("line") or element.get("line")),
+        line=_integer(properties.get("line"))
+        or (failed_at and failed_at[1])
+        or _integer(element.get("line")),
         status=_status(tag for tag, _ in children),
         duration=_seconds(element.get("time")),
         message=_message(problems or skips),
         output=_output(problems, children),
         properties=properties,
     )
+
+
+def recorded_outcome(case: TestCase) -> list[TestCase]:
+    """The case as the tool's own summary counts it, from the `qaagent.outcome` property.
+
+    JUnit shows an expected failure as a skip and an unexpected pass as a pass; and a test that
+    passed before its teardown failed as one error, which pytest counts as a pass and an error.
+    """
+    outcome = case.properties.get(OUTCOME_PROPERTY)
+    if outcome in RECORDED_OUTCOMES:
+        shown, counted = RECORDED_OUTCOMES[outcome]
+        return [case.model_copy(update={"status": counted})] if case.status is shown else [case]
+    if case.status is CaseStatus.error and outcome in OWN_RESULTS:
+        own = case.model_copy(
+            update={"status": CaseStatus(outcome), "message": None, "output": None}
+        )
+        return [own, case]
+    return [case]
+
+
+def _failure_location(problems: list[ET.Element], classname: str) -> tuple[str, int] | None:
+    """Where the failure happened, as the text of behave's or Playwright's failure says."""
+    for problem in problems:
+        text = problem.text or ""
+        behave = BEHAVE_LOCATION.search(text)
+        if behave is not None:
+            return behave["file"], int(behave["line"])
+        for frame in STACK_LOCATION.finditer(text):
+            if classname and frame["file"].replace("\\", "/").endswith(f"/{classname}"):
+                return frame["file"], int(frame["line"])
+    return None
 
 
 def unique_ids(cases: list[TestCase]) -> list[TestCase]:

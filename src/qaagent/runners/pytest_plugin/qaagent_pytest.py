@@ -1,6 +1,11 @@
 """Loaded into pytest with `-p`: records each test's node id, file and line as JUnit properties,
 and, when asked, runs only the listed node ids, or all but the listed ones.
 
+pytest's JUnit XML loses what its summary line counts, so two more properties say it: `outcome`
+(`qaagent.outcome`) is the test's own result as pytest counts it (passed, failed, error, skipped,
+xfailed, xpassed), apart from a teardown error, which pytest counts on its own; and a test that
+failed has `line` moved from its first decorator to the failing line of the test file.
+
 Properties go through `user_properties`, so this works beside any conftest of the project. The
 node ids to run (or leave out) are read from the files named by QAAGENT_PYTEST_SELECT and
 QAAGENT_PYTEST_EXCLUDE and matched exactly, which spares node ids with spaces or brackets any
@@ -15,7 +20,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,6 +29,8 @@ SELECT_VARIABLE = "QAAGENT_PYTEST_SELECT"
 EXCLUDE_VARIABLE = "QAAGENT_PYTEST_EXCLUDE"
 COLLECT_VARIABLE = "QAAGENT_PYTEST_COLLECT"
 SHARED_SCOPES = ("package", "module", "class")
+OUTCOME_PROPERTY = "qaagent.outcome"
+LINE_PROPERTY = "line"
 
 
 @pytest.hookimpl(trylast=True)
@@ -42,12 +49,62 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.user_properties.append(("nodeid", item.nodeid))
         item.user_properties.append(("file", path))
         if line is not None:
-            item.user_properties.append(("line", str(line + 1)))
+            item.user_properties.append((LINE_PROPERTY, str(line + 1)))
     collection = os.environ.get(COLLECT_VARIABLE)
     if collection:
         with Path(collection).open("w", encoding="utf-8") as stream:
             for item in items:
                 stream.write(json.dumps(_description(item)) + "\n")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Record the test's outcome and failing line before its teardown report copies them."""
+    made = yield
+    report: pytest.TestReport = made.get_result()  # type: ignore[attr-defined]
+    outcome = _outcome(report)
+    if outcome is None:
+        return
+    _set_property(item, OUTCOME_PROPERTY, outcome)
+    if report.failed:
+        line = _failing_line(item, call)
+        if line is not None:
+            _set_property(item, LINE_PROPERTY, str(line))
+
+
+def _outcome(report: pytest.TestReport) -> str | None:
+    """The word pytest's summary counts the test under; None for a phase that decides nothing.
+
+    A failed setup is the test's error; a teardown never decides it, since pytest counts a
+    teardown error apart from the test's own result.
+    """
+    expected_to_fail = hasattr(report, "wasxfail")
+    if report.when == "setup" and report.failed:
+        return "error"
+    if report.when == "teardown" or (report.when == "setup" and report.passed):
+        return None
+    if report.skipped:
+        return "xfailed" if expected_to_fail else "skipped"
+    if report.passed:
+        return "xpassed" if expected_to_fail else "passed"
+    return "failed"
+
+
+def _failing_line(item: pytest.Item, call: pytest.CallInfo[None]) -> int | None:
+    """1-based line of the innermost traceback entry in the test's own file, if any."""
+    if call.excinfo is None:
+        return None
+    test_file = Path(str(item.fspath))
+    for entry in reversed(call.excinfo.traceback):
+        if Path(str(entry.path)) == test_file:
+            return entry.lineno + 1
+    return None
+
+
+def _set_property(item: pytest.Item, name: str, value: str) -> None:
+    """Replace the property `name`, or add it, so the JUnit XML holds it once."""
+    kept = [(key, old) for key, old in item.user_properties if key != name]
+    item.user_properties[:] = [*kept, (name, value)]
 
 
 def _node_ids(path: str) -> set[str]:
