@@ -148,6 +148,21 @@ def test_a_failure_is_located_at_its_failing_line_not_its_decorator(
     assert passed.line == line_of(source, "def test_passes():")
 
 
+def test_a_collection_error_is_an_infrastructure_error_not_a_test_failure(
+    project: Path, tmp_path: Path
+) -> None:
+    result = run(make_task(project, "collection_error"), tmp_path)
+
+    assert pytest_summaries(result) == ["1 error"]
+    assert result.outcome is TaskOutcome.error
+    assert result.exit_code == 2
+    assert result.error == (
+        "collection failed: collection_error/test_broken_import.py: "
+        "ModuleNotFoundError: No module named 'module_that_does_not_exist'"
+    )
+    assert len(result.attempts) == 1
+
+
 def test_parametrized_ids_with_spaces_and_brackets_are_rerun_exactly(
     project: Path, tmp_path: Path
 ) -> None:

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from qaagent.plan import Task
-from qaagent.runners.base import Invocation, RunContext, TestCase
+from qaagent.runners.base import CaseStatus, Invocation, RunContext, TestCase
 from qaagent.runners.python_tools import module_command, require_modules
 from qaagent.runners.tool_runner import AdapterDefaults, tool_environment
 
@@ -17,6 +17,8 @@ SELECT_VARIABLE = "QAAGENT_PYTEST_SELECT"
 EXCLUDE_VARIABLE = "QAAGENT_PYTEST_EXCLUDE"
 NODEID = "nodeid"
 DEDUPE_SUFFIX = re.compile(r" #\d+$")
+INTERRUPTED_EXIT = 2
+ERROR_LINE = re.compile(r"^E +(?P<text>\S.*)$", re.MULTILINE)
 COULD_NOT_RUN = {
     3: "pytest stopped with an internal error",
     4: "pytest could not use its command line (usage error)",
@@ -59,13 +61,36 @@ class PytestAdapter(AdapterDefaults):
         )
 
     def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
-        """pytest's exit codes 3, 4 and 5 mean it did not run the tests."""
+        """pytest's exit codes 3, 4 and 5, or 2 after a collection error, mean no test ran."""
+        if exit_code == INTERRUPTED_EXIT:
+            failed = collection_errors(cases)
+            if failed:
+                return collection_failure(failed[0])
         return COULD_NOT_RUN.get(exit_code)
 
 
 def pytest_command(task: Task) -> tuple[str, ...]:
     """The suite's own command in place of `python -m pytest`, else its interpreter's pytest."""
     return module_command(task, "pytest")
+
+
+def collection_errors(cases: list[TestCase]) -> list[TestCase]:
+    """Errors of files or packages pytest could not collect.
+
+    The plugin labels every collected test with its node id; an error without one is the
+    `<testcase>` pytest writes for a collector that failed.
+    """
+    return [
+        case for case in cases if case.status is CaseStatus.error and NODEID not in case.properties
+    ]
+
+
+def collection_failure(case: TestCase) -> str:
+    """`collection failed: <where>: <the exception>`, from the error pytest printed."""
+    where = case.file or case.name
+    details = ERROR_LINE.findall(case.output or "")
+    text = details[-1] if details else (case.message or "no details")
+    return f"collection failed: {where}: {text}"
 
 
 def _selection(task: Task, rerun: list[TestCase]) -> list[str]:
