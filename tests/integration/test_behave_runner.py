@@ -91,6 +91,22 @@ def test_outline_examples_are_separate_cases_and_undefined_step_is_an_error(
     assert statuses["A scenario tagged to be skipped"] is CaseStatus.skipped
 
 
+def test_a_failing_or_undefined_step_locates_its_scenario_at_that_step(
+    project: Path, tmp_path: Path
+) -> None:
+    result = run_behave(make_task(project, tmp_path / "marker"), tmp_path / "out")
+
+    located = {case.name.strip(): (case.file, case.line) for case in result.cases}
+    lines = (project / "features" / "calculator.feature").read_text().splitlines()
+    scenario = lines.index("  Scenario: A wrong expectation fails")
+    failing_step = lines.index("    Then the calculator shows 5", scenario) + 1
+    undefined_step = lines.index("    When I take the square root") + 1
+    feature = "features/calculator.feature"
+    assert located["A wrong expectation fails"] == (feature, failing_step)
+    assert located["A step nobody wrote is undefined"] == (feature, undefined_step)
+    assert located["Adding two numbers"] == (None, None)
+
+
 @pytest.mark.parametrize("args", [(), ("--show-skipped",)], ids=["plain", "suite-shows-skipped"])
 def test_retry_reruns_only_failed_scenarios_and_marks_flaky(
     project: Path, tmp_path: Path, args: tuple[str, ...]

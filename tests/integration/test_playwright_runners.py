@@ -122,10 +122,12 @@ def pytest_summary(log: str) -> Counts:
     [line] = PYTEST_SUMMARY.findall(log)
     found = {status.rstrip("s"): int(count) for count, status in PYTEST_PART.findall(line)}
     return Counts(
-        passed=found.get("passed", 0) + found.get("xpassed", 0),
+        passed=found.get("passed", 0),
         failed=found.get("failed", 0),
         errors=found.get("error", 0),
-        skipped=found.get("skipped", 0) + found.get("xfailed", 0),
+        skipped=found.get("skipped", 0),
+        xfailed=found.get("xfailed", 0),
+        xpassed=found.get("xpassed", 0),
     )
 
 
@@ -228,6 +230,28 @@ def test_playwright_test_counts_equal_line_reporter_summary(
         "shop-fixture-shop-passes-on-the-second-run",
     }
     assert all(path.is_file() for path in result.artifacts)
+    assert processes_of_run(tmp_path) == []
+
+
+def test_playwright_test_failures_are_located_at_the_failing_line_of_the_spec(
+    tmp_path: Path, base_url: str, node_modules: Path
+) -> None:
+    project = copy_project(NODE_PROJECT, tmp_path / "project")
+    (project / "node_modules").symlink_to(node_modules)
+
+    result = run_task(make_task("playwright-node", project, tmp_path), tmp_path, base_url)
+
+    spec = project / "tests" / "shop.spec.ts"
+    lines = spec.read_text(encoding="utf-8").splitlines()
+    located = {case.name: (case.file, case.line) for case in result.cases}
+    assert located["fixture shop \u203a shows a heading it does not have"] == (
+        str(spec),
+        next(n for n, line in enumerate(lines, 1) if '"Another shop"' in line),
+    )
+    assert located["fixture shop \u203a passes on the second run"] == (
+        str(spec),
+        next(n for n, line in enumerate(lines, 1) if "first run fails on purpose" in line),
+    )
     assert processes_of_run(tmp_path) == []
 
 
