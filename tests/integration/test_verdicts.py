@@ -88,6 +88,39 @@ def add_suite(project: Path, name: str, script: str, *, retries: int = 0) -> str
     return profile
 
 
+EXPECTED_FAILURES = """\
+import pytest
+
+
+def test_passes():
+    assert True
+
+
+@pytest.mark.xfail(reason="known bug")
+def test_expected_failure():
+    assert False
+
+
+@pytest.mark.xfail(reason="fixed meanwhile")
+def test_unexpected_pass():
+    assert True
+"""
+
+
+def add_pytest_suite(project: Path, name: str, test_file: str) -> str:
+    """A profile with one pytest suite of one test file; returns the profile's file name."""
+    (project / name).mkdir()
+    (project / name / f"test_{name}.py").write_text(test_file, encoding="utf-8")
+    profile = f"{name}.yaml"
+    (project / profile).write_text(
+        f"project: {{name: {name}}}\n"
+        "tests:\n  unit: {enabled: false}\n"
+        f"suites:\n  {name}:\n    kind: pytest\n    path: {name}\n",
+        encoding="utf-8",
+    )
+    return profile
+
+
 def summary(run_dir: Path) -> dict[str, object]:
     return dict(json.loads((run_dir / "reports" / "summary.json").read_text(encoding="utf-8")))
 
@@ -110,6 +143,45 @@ def test_a_retry_without_results_cannot_clear_a_failure(project: Path) -> None:
     suites = ElementTree.parse(run_dir / "reports" / "junit.xml").getroot()
     assert suites.get("failures") == "1"
     assert suites.get("errors") == "1"
+
+
+def test_a_pytest_collection_error_is_exit_3_not_tests_failed(project: Path) -> None:
+    profile = add_pytest_suite(project, "broken", "import module_that_does_not_exist\n")
+    completed = run_all(project, "--config", profile)
+    assert completed.returncode == 3, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    (task,) = checked_manifest(run_dir).tasks
+    assert task.outcome == "error"
+    assert task.error == (
+        "collection failed: broken.test_broken: "
+        "ModuleNotFoundError: No module named 'module_that_does_not_exist'"
+    )
+
+
+def test_expected_failures_and_unexpected_passes_have_their_own_counts_in_every_report(
+    project: Path,
+) -> None:
+    profile = add_pytest_suite(project, "expected", EXPECTED_FAILURES)
+    completed = run_all(project, "--config", profile)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    (run_dir,) = run_dirs(project)
+    manifest = checked_manifest(run_dir)
+    assert (manifest.counts.passed, manifest.counts.xfailed, manifest.counts.xpassed) == (1, 1, 1)
+    assert manifest.counts.skipped == 0
+    data = summary(run_dir)
+    assert data["schema_version"] == 2
+    assert data["counts"] == {
+        **dict.fromkeys(("failed", "errors", "skipped", "flaky"), 0),
+        **{"total": 3, "passed": 1, "xfailed": 1, "xpassed": 1},
+    }
+    suite = ElementTree.parse(run_dir / "reports" / "junit.xml").getroot().find("testsuite")
+    assert suite is not None
+    properties = {item.get("name"): item.get("value") for item in suite.iter("property")}
+    assert (properties["qaagent.xfailed"], properties["qaagent.xpassed"]) == ("1", "1")
+    html = (run_dir / "reports" / "report.html").read_text(encoding="utf-8")
+    assert '<div class="label">xfailed</div>' in html
+    header = next(line for line in completed.stdout.splitlines() if line.startswith("task"))
+    assert header.split()[-3:] == ["xfailed", "xpassed", "duration"]
 
 
 def test_output_that_is_not_utf8_is_never_an_exit_1_or_a_traceback(project: Path) -> None:

@@ -86,7 +86,10 @@ def collection_errors(cases: list[TestCase]) -> list[TestCase]:
 
 
 def collection_failure(case: TestCase) -> str:
-    """`collection failed: <where>: <the exception>`, from the error pytest printed."""
+    """`collection failed: <where>: <the exception>`, from the error pytest printed.
+
+    Where is the file when the JUnit XML names it (xunit1), else pytest's dotted module name.
+    """
     where = case.file or case.name
     details = ERROR_LINE.findall(case.output or "")
     text = details[-1] if details else (case.message or "no details")
