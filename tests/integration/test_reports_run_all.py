@@ -76,6 +76,8 @@ def test_summary_json_counts_agree_with_junit(run_dir: Path) -> None:
         "errors": 1,
         "skipped": 1,
         "flaky": 1,
+        "xfailed": 0,
+        "xpassed": 0,
     }
     assert [(f["task"], f["test_id"], f["category"]) for f in summary["failures"]] == [
         ("unit", "tests/test_cart.py::test_total", "assertion"),
