@@ -151,7 +151,7 @@ def test_a_failure_is_located_at_its_failing_line_not_its_decorator(
 def test_a_collection_error_is_an_infrastructure_error_not_a_test_failure(
     project: Path, tmp_path: Path
 ) -> None:
-    result = run(make_task(project, "collection_error"), tmp_path)
+    result = run(make_task(project, "collection_error", retry_count=2), tmp_path)
 
     assert pytest_summaries(result) == ["1 error"]
     assert result.outcome is TaskOutcome.error

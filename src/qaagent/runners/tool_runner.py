@@ -273,7 +273,7 @@ class ToolRunner:
         exit_code = process.exit_code if process.exit_code is not None else -1
         reason = self.adapter.infrastructure_error(exit_code, cases)
         if reason is not None:
-            return cases, reason, Verdict.broken
+            return cases, reason, Verdict.unrunnable
         if not junit_paths:
             fallback = self.adapter.cases_without_junit(task, exit_code, process.tail)
             if fallback is None:
