@@ -48,6 +48,9 @@ class Category(StrEnum):
     data = "data"
     flaky = "flaky"
     crash = "crash"
+    setup = "setup"
+    undefined = "undefined"
+    exception = "exception"
     unknown = "unknown"
 
 

@@ -9,6 +9,19 @@ from qaagent.evidence.models import Category, Diagnostic
 from qaagent.runners.base import CaseStatus, SuiteResult, TaskOutcome, TestCase
 
 PATTERNS: list[tuple[Category, re.Pattern[str]]] = [
+    (Category.connection, re.compile(r"connection ?refused|econnrefused", re.IGNORECASE)),
+    (
+        Category.setup,
+        re.compile(
+            r"(error|failed) (at|on) setup|fixture .* not found|error in fixture"
+            r"|before_(all|feature|scenario|step|tag) hook",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        Category.undefined,
+        re.compile(r"\bundefined step|step (is )?undefined|\.\.\. undefined\b", re.IGNORECASE),
+    ),
     (
         Category.timeout,
         re.compile(r"timed? ?out|timeout|deadline exceeded|took too long", re.IGNORECASE),
@@ -24,7 +37,7 @@ PATTERNS: list[tuple[Category, re.Pattern[str]]] = [
     (
         Category.connection,
         re.compile(
-            r"connection ?(refused|reset|error|aborted)|econnrefused|econnreset|enotfound"
+            r"connection ?(reset|error|aborted)|econnreset|enotfound"
             r"|name or service not known|network is unreachable|no route to host"
             r"|net::err_|failed to establish|max retries exceeded|\b50[234]\b",
             re.IGNORECASE,
@@ -39,10 +52,17 @@ PATTERNS: list[tuple[Category, re.Pattern[str]]] = [
         ),
     ),
     (
+        Category.exception,
+        re.compile(
+            r"\b(ZeroDivision|Type|Attribute|Name|UnboundLocal|Recursion|NotImplemented"
+            r"|Overflow)Error\b"
+        ),
+    ),
+    (
         Category.data,
         re.compile(
             r"keyerror|indexerror|valueerror|jsondecodeerror|no such file|filenotfounderror"
-            r"|fixture .* not found|does not exist|unexpected (token|end of)|schema|decode",
+            r"|does not exist|unexpected (token|end of)|schema|decode",
             re.IGNORECASE,
         ),
     ),
@@ -51,6 +71,16 @@ PATTERNS: list[tuple[Category, re.Pattern[str]]] = [
         re.compile(r"assert|expect(ed)?\b|to(be|equal|have)|mismatch|!=|not equal", re.IGNORECASE),
     ),
 ]
+
+EXPECTED_ACTUAL = [
+    re.compile(
+        r"expected:?\s+(?P<expected>.+?),?\s+(?:but\s+)?(?:got|received|was|actual):?\s+"
+        r"(?P<actual>[^\n]+)",
+        re.IGNORECASE,
+    ),
+    re.compile(r"^(?:AssertionError: )?assert (?P<actual>.+?) == (?P<expected>[^\n]+)$", re.M),
+]
+MAX_VALUE = 80
 
 SUGGESTIONS: dict[Category, str] = {
     Category.assertion: "The code answered but not as expected: compare the expected and actual "
@@ -67,6 +97,12 @@ SUGGESTIONS: dict[Category, str] = {
     "assumptions before trusting this test again.",
     Category.crash: "The tool or the code under test died: read the end of the task's log for "
     "the crash, and check memory and native dependencies.",
+    Category.setup: "The test never ran: a fixture or setup step failed first; fix that "
+    "fixture (or the service it needs) before looking at the test itself.",
+    Category.undefined: "A step has no implementation: add a step definition matching its "
+    "text, or fix the step's wording in the feature file.",
+    Category.exception: "The code raised an unexpected exception: read the traceback's last "
+    "frame in your code; this is usually a bug, not a test problem.",
     Category.unknown: "Read the message and the task's log; nothing matched a known pattern.",
 }
 
@@ -117,8 +153,34 @@ def diagnose_case(task: str, case: TestCase) -> Diagnostic:
         name=case.name,
         category=category,
         message=case.message,
-        suggestion=SUGGESTIONS[category],
+        suggestion=suggestion_for(category, case.message),
     )
+
+
+def suggestion_for(category: Category, message: str | None) -> str:
+    """The category's suggestion; an assertion's names the values compared when the tool gave them."""
+    values = assertion_values(message) if category is Category.assertion else None
+    if values is None:
+        return SUGGESTIONS[category]
+    expected, actual = values
+    return (
+        f"Expected {expected} but got {actual}: check the recent change to that code path, "
+        "or the expectation if the new value is right."
+    )
+
+
+def assertion_values(message: str | None) -> tuple[str, str] | None:
+    """The expected and actual values an assertion message states, if it states them."""
+    for pattern in EXPECTED_ACTUAL:
+        found = pattern.search(message or "")
+        if found:
+            return _clip(found["expected"]), _clip(found["actual"])
+    return None
+
+
+def _clip(value: str) -> str:
+    value = value.strip().rstrip(".")
+    return value if len(value) <= MAX_VALUE else value[: MAX_VALUE - 1] + "…"
 
 
 def _notable(case: TestCase) -> bool:
