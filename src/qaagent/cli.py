@@ -28,7 +28,7 @@ app = typer.Typer(
     name="qaagent",
     help="Run every test suite of a repository, retry what failed, and keep the evidence.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -109,7 +109,7 @@ def main() -> None:
     lenient_console()
     try:
         run_cmd.working_folder()
-        app()
+        app(prog_name="qaagent")
     except QAAgentError as error:
         typer.echo(f"qaagent: error: {error.message}", err=True)
         sys.exit(int(error.exit_code))

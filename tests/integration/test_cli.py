@@ -165,7 +165,8 @@ def test_a_folder_or_dangling_link_in_place_of_the_profile_is_named(tmp_path: Pa
 
 def test_schema_accepts_the_example_and_rejects_unknown_keys(tmp_path: Path) -> None:
     schema = printed_schema(tmp_path)
-    validator = jsonschema.Draft202012Validator(schema)
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"
+    validator = jsonschema.Draft7Validator(schema)
     validator.check_schema(schema)
     example = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
     assert list(validator.iter_errors(example)) == []
@@ -175,7 +176,7 @@ def test_schema_accepts_the_example_and_rejects_unknown_keys(tmp_path: Path) -> 
 
 
 def test_schema_accepts_what_the_loader_accepts(tmp_path: Path) -> None:
-    validator = jsonschema.Draft202012Validator(printed_schema(tmp_path))
+    validator = jsonschema.Draft7Validator(printed_schema(tmp_path))
     profile = yaml.safe_load(
         "tests:\n"
         "  unit: {output_dir: tests/unit, enabled: true}\n"

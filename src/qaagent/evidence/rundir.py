@@ -11,6 +11,8 @@ from qaagent.errors import ConfigError
 
 LATEST_NAME = "latest"
 CREATE_ATTEMPTS = 20
+STATE_FOLDER = ".qaagent"
+GITIGNORE = "# Created by qaagent automatically.\n*\n"
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -23,12 +25,36 @@ def prepare_runs_dir(runs_dir: Path) -> None:
     """Create the folder of run directories before anything runs, or say why it cannot be used."""
     if runs_dir.exists() and not runs_dir.is_dir():
         raise _unusable(runs_dir, "it is a file, not a folder")
+    created = not runs_dir.exists()
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise _unusable(runs_dir, f"it cannot be created ({error.strerror})") from None
     if not os.access(runs_dir, os.W_OK | os.X_OK):
         raise _unusable(runs_dir, "it is not writable")
+    ignored = ignored_folder(runs_dir, created=created)
+    if ignored is not None:
+        ignore_in_git(ignored)
+
+
+def ignored_folder(runs_dir: Path, *, created: bool) -> Path | None:
+    """The folder whose contents git should ignore: `.qaagent/`, else a runs folder qaagent made.
+
+    A runs folder that existed before (the project root, a shared folder) is left alone.
+    """
+    for folder in (runs_dir, runs_dir.parent):
+        if folder.name == STATE_FOLDER:
+            return folder
+    return runs_dir if created else None
+
+
+def ignore_in_git(folder: Path) -> None:
+    """Keep the runs out of `git status`, as pytest does for `.pytest_cache`; a user's file stays."""
+    try:
+        with (folder / ".gitignore").open("x", encoding="utf-8") as target:
+            target.write(GITIGNORE)
+    except OSError:
+        return
 
 
 def _unusable(runs_dir: Path, reason: str) -> ConfigError:

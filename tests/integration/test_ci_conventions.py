@@ -1,0 +1,77 @@
+"""What CI systems and shells expect of qaagent, checked on real runs of the fixture project."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from test_run_all import environment, project, run_all
+
+__all__ = ["project"]
+
+
+def qaagent(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qaagent", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_state_folder_is_ignored_by_git_and_a_users_gitignore_is_kept(project: Path) -> None:
+    result = run_all(project, "--suite", "lint")
+    assert result.returncode == 0, result.stderr
+    assert (project / ".qaagent" / ".gitignore").read_text(encoding="utf-8").endswith("\n*\n")
+    (project / ".qaagent" / ".gitignore").write_text("runs/\n", encoding="utf-8")
+    assert run_all(project, "--suite", "lint").returncode == 0
+    assert (project / ".qaagent" / ".gitignore").read_text(encoding="utf-8") == "runs/\n"
+    git = subprocess.run(
+        ["git", "init", "-q", str(project)], capture_output=True, text=True, check=False
+    )
+    if git.returncode == 0:
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert ".qaagent/runs/" not in status.stdout
+
+
+def test_a_runs_folder_of_its_own_is_ignored_by_git(project: Path) -> None:
+    env = {**environment(), "QAAGENT_RUNS_DIR": str(project / "build" / "evidence")}
+    result = subprocess.run(
+        [sys.executable, "-m", "qaagent", "run-all", "--suite", "lint"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (project / "build" / "evidence" / ".gitignore").is_file()
+    assert not (project / "build" / ".gitignore").exists()
+
+
+def test_shell_completion_is_offered_and_completes_commands(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("QAAGENT_")}
+    help_text = qaagent("--help", cwd=tmp_path, env=env)
+    assert help_text.returncode == 0
+    assert "--install-completion" in help_text.stdout
+    script = qaagent("--show-completion", "bash", cwd=tmp_path, env=env)
+    assert "_QAAGENT_COMPLETE=complete_bash" in script.stdout
+    request = {
+        **env,
+        "_QAAGENT_COMPLETE": "complete_bash",
+        "COMP_WORDS": "qaagent run-all --fail",
+        "COMP_CWORD": "2",
+    }
+    assert qaagent(cwd=tmp_path, env=request).stdout.split() == ["--fail-fast"]
