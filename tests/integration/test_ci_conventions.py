@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 from test_run_all import environment, project, run_all
 
@@ -75,3 +76,17 @@ def test_shell_completion_is_offered_and_completes_commands(tmp_path: Path) -> N
         "COMP_CWORD": "2",
     }
     assert qaagent(cwd=tmp_path, env=request).stdout.split() == ["--fail-fast"]
+
+
+def test_each_matrix_task_has_its_own_classnames_in_the_merged_junit(project: Path) -> None:
+    (project / "qaagent.yaml").write_text(
+        "suites:\n  checks: {kind: pytest, path: checks, matrix: {model: [small, large]}}\n",
+        encoding="utf-8",
+    )
+    result = run_all(project)
+    assert result.returncode == 1, result.stderr
+    junit = ElementTree.parse(project / ".qaagent" / "runs" / "latest" / "reports" / "junit.xml")
+    names = [(case.get("classname"), case.get("name")) for case in junit.iter("testcase")]
+    assert len(names) == 4
+    assert len(set(names)) == 4
+    assert ("checks[model=large].checks.test_checks", "test_fails") in names

@@ -6,9 +6,11 @@ import xmlschema
 from junitparser.xunit2 import JUnitXml
 from rundir_builder import Job, T, build_run, sample_run
 
+from qaagent.evidence.models import TaskEntry, TestRecord
 from qaagent.reporting import write_reports
 from qaagent.reporting.bundle import load_run
-from qaagent.runners.base import TaskOutcome
+from qaagent.reporting.junit_report import junit_classname
+from qaagent.runners.base import CaseStatus, TaskOutcome
 
 XSD = Path(__file__).parents[1] / "fixtures" / "xsd" / "junit-10.xsd"
 
@@ -88,3 +90,31 @@ def test_the_last_attempt_decides_failure_or_error(tmp_path: Path) -> None:
     assert case.is_failure and not case.is_error
     assert len(case.rerun_errors()) == 1
     assert (document.failures, document.errors) == (1, 0)
+
+
+def test_a_matrix_tasks_classnames_lead_with_the_task_name() -> None:
+    def record(task: str) -> TestRecord:
+        return TestRecord(
+            id=f"{task}::1::tests/test_x.py::test_y",
+            task=task,
+            suite="evals",
+            attempt=1,
+            test_id="tests/test_x.py::test_y",
+            classname="tests.test_x",
+            name="test_y",
+            status=CaseStatus.passed,
+            final=True,
+        )
+
+    small = TaskEntry(
+        name="evals[model=small]",
+        suite="evals",
+        kind="pytest",
+        matrix={"model": "small"},
+        outcome=TaskOutcome.passed,
+    )
+    plain = TaskEntry(name="unit", suite="unit", kind="pytest", outcome=TaskOutcome.passed)
+    assert junit_classname(record(small.name), small) == "evals[model=small].tests.test_x"
+    assert junit_classname(record("unit"), plain) == "tests.test_x"
+    nameless = record(small.name).model_copy(update={"classname": ""})
+    assert junit_classname(nameless, small) == "evals[model=small]"

@@ -135,7 +135,7 @@ def _write_suite(
     _write_case(properties, stream)
     for test in decided:
         attempts = sorted(bundle.records_at(test.offsets), key=lambda record: record.attempt)
-        _write_case(_test_case(attempts), stream)
+        _write_case(_test_case(attempts, task), stream)
     if task.outcome in TASK_PROBLEMS:
         _write_case(_task_error_case(task), stream)
     stream.write("\n" + INDENT * SUITE_LEVEL + "</testsuite>")
@@ -155,9 +155,18 @@ def _write_case(case: Element, stream: TextIO) -> None:
     stream.write("\n" + INDENT * CASE_LEVEL + _element_text(case))
 
 
-def _test_case(attempts: list[TestRecord]) -> Element:
+def junit_classname(record: TestRecord, task: TaskEntry) -> str:
+    """The testcase's classname, led by a matrix task's name: GitLab keeps only the first test of
+    a classname and name, so `evals[model=a]` and `evals[model=b]` must not share theirs."""
+    classname = record.classname or task.name
+    if task.matrix and classname != task.name:
+        return f"{task.name}.{classname}"
+    return classname
+
+
+def _test_case(attempts: list[TestRecord], task: TaskEntry) -> Element:
     final = next(record for record in reversed(attempts) if record.final)
-    case = _case_element(final.name, final.classname or final.task, final.duration)
+    case = _case_element(final.name, junit_classname(final, task), final.duration)
     earlier = [record for record in attempts if record is not final and record.status in FAILING]
     result = _final_result_tag(final)
     if result == "skipped":
