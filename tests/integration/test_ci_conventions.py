@@ -90,3 +90,55 @@ def test_each_matrix_task_has_its_own_classnames_in_the_merged_junit(project: Pa
     assert len(names) == 4
     assert len(set(names)) == 4
     assert ("checks[model=large].checks.test_checks", "test_fails") in names
+
+
+MANY_FAILURES = """\
+import pytest
+
+
+@pytest.mark.parametrize("n", range(12))
+def test_many(n):
+    assert n == -1
+"""
+
+
+def test_inside_github_actions_annotations_groups_and_job_summary_follow_its_limits(
+    project: Path, tmp_path: Path
+) -> None:
+    sub = project / "sub"
+    (sub / "tests").mkdir(parents=True)
+    (sub / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (sub / "tests" / "test_many.py").write_text(MANY_FAILURES, encoding="utf-8")
+    (project / "qaagent.yaml").write_text(
+        "suites:\n"
+        "  many: {kind: pytest, cwd: sub, path: sub/tests}\n"
+        "  checks: {kind: pytest, path: checks}\n",
+        encoding="utf-8",
+    )
+    step_summary = tmp_path / "step_summary.md"
+    env = {
+        **environment(),
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_WORKSPACE": str(project),
+        "GITHUB_STEP_SUMMARY": str(step_summary),
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "qaagent", "run-all"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    errors = [line for line in lines if line.startswith("::error")]
+    assert len(errors) == 10
+    assert errors[0].startswith("::error file=sub/tests/test_many.py,line=4,title=many%3A")
+    assert errors[1].startswith("::error file=checks/test_checks.py,line=5,title=checks%3A")
+    assert lines.count("::group::many: failed") == 1
+    assert lines.count("::group::checks: failed") == 1
+    assert lines.count("::endgroup::") == 2
+    summary = step_summary.read_text(encoding="utf-8")
+    assert "3 more failures have no annotation" in summary

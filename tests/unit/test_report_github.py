@@ -6,8 +6,20 @@ from pathlib import Path
 import pytest
 from rundir_builder import Job, T, build_run, sample_run
 
+from qaagent.evidence.models import Category
 from qaagent.reporting import write_reports
-from qaagent.reporting.github import escape_data, escape_property
+from qaagent.reporting.github import (
+    MAX_STEP_SUMMARY,
+    annotated_failures,
+    escape_data,
+    escape_property,
+    workspace_path,
+)
+from qaagent.reporting.markdown import truncate_markdown
+from qaagent.reporting.progress import PlainProgress
+from qaagent.reporting.summary import FailureSummary
+from qaagent.runners.backend import Event, EventKind
+from qaagent.runners.base import SuiteResult, TaskOutcome
 
 
 def test_escaping_follows_the_workflow_command_rules() -> None:
@@ -91,4 +103,118 @@ def test_a_step_summary_that_cannot_be_written_is_a_warning_not_a_lost_run(
     assert capsys.readouterr().err == (
         f"qaagent: warning: the job summary was not written: GITHUB_STEP_SUMMARY {missing} "
         "cannot be appended to (No such file or directory).\n"
+    )
+
+
+def failure(task: str, number: int) -> FailureSummary:
+    return FailureSummary(
+        task=task,
+        test_id=f"t.py::test_{number}",
+        name=f"test_{number}",
+        status="failed",
+        category=Category.assertion,
+        message="assert 1 == 2",
+        suggestion=None,
+        file="t.py",
+        line=number,
+        attempts=1,
+    )
+
+
+def test_ten_annotations_each_failing_task_first_then_the_rest_in_turn() -> None:
+    failures = [failure("unit", n) for n in range(8)]
+    failures += [failure("api", n) for n in range(3)] + [failure("e2e", n) for n in range(5)]
+    chosen = annotated_failures(failures)
+    assert [(item.task, item.line) for item in chosen] == [
+        ("unit", 0),
+        ("api", 0),
+        ("e2e", 0),
+        ("unit", 1),
+        ("api", 1),
+        ("e2e", 1),
+        ("unit", 2),
+        ("api", 2),
+        ("e2e", 2),
+        ("unit", 3),
+    ]
+    assert annotated_failures(failures[:2]) == failures[:2]
+
+
+@pytest.mark.parametrize(
+    ("file", "folder", "expected"),
+    [
+        ("tests/test_x.py", Path("/ws/repo/sub"), "sub/tests/test_x.py"),
+        ("../shared/test_y.py", Path("/ws/repo/sub"), "shared/test_y.py"),
+        ("/ws/repo/sub/t.py", Path("/ws/repo/other"), "sub/t.py"),
+        ("tests/test_x.py", Path("/elsewhere"), None),
+        ("tests/test_x.py", None, "tests/test_x.py"),
+        (None, Path("/ws/repo"), None),
+    ],
+)
+def test_annotation_paths_are_relative_to_the_workspace_not_the_suite(
+    file: str | None, folder: Path | None, expected: str | None
+) -> None:
+    assert workspace_path(file, folder, "/ws/repo") == expected
+
+
+def test_failures_beyond_the_annotations_are_counted_in_the_job_summary(tmp_path: Path) -> None:
+    tests = [T(f"t.py::test_{n}", ["failed"], message="m", file="t.py", line=n) for n in range(13)]
+    run_dir = build_run(tmp_path / "runs", "r1", [Job("unit", tests=tests)])
+    step_summary = tmp_path / "step_summary.md"
+    out = io.StringIO()
+    environ = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step_summary)}
+    write_reports(run_dir, ["md"], environ=environ, stdout=out)
+    assert len(out.getvalue().splitlines()) == 10
+    assert all(line.startswith("::error ") for line in out.getvalue().splitlines())
+    assert "3 more failures have no annotation" in step_summary.read_text(encoding="utf-8")
+
+
+def test_a_huge_job_summary_is_cut_under_github_s_limit_with_a_pointer(tmp_path: Path) -> None:
+    message = "x" * 150
+    tests = [T(f"t.py::test_{n}_{'y' * 150}", ["failed"], message=message) for n in range(40)]
+    run_dir = build_run(tmp_path / "runs", "r1", [Job("unit", tests=tests)])
+    step_summary = tmp_path / "step_summary.md"
+    step_summary.write_text("e" * (MAX_STEP_SUMMARY - 2000), encoding="utf-8")
+    write_reports(run_dir, ["md"], environ={"GITHUB_STEP_SUMMARY": str(step_summary)})
+    text = step_summary.read_text(encoding="utf-8")
+    assert len(text.encode("utf-8")) <= MAX_STEP_SUMMARY
+    assert text.rstrip().endswith("in the run folder, part of the run's evidence artifact.")
+    assert str(run_dir / "reports" / "report.html") in text
+
+
+def test_truncation_keeps_whole_lines_within_the_byte_limit() -> None:
+    text = "héllo\n" * 10
+    cut = truncate_markdown(text, 40, "cut")
+    assert cut == "héllo\n" * 5 + "\ncut\n"
+    assert len(cut.encode("utf-8")) <= 40
+    assert truncate_markdown(text, 1000, "cut") == text
+    assert truncate_markdown(text, 3, "cut") == ""
+
+
+def test_a_failing_tasks_block_is_a_group_whose_output_cannot_issue_commands() -> None:
+    stream = io.StringIO()
+    progress = PlainProgress(stream, groups=True)
+    result = SuiteResult(
+        task="unit",
+        suite="unit",
+        kind="pytest",
+        outcome=TaskOutcome.failed,
+        tail=["::endgroup::", "::error::forged"],
+    )
+    progress.event(Event(EventKind.finished, "unit", result=result))
+    lines = stream.getvalue().splitlines()
+    assert lines[1] == "::group::unit: failed"
+    token = lines[2].removeprefix("::stop-commands::")
+    assert len(token) == 16
+    assert lines[3:7] == ["── unit: failed ──", "::endgroup::", "::error::forged", f"::{token}::"]
+    assert lines[7] == "::endgroup::"
+
+
+def test_a_path_relative_to_a_folder_above_the_suites_is_found_there(tmp_path: Path) -> None:
+    (tmp_path / "sub" / "tests").mkdir(parents=True)
+    (tmp_path / "sub" / "tests" / "test_x.py").touch()
+    found = workspace_path("sub/tests/test_x.py", tmp_path / "sub", str(tmp_path))
+    assert found == "sub/tests/test_x.py"
+    assert workspace_path("tests/test_x.py", tmp_path / "sub", str(tmp_path)) == (
+        "sub/tests/test_x.py"
     )

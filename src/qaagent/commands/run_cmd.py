@@ -287,7 +287,7 @@ def execute_run(
         with progress:
             execution = orchestrator.run(runnable, settings.suite_order, expected)
         execution.results = mask_results(merged_shards(runnable, execution.results), secrets)
-        writers = report_writers(formats, json_output)
+        writers = report_writers(formats, json_output, {task.name: task.cwd for task in tasks})
         written = post_phase(
             RunPlace(run_id, run_dir, launched_in),
             loaded,
@@ -618,7 +618,9 @@ class StartAfterFirstWave:
         self.progress.tick()
 
 
-def report_writers(formats: list[str], json_output: bool) -> list[ReportWriter]:
+def report_writers(
+    formats: list[str], json_output: bool, folders: Mapping[str, Path]
+) -> list[ReportWriter]:
     """Reports written into the run before the manifest indexes it.
 
     With --json, GitHub annotations go to stderr so that stdout holds the JSON alone.
@@ -630,7 +632,7 @@ def report_writers(formats: list[str], json_output: bool) -> list[ReportWriter]:
     stdout = sys.stderr if json_output else sys.stdout
 
     def write(run_dir: Path, manifest: Manifest) -> None:
-        write_reports(run_dir, formats, manifest=manifest, stdout=stdout)
+        write_reports(run_dir, formats, manifest=manifest, stdout=stdout, folders=folders)
 
     return [write]
 

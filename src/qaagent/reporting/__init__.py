@@ -64,12 +64,14 @@ def write_reports(
     environ: Mapping[str, str] = os.environ,
     stdout: TextIO | None = None,
     manifest: Manifest | None = None,
+    folders: Mapping[str, Path] | None = None,
 ) -> list[Path]:
     """Write the chosen reports into `<run_dir>/reports/`; inside GitHub Actions, publish there too.
 
     With the Markdown format, `GITHUB_ACTIONS` prints one `::error` annotation per failure on
     `stdout` and `GITHUB_STEP_SUMMARY` gets the Markdown appended. Pass `manifest` when the
-    reports are written before `manifest.json` (so that the manifest can index them).
+    reports are written before `manifest.json` (so that the manifest can index them), and
+    `folders` (each task's working folder) to place the files that annotations point at.
     """
     from qaagent.evidence.models import REPORTS_DIR
     from qaagent.evidence.writer import write_json_streamed
@@ -102,7 +104,7 @@ def write_reports(
                 stream.write(text)
         written.append(target)
         if fmt == "md":
-            publish(summary, text, environ, stdout or sys.stdout)
+            publish(summary, text, environ, stdout or sys.stdout, folders)
     return written
 
 

@@ -86,6 +86,24 @@ def _failure_lines(failures: list[FailureSummary]) -> list[str]:
     return lines
 
 
+def truncate_markdown(text: str, limit: int, note: str) -> str:
+    """The text within `limit` UTF-8 bytes: whole lines, then `note` saying where the rest is."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    ending = f"\n{note}\n"
+    room = limit - len(ending.encode("utf-8"))
+    kept: list[str] = []
+    for line in text.splitlines(keepends=True):
+        size = len(line.encode("utf-8"))
+        if size > room:
+            break
+        kept.append(line)
+        room -= size
+    if room < 0:
+        return ""
+    return "".join(kept) + ending
+
+
 def first_line(text: str | None) -> str:
     """The first non-empty line, short enough for one table cell or list item."""
     for line in (text or "").splitlines():

@@ -8,6 +8,7 @@ tests with secret values masked and with no escape sequence that could act on th
 
 from __future__ import annotations
 
+import secrets as tokens
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -31,6 +32,27 @@ def counts_text(result: SuiteResult) -> str:
     return describe_counts(result.counts) or "no tests"
 
 
+def in_github_actions(environ: Mapping[str, str]) -> bool:
+    """Whether the output is read by the GitHub Actions runner, which obeys `::` commands."""
+    return environ.get("GITHUB_ACTIONS", "").lower() not in ("", "false", "0")
+
+
+def grouped(title: str, lines: list[str]) -> list[str]:
+    """Lines folded under a title in a GitHub Actions log; `::` commands in them are not obeyed.
+
+    A test that prints `::endgroup::` or `::error` would otherwise end the group early or add
+    annotations of its own.
+    """
+    token = tokens.token_hex(8)
+    return [
+        f"::group::{title}",
+        f"::stop-commands::{token}",
+        *lines,
+        f"::{token}::",
+        "::endgroup::",
+    ]
+
+
 def failure_lines(result: SuiteResult) -> list[str]:
     """A failing task's reason and last output lines, to print together under its name.
 
@@ -52,9 +74,12 @@ class PlainProgress:
     not the run.
     """
 
-    def __init__(self, stream: TextIO, secrets: SecretValues = NO_SECRETS) -> None:
+    def __init__(
+        self, stream: TextIO, secrets: SecretValues = NO_SECRETS, *, groups: bool = False
+    ) -> None:
         self.stream = stream
         self.secrets = secrets
+        self.groups = groups
         self.reader_gone = False
 
     def __enter__(self) -> PlainProgress:
@@ -80,7 +105,10 @@ class PlainProgress:
             f"{result.outcome:<6} {result.task}: {counts_text(result)} in {result.duration:.1f}s"
         )
         if result.outcome in FAILING:
-            self._write("\n".join(failure_lines(result)) + "\n")
+            lines = failure_lines(result)
+            if self.groups:
+                lines = grouped(f"{result.task}: {result.outcome}", lines)
+            self._write("\n".join(lines) + "\n")
 
     def _write(self, line: str) -> None:
         if self.reader_gone:
@@ -113,7 +141,7 @@ def make_progress(
         console = Console(file=stream, highlight=False, markup=False)
         if is_interactive(console, environ):
             return LiveBoard(console, tasks, expected, secrets)
-    return PlainProgress(stream, secrets)
+    return PlainProgress(stream, secrets, groups=in_github_actions(environ))
 
 
 SUMMARY_COLUMNS = ("task", "result", *COUNT_LABELS, "duration")
