@@ -7,9 +7,12 @@ so a run that never logs does not pay for the import.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from qaagent.reporting.terminal import colour_wanted
 
 if TYPE_CHECKING:
     import structlog
@@ -53,7 +56,7 @@ def _apply(verbosity: int, json_lines: bool) -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if json_lines
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else structlog.dev.ConsoleRenderer(colors=colour_wanted(sys.stderr, os.environ))
     )
     structlog.configure(
         processors=[

@@ -142,3 +142,23 @@ def test_inside_github_actions_annotations_groups_and_job_summary_follow_its_lim
     assert lines.count("::endgroup::") == 2
     summary = step_summary.read_text(encoding="utf-8")
     assert "3 more failures have no annotation" in summary
+
+
+def test_no_color_wins_over_force_color_in_every_output(project: Path) -> None:
+    env = {**environment(), "NO_COLOR": "1", "FORCE_COLOR": "1"}
+    run = qaagent("-v", "run-all", "--suite", "checks", cwd=project, env=env)
+    assert run.returncode == 1, run.stderr
+    listed = qaagent("runs", "list", cwd=project, env=env)
+    shown = qaagent("runs", "show", "latest", cwd=project, env=env)
+    for result in (run, listed, shown):
+        assert "\x1b" not in result.stdout + result.stderr
+    assert "checks" in shown.stdout
+
+
+def test_force_color_colours_the_plain_progress_lines(project: Path) -> None:
+    env = {key: value for key, value in environment().items() if key != "NO_COLOR"}
+    result = qaagent(
+        "-v", "run-all", "--suite", "checks", cwd=project, env={**env, "FORCE_COLOR": "1"}
+    )
+    assert result.returncode == 1, result.stderr
+    assert "\x1b[31mfailed\x1b[0m checks: " in result.stdout

@@ -70,3 +70,22 @@ def test_text_format_is_key_value(capsys: pytest.CaptureFixture[str]) -> None:
     assert "suite=unit" in lines[0]
     assert "attempt=2" in lines[0]
     assert not lines[0].lstrip().startswith("{")
+
+
+@pytest.mark.parametrize(
+    ("environ", "coloured"),
+    [({"FORCE_COLOR": "1"}, True), ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False), ({}, False)],
+)
+def test_text_logs_follow_no_color_and_force_color(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    environ: dict[str, str],
+    coloured: bool,
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    configure_logging(0)
+    emit_one_of_each()
+    assert ("\x1b[" in capsys.readouterr().err) is coloured

@@ -6,11 +6,12 @@ import io
 
 import pytest
 from rich.console import Console
+from rich.text import Text
 
 from qaagent.plan import Task
 from qaagent.reporting.console import LiveBoard, failure_block
 from qaagent.reporting.progress import PlainProgress
-from qaagent.reporting.terminal import terminal_safe
+from qaagent.reporting.terminal import colour_choice, colour_wanted, console_colours, terminal_safe
 from qaagent.runners.backend import Event, EventKind
 from qaagent.runners.base import SuiteResult, TaskOutcome
 from qaagent.secrets import SecretValues
@@ -92,3 +93,41 @@ def test_the_failure_block_keeps_colours_for_rich_to_show_or_drop() -> None:
     block = failure_block(failing([RED]))
     assert block.plain.splitlines()[1] == "red"
     assert any("red" in str(span.style) for span in block.spans)
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, None),
+        ({"NO_COLOR": "1"}, False),
+        ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, False),
+        ({"NO_COLOR": "", "FORCE_COLOR": "1"}, True),
+        ({"FORCE_COLOR": "true"}, True),
+        ({"FORCE_COLOR": "0"}, None),
+    ],
+)
+def test_no_color_turns_colour_off_and_force_color_on(
+    environ: dict[str, str], expected: bool | None
+) -> None:
+    assert colour_choice(environ) is expected
+    assert colour_wanted(io.StringIO(), environ) is bool(expected)
+
+
+def test_a_rich_console_under_no_color_writes_no_escape_sequence_at_all() -> None:
+    environ = {"NO_COLOR": "1", "FORCE_COLOR": "1"}
+    stream = io.StringIO()
+    console = Console(file=stream, force_terminal=True, **console_colours(environ))
+    console.print(Text("failed", style="bold red"))
+    assert stream.getvalue() == "failed\n"
+    forced = io.StringIO()
+    Console(file=forced, **console_colours({"FORCE_COLOR": "1"})).print(Text("x", style="red"))
+    assert "\x1b[31m" in forced.getvalue()
+
+
+def test_plain_progress_colours_the_outcome_only_when_colour_is_wanted() -> None:
+    result = SuiteResult(task="unit", suite="unit", kind="pytest", outcome=TaskOutcome.passed)
+    coloured, plain = io.StringIO(), io.StringIO()
+    PlainProgress(coloured, colour=True).event(Event(EventKind.finished, "unit", result=result))
+    PlainProgress(plain).event(Event(EventKind.finished, "unit", result=result))
+    assert coloured.getvalue().startswith("\x1b[32mpassed\x1b[0m unit: ")
+    assert "\x1b" not in plain.getvalue()

@@ -709,8 +709,9 @@ def show_outcome(
     from rich.console import Console
 
     from qaagent.reporting.console import print_summary
+    from qaagent.reporting.terminal import console_colours
 
-    console = Console(file=stream, highlight=False, markup=False)
+    console = Console(file=stream, highlight=False, markup=False, **console_colours(os.environ))
     print_summary(console, execution.results, manifest.wall_time, run_dir, status)
 
 

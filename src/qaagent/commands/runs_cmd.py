@@ -56,10 +56,15 @@ def find_run(run: str, config: Path | None, runs_dir: Path | None) -> Path:
 
 def console() -> Console:
     """Plain output; wide enough off a terminal that run ids and test ids are never cut."""
+    import os
+
     from rich.console import Console
 
+    from qaagent.reporting.terminal import console_colours
+
     terminal = Console()
-    return Console(highlight=False, markup=False, width=None if terminal.is_terminal else 200)
+    width = None if terminal.is_terminal else 200
+    return Console(highlight=False, markup=False, width=width, **console_colours(os.environ))
 
 
 @app.command("list")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from qaagent.plan import Task
-from qaagent.reporting.terminal import terminal_safe
+from qaagent.reporting.terminal import colour_wanted, console_colours, paint, terminal_safe
 from qaagent.runners.backend import Event, EventKind
 from qaagent.runners.base import COUNT_LABELS, SuiteResult, TaskOutcome, describe_counts
 from qaagent.secrets import NO_SECRETS, SecretValues
@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
 FAILURE_LINES = 15
 FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
+OUTCOME_COLOURS = {
+    TaskOutcome.passed: "green",
+    TaskOutcome.not_run: "yellow",
+    TaskOutcome.interrupted: "yellow",
+}
 TERMINAL_OVERRIDES = ("FORCE_TERMINAL", "TTY_INTERACTIVE", "TTY_COMPATIBLE")
 
 
@@ -75,11 +80,17 @@ class PlainProgress:
     """
 
     def __init__(
-        self, stream: TextIO, secrets: SecretValues = NO_SECRETS, *, groups: bool = False
+        self,
+        stream: TextIO,
+        secrets: SecretValues = NO_SECRETS,
+        *,
+        groups: bool = False,
+        colour: bool = False,
     ) -> None:
         self.stream = stream
         self.secrets = secrets
         self.groups = groups
+        self.colour = colour
         self.reader_gone = False
 
     def __enter__(self) -> PlainProgress:
@@ -101,9 +112,12 @@ class PlainProgress:
         """Plain output has nothing to refresh."""
 
     def _finished(self, result: SuiteResult) -> None:
-        self._write(
-            f"{result.outcome:<6} {result.task}: {counts_text(result)} in {result.duration:.1f}s"
-        )
+        outcome = f"{result.outcome:<6}"
+        if self.colour:
+            outcome = paint(
+                outcome, "red" if result.outcome in FAILING else OUTCOME_COLOURS.get(result.outcome)
+            )
+        self._write(f"{outcome} {result.task}: {counts_text(result)} in {result.duration:.1f}s")
         if result.outcome in FAILING:
             lines = failure_lines(result)
             if self.groups:
@@ -114,7 +128,7 @@ class PlainProgress:
         if self.reader_gone:
             return
         try:
-            self.stream.write(self.secrets.mask(terminal_safe(line)) + "\n")
+            self.stream.write(self.secrets.mask(terminal_safe(line, colour=self.colour)) + "\n")
             self.stream.flush()
         except OSError:
             self.reader_gone = True
@@ -138,10 +152,15 @@ def make_progress(
 
         from qaagent.reporting.console import LiveBoard, is_interactive
 
-        console = Console(file=stream, highlight=False, markup=False)
+        console = Console(file=stream, highlight=False, markup=False, **console_colours(environ))
         if is_interactive(console, environ):
             return LiveBoard(console, tasks, expected, secrets)
-    return PlainProgress(stream, secrets, groups=in_github_actions(environ))
+    return PlainProgress(
+        stream,
+        secrets,
+        groups=in_github_actions(environ),
+        colour=colour_wanted(stream, environ),
+    )
 
 
 SUMMARY_COLUMNS = ("task", "result", *COUNT_LABELS, "duration")
