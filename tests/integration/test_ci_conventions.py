@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -162,3 +163,25 @@ def test_force_color_colours_the_plain_progress_lines(project: Path) -> None:
     )
     assert result.returncode == 1, result.stderr
     assert "\x1b[31mfailed\x1b[0m checks: " in result.stdout
+
+
+def test_without_a_chromium_only_the_browser_suites_are_errors_naming_it(project: Path) -> None:
+    (project / "e2e").mkdir()
+    (project / "e2e" / "test_page.py").write_text(
+        "def test_title(page):\n    page.goto('about:blank')\n", encoding="utf-8"
+    )
+    (project / "qaagent.yaml").write_text(
+        "suites:\n"
+        "  browser: {kind: playwright-python, path: e2e}\n"
+        "  lint: {kind: command, command: [python, tools/step.py, --name, lint]}\n",
+        encoding="utf-8",
+    )
+    env = {**environment(), "QAAGENT_CHROMIUM": str(project / "no-chromium")}
+    result = qaagent("run-all", cwd=project, env=env)
+    assert result.returncode == 3, result.stdout + result.stderr
+    manifest = json.loads((project / ".qaagent/runs/latest/manifest.json").read_text("utf-8"))
+    outcomes = {task["name"]: (task["outcome"], task["error"]) for task in manifest["tasks"]}
+    assert outcomes["lint"] == ("passed", None)
+    outcome, error = outcomes["browser"]
+    assert outcome == "error"
+    assert f"the Chromium given for browser suites, {project / 'no-chromium'}" in error

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, RunContext, TestCase
+from qaagent.runners.base import CaseStatus, RunContext, TestCase, ToolUnavailable
 from qaagent.runners.playwright_runner import (
     TEST_LIST_FILE,
     PlaywrightNodeAdapter,
@@ -32,6 +33,7 @@ def load_chromium_plugin() -> ModuleType:
 
 
 chromium_plugin = load_chromium_plugin()
+BROWSER = sys.executable  # any executable file stands in for the browser it would launch
 
 
 def make_task(cwd: Path, path: Path | None, args: tuple[str, ...] = ()) -> Task:
@@ -84,7 +86,10 @@ def test_suite_folder_below_the_config_becomes_an_escaped_file_filter(tmp_path: 
     suite.mkdir(parents=True)
 
     invocation = PlaywrightNodeAdapter().invocation(
-        make_task(tmp_path, suite), RunContext(output_dir=tmp_path), tmp_path / "a", []
+        make_task(tmp_path, suite),
+        RunContext(output_dir=tmp_path, chromium=BROWSER),
+        tmp_path / "a",
+        [],
     )
 
     assert invocation.cwd == tmp_path
@@ -100,7 +105,10 @@ def test_retry_lists_exactly_the_failed_tests(tmp_path: Path) -> None:
     ]
 
     invocation = PlaywrightNodeAdapter().invocation(
-        make_task(tmp_path, project), RunContext(output_dir=tmp_path), attempt, failed
+        make_task(tmp_path, project),
+        RunContext(output_dir=tmp_path, chromium=BROWSER),
+        attempt,
+        failed,
     )
 
     test_list = attempt / TEST_LIST_FILE
@@ -162,7 +170,7 @@ def test_python_flavour_adds_browser_output_and_launch_plugin_to_pytest(tmp_path
     task = make_task(tmp_path, tmp_path / "e2e", ("-x",))
 
     invocation = PlaywrightPythonAdapter().invocation(
-        task, RunContext(output_dir=tmp_path), attempt, []
+        task, RunContext(output_dir=tmp_path, chromium=BROWSER), attempt, []
     )
 
     argv = invocation.argv
@@ -182,7 +190,7 @@ def test_python_flavour_keeps_the_suites_browser_and_screenshot_choice(tmp_path:
 
     argv = (
         PlaywrightPythonAdapter()
-        .invocation(task, RunContext(output_dir=tmp_path), tmp_path, [])
+        .invocation(task, RunContext(output_dir=tmp_path, chromium=BROWSER), tmp_path, [])
         .argv
     )
 
@@ -202,7 +210,10 @@ def test_python_flavour_retry_selects_failed_node_ids(tmp_path: Path) -> None:
     )
 
     invocation = PlaywrightPythonAdapter().invocation(
-        make_task(tmp_path, None), RunContext(output_dir=tmp_path), attempt, [failed]
+        make_task(tmp_path, None),
+        RunContext(output_dir=tmp_path, chromium=BROWSER),
+        attempt,
+        [failed],
     )
 
     selected = Path(invocation.env["QAAGENT_PYTEST_SELECT"]).read_text(encoding="utf-8")
@@ -239,7 +250,9 @@ def test_suite_command_replaces_npx(tmp_path: Path) -> None:
     )
 
     argv = (
-        PlaywrightNodeAdapter().invocation(task, RunContext(output_dir=tmp_path), tmp_path, []).argv
+        PlaywrightNodeAdapter()
+        .invocation(task, RunContext(output_dir=tmp_path, chromium=BROWSER), tmp_path, [])
+        .argv
     )
 
     assert argv[:4] == ["pnpm", "exec", "playwright", "test"]
@@ -259,7 +272,7 @@ def test_selected_tests_of_an_earlier_run_become_the_test_list(tmp_path: Path) -
     )
 
     invocation = PlaywrightNodeAdapter().invocation(
-        task, RunContext(output_dir=tmp_path), tmp_path / "attempt-1", []
+        task, RunContext(output_dir=tmp_path, chromium=BROWSER), tmp_path / "attempt-1", []
     )
 
     test_list = tmp_path / "attempt-1" / TEST_LIST_FILE
@@ -268,3 +281,20 @@ def test_selected_tests_of_an_earlier_run_become_the_test_list(tmp_path: Path) -
         "shop.spec.ts \u203a fixture shop \u203a shows a heading\n"
     )
     assert not invocation.partial
+
+
+def test_a_browser_suite_without_any_chromium_cannot_start(tmp_path: Path) -> None:
+    task = make_task(tmp_path, None).model_copy(
+        update={"env": {"PLAYWRIGHT_BROWSERS_PATH": str(tmp_path / "none")}}
+    )
+    context = RunContext(output_dir=tmp_path)
+    with pytest.raises(ToolUnavailable, match="no Chromium for browser suites"):
+        PlaywrightPythonAdapter().invocation(task, context, tmp_path / "a", [])
+    (tmp_path / "none" / "chromium-1200").mkdir(parents=True)
+    PlaywrightPythonAdapter().invocation(task, context, tmp_path / "a", [])
+
+
+def test_a_chromium_that_is_not_an_executable_is_named(tmp_path: Path) -> None:
+    context = RunContext(output_dir=tmp_path, chromium=str(tmp_path / "missing"))
+    with pytest.raises(ToolUnavailable, match=r"missing, is not an executable file"):
+        PlaywrightPythonAdapter().invocation(make_task(tmp_path, None), context, tmp_path, [])

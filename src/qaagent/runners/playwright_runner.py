@@ -9,11 +9,14 @@ plugin, which launches it, and a Node project's `playwright.config` reads it as
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, Invocation, RunContext, TestCase
+from qaagent.runners.base import CaseStatus, Invocation, RunContext, TestCase, ToolUnavailable
 from qaagent.runners.pytest_runner import PytestAdapter
 from qaagent.runners.tool_runner import AdapterDefaults
 
@@ -43,6 +46,7 @@ class PlaywrightPythonAdapter(PytestAdapter):
             }
         )
         invocation = super().invocation(browser_task, context, attempt_dir, rerun)
+        require_chromium(context, task, invocation.argv)
         return dataclasses.replace(
             invocation,
             argv=[*invocation.argv, "-p", CHROMIUM_PLUGIN],
@@ -59,6 +63,52 @@ class PlaywrightPythonAdapter(PytestAdapter):
     def artifacts(self, attempt_dir: Path, invocation: Invocation) -> list[Path]:
         """Screenshots, traces and videos pytest-playwright kept under the attempt's folder."""
         return files_under(attempt_dir / TEST_RESULTS)
+
+
+def require_chromium(context: RunContext, task: Task, argv: list[str]) -> None:
+    """Raise ToolUnavailable when the suite has no browser to launch, before it starts.
+
+    Without it every test would fail on the launch; one infrastructure error names the problem.
+    """
+    if context.chromium is not None:
+        if not os.access(context.chromium, os.X_OK) or Path(context.chromium).is_dir():
+            raise ToolUnavailable(
+                f"the Chromium given for browser suites, {context.chromium}, is not an "
+                "executable file; fix --chromium or QAAGENT_CHROMIUM",
+                argv,
+            )
+        return
+    environ = {**os.environ, **context.env, **task.env}
+    if not playwright_chromium_installed(environ):
+        raise ToolUnavailable(
+            "no Chromium for browser suites: none at /usr/bin/chromium or on PATH, no "
+            "QAAGENT_CHROMIUM or --chromium, and no Playwright-installed Chromium; install one "
+            "(scripts/ensure-chromium.sh, or playwright install chromium) or point "
+            "QAAGENT_CHROMIUM at it",
+            argv,
+        )
+
+
+def playwright_chromium_installed(environ: Mapping[str, str]) -> bool:
+    """Whether `playwright install` left a Chromium where Playwright looks for its browsers."""
+    location = environ.get("PLAYWRIGHT_BROWSERS_PATH")
+    if location == "0":
+        return True
+    folder = Path(location) if location else playwright_cache(environ)
+    try:
+        return any(entry.name.startswith("chromium") for entry in folder.iterdir())
+    except OSError:
+        return False
+
+
+def playwright_cache(environ: Mapping[str, str]) -> Path:
+    """Playwright's default browser folder on this system."""
+    home = Path(environ.get("HOME") or Path.home())
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "ms-playwright"
+    if sys.platform == "win32":
+        return Path(environ.get("LOCALAPPDATA") or home) / "ms-playwright"
+    return Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "ms-playwright"
 
 
 def browser_options(args: tuple[str, ...], attempt_dir: Path) -> list[str]:
@@ -104,6 +154,7 @@ class PlaywrightNodeAdapter(AdapterDefaults):
             *task.args,
             *task.cli_args,
         ]
+        require_chromium(context, task, argv)
         env = {**NO_DOWNLOAD_ENV, "PLAYWRIGHT_JUNIT_OUTPUT_FILE": str(junit)}
         notes = (
             [] if playwright_test_installed(project_dir) else [missing_package_note(project_dir)]
