@@ -26,6 +26,9 @@ FAILURE_LINES = 15
 FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
 OUTCOME_COLOURS = {
     TaskOutcome.passed: "green",
+    TaskOutcome.failed: "red",
+    TaskOutcome.error: "red",
+    TaskOutcome.timed_out: "red",
     TaskOutcome.not_run: "yellow",
     TaskOutcome.interrupted: "yellow",
 }
@@ -114,9 +117,7 @@ class PlainProgress:
     def _finished(self, result: SuiteResult) -> None:
         outcome = f"{result.outcome:<6}"
         if self.colour:
-            outcome = paint(
-                outcome, "red" if result.outcome in FAILING else OUTCOME_COLOURS.get(result.outcome)
-            )
+            outcome = paint(outcome, OUTCOME_COLOURS[result.outcome])
         self._write(f"{outcome} {result.task}: {counts_text(result)} in {result.duration:.1f}s")
         if result.outcome in FAILING:
             lines = failure_lines(result)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+ANSI_COLOURS = {"red": "31", "green": "32", "yellow": "33"}
 SGR = r"\x1b\[[0-9;:]*m"
 STRING_SEQUENCE = r"(?:\x1b[]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c|\Z)"
 CONTROL_SEQUENCE = r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
@@ -54,13 +55,9 @@ def console_colours(environ: Mapping[str, str]) -> dict[str, Any]:
     return {"color_system": None, "no_color": True}
 
 
-def paint(text: str, colour: str | None) -> str:
-    """Text in one of the basic ANSI colours (`red`, `green`, `yellow`), or as it is."""
-    code = ANSI_COLOURS.get(colour or "")
-    return f"\x1b[{code}m{text}\x1b[0m" if code else text
-
-
-ANSI_COLOURS = {"red": "31", "green": "32", "yellow": "33"}
+def paint(text: str, colour: str) -> str:
+    """Text in one of the basic ANSI colours: `red`, `green` or `yellow`."""
+    return f"\x1b[{ANSI_COLOURS[colour]}m{text}\x1b[0m"
 
 
 def terminal_safe(text: str, *, colour: bool = False) -> str:
