@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def test_every_tool_gets_the_arguments_after_the_profiles_own(
     attempt.mkdir()
     invocation = runner.adapter.invocation(
         make_task(tmp_path, kind),
-        RunContext(output_dir=tmp_path),
+        RunContext(output_dir=tmp_path, chromium=sys.executable),
         attempt,
         [failed_case()] if rerun else [],
     )

@@ -46,7 +46,8 @@ class PlaywrightPythonAdapter(PytestAdapter):
             }
         )
         invocation = super().invocation(browser_task, context, attempt_dir, rerun)
-        require_chromium(context, task, invocation.argv)
+        if not given((*task.args, *task.cli_args), "--browser"):
+            require_chromium(context, task, invocation.argv)
         return dataclasses.replace(
             invocation,
             argv=[*invocation.argv, "-p", CHROMIUM_PLUGIN],
