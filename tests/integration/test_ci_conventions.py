@@ -136,8 +136,8 @@ def test_inside_github_actions_annotations_groups_and_job_summary_follow_its_lim
     lines = result.stdout.splitlines()
     errors = [line for line in lines if line.startswith("::error")]
     assert len(errors) == 10
-    assert errors[0].startswith("::error file=sub/tests/test_many.py,line=4,title=many%3A")
-    assert errors[1].startswith("::error file=checks/test_checks.py,line=5,title=checks%3A")
+    assert errors[0].startswith("::error file=sub/tests/test_many.py,line=6,title=many%3A")
+    assert errors[1].startswith("::error file=checks/test_checks.py,line=6,title=checks%3A")
     assert lines.count("::group::many: failed") == 1
     assert lines.count("::group::checks: failed") == 1
     assert lines.count("::endgroup::") == 2
