@@ -42,10 +42,20 @@ def project(tmp_path: Path) -> Iterator[Path]:
     root = tmp_path / "project"
     shutil.copytree(FIXTURE, root)
     yield root
-    survivors = processes_in(root)
+    survivors = processes_left(root, seconds=5)
+    commands = [described(process) for process in survivors]
     for process in survivors:
-        process.kill()
-    assert not survivors, f"processes left behind: {[p.cmdline() for p in survivors]}"
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    assert not survivors, f"processes left behind: {commands}"
+
+
+def described(process: psutil.Process) -> str:
+    """A process's command line, or its pid once it has gone."""
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:
+        return f"pid {process.pid} (gone)"
 
 
 def processes_in(root: Path) -> list[psutil.Process]:
