@@ -107,8 +107,20 @@ def start_run_all(project: Path, *args: str) -> subprocess.Popen[str]:
 
 
 def run_dirs(project: Path) -> list[Path]:
+    """The project's run folders, oldest first, even for runs started within the same second."""
     runs = project / ".qaagent" / "runs"
-    return sorted(path for path in runs.iterdir() if path.is_dir() and not path.is_symlink())
+    found = [path for path in runs.iterdir() if path.is_dir() and not path.is_symlink()]
+    return sorted(found, key=started_at)
+
+
+def started_at(run_dir: Path) -> tuple[str, str]:
+    """The second of the run's id, then the exact start its manifest records, if any."""
+    second = run_dir.name.split("-")[0]
+    try:
+        manifest = json.loads((run_dir / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return second, ""
+    return second, str(manifest["started_at"])
 
 
 def checked_manifest(run_dir: Path) -> Manifest:
