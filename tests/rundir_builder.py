@@ -17,12 +17,11 @@ from qaagent.evidence.models import (
     Diagnostics,
     EvidenceFile,
     Manifest,
-    RunStatus,
     TaskEntry,
     TestRecord,
     artifacts_dir,
 )
-from qaagent.runners.base import (
+from qaagent.model.outcomes import (
     TASK_PROBLEMS,
     CaseStatus,
     Counts,
@@ -30,6 +29,7 @@ from qaagent.runners.base import (
     TestCase,
     task_counts,
 )
+from qaagent.model.run import RunStatus
 
 START = datetime(2026, 11, 22, 6, 0, 0, tzinfo=UTC)
 

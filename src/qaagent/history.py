@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qaagent.errors import QAAgentError
-from qaagent.runners.base import CaseStatus, TaskOutcome
+from qaagent.model.outcomes import CaseStatus, TaskOutcome
 
 HISTORY_NAME = "history.sqlite3"
 BUSY_TIMEOUT = 2.0

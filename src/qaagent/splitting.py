@@ -18,8 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qaagent.plan import Task, with_worker_slots
-from qaagent.runners.base import Counts, Segment, SuiteResult, TaskOutcome
+from qaagent.model.outcomes import Counts, TaskOutcome
+from qaagent.model.results import Segment, TaskResult
+from qaagent.model.task import Task
+from qaagent.plan import with_worker_slots
 
 COLLECT_TIMEOUT = 300.0
 COLLECT_VARIABLE = "QAAGENT_PYTEST_COLLECT"
@@ -178,13 +180,13 @@ def playwright_shards(task: Task, count: int) -> list[Task]:
     ]
 
 
-def merge_shards(results: Sequence[SuiteResult], shard_of: Mapping[str, str]) -> list[SuiteResult]:
+def merge_shards(results: Sequence[TaskResult], shard_of: Mapping[str, str]) -> list[TaskResult]:
     """One result per split suite, where its first shard was; other results unchanged."""
-    shards: dict[str, list[SuiteResult]] = {}
+    shards: dict[str, list[TaskResult]] = {}
     for result in results:
         if result.task in shard_of:
             shards.setdefault(shard_of[result.task], []).append(result)
-    merged: list[SuiteResult] = []
+    merged: list[TaskResult] = []
     for result in results:
         suite = shard_of.get(result.task)
         if suite is None:
@@ -194,7 +196,7 @@ def merge_shards(results: Sequence[SuiteResult], shard_of: Mapping[str, str]) ->
     return merged
 
 
-def merge_results(task: str, parts: Sequence[SuiteResult]) -> SuiteResult:
+def merge_results(task: str, parts: Sequence[TaskResult]) -> TaskResult:
     """Shard results as one: cases and attempts joined, counts summed, the worst outcome."""
     first = parts[0]
     outcome = max((part.outcome for part in parts), key=SEVERITY.index)
@@ -204,7 +206,7 @@ def merge_results(task: str, parts: Sequence[SuiteResult]) -> SuiteResult:
     errors = [f"{part.task}: {part.error}" for part in parts if part.error]
     if outcome is TaskOutcome.passed and not any(part.cases for part in parts):
         outcome, errors = TaskOutcome.error, [NO_TESTS_IN_ANY_SHARD]
-    return SuiteResult(
+    return TaskResult(
         task=task,
         suite=first.suite,
         kind=first.kind,

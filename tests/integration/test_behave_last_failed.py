@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from test_reports_run_all import qaagent
 
+from qaagent.model.outcomes import Counts
 from qaagent.reporting.bundle import RunBundle, load_run, resolve_run
-from qaagent.runners.base import Counts
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "behave_project"
 OUTLINE_ROW = "calculator.Calculator::Doubling 4 -- @1.2 "

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, Counts, RunContext, SuiteResult, TaskOutcome
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome
+from qaagent.model.results import TaskResult
+from qaagent.model.task import Task
+from qaagent.runners.base import RunContext
 from qaagent.runners.behave_runner import BehaveAdapter
 from qaagent.runners.registry import runner_for
 
@@ -42,11 +44,11 @@ def project(tmp_path: Path) -> Path:
     return Path(shutil.copytree(FIXTURE, tmp_path / "project"))
 
 
-def run_behave(task: Task, output_dir: Path) -> SuiteResult:
+def run_behave(task: Task, output_dir: Path) -> TaskResult:
     return runner_for("behave").run(task, RunContext(output_dir=output_dir))
 
 
-def behave_summaries(result: SuiteResult) -> list[dict[str, int]]:
+def behave_summaries(result: TaskResult) -> list[dict[str, int]]:
     """Each attempt's scenario summary line from the log, as counts per status."""
     assert result.log_path is not None
     log = result.log_path.read_text(encoding="utf-8", errors="replace")

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, Counts, RunContext, SuiteResult, TaskOutcome
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome
+from qaagent.model.results import TaskResult
+from qaagent.model.task import Task
+from qaagent.runners.base import RunContext
 from qaagent.runners.command_runner import CommandAdapter
 from qaagent.runners.tool_runner import ToolRunner
 
@@ -38,12 +40,12 @@ def make_task(project: Path, command: tuple[str, ...], **changes: object) -> Tas
     return Task.model_validate(fields)
 
 
-def run(task: Task, tmp_path: Path) -> SuiteResult:
+def run(task: Task, tmp_path: Path) -> TaskResult:
     runner = ToolRunner(CommandAdapter())
     return runner.run(task, RunContext(output_dir=tmp_path / "artifacts" / "evals"))
 
 
-def tool_summary(result: SuiteResult) -> Counts:
+def tool_summary(result: TaskResult) -> Counts:
     """The command's own 'N passed, N failed' line."""
     assert result.log_path is not None
     match = re.search(r"^(\d+) passed, (\d+) failed$", result.log_path.read_text(), re.MULTILINE)

@@ -13,7 +13,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from qaagent.evidence.models import MANIFEST_NAME, Manifest, RunStatus
+from qaagent.evidence.models import MANIFEST_NAME, Manifest
+from qaagent.model.run import RunStatus
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "shop"
 EXPECTED_PASSED = {

@@ -16,9 +16,10 @@ import psutil
 import pytest
 from test_run_all import checked_manifest, records, run_all, run_dirs
 
-from qaagent.config.models import SuiteKind
-from qaagent.plan import Task
-from qaagent.runners.base import Attempt, CaseStatus, Counts, RunContext, SuiteResult, TaskOutcome
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome
+from qaagent.model.results import Attempt, TaskResult
+from qaagent.model.task import SuiteKind, Task
+from qaagent.runners.base import RunContext
 from qaagent.runners.registry import runner_for
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -105,12 +106,12 @@ def make_task(
     )
 
 
-def run_task(task: Task, tmp_path: Path, base_url: str) -> SuiteResult:
+def run_task(task: Task, tmp_path: Path, base_url: str) -> TaskResult:
     context = RunContext(output_dir=tmp_path / "out", env={"BASE_URL": base_url}, chromium=CHROMIUM)
     return runner_for(task.kind).run(task, context)
 
 
-def attempt_logs(result: SuiteResult) -> list[str]:
+def attempt_logs(result: TaskResult) -> list[str]:
     """The shared log cut into one piece per attempt."""
     assert result.log_path is not None
     log = result.log_path.read_text(encoding="utf-8", errors="replace")
@@ -158,7 +159,7 @@ def processes_of_run(tmp_path: Path) -> list[str]:
     return found
 
 
-def screenshots(result: SuiteResult) -> list[Path]:
+def screenshots(result: TaskResult) -> list[Path]:
     return [path for path in result.artifacts if path.suffix == ".png"]
 
 

@@ -195,7 +195,7 @@ def test_huge_output_keeps_memory_bounded(tmp_path: Path) -> None:
         f"""
         import json, resource, shutil
         from pathlib import Path
-        from qaagent.plan import Task
+        from qaagent.model.task import Task
         from qaagent.runners.base import RunContext
         from qaagent.runners.registry import runner_for
         root = Path({str(tmp_path)!r})

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from test_run_all import checked_manifest, project, run_all, run_dirs
 
-from qaagent.runners.base import TaskOutcome
+from qaagent.model.outcomes import TaskOutcome
 
 __all__ = ["project"]
 

@@ -12,8 +12,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, Counts, RunContext, SuiteResult, TaskOutcome
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome
+from qaagent.model.results import TaskResult
+from qaagent.model.task import Task
+from qaagent.runners.base import RunContext
 from qaagent.runners.registry import runner_for
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "pytest_project"
@@ -38,14 +40,14 @@ def make_task(project: Path, path: str | None, **changes: object) -> Task:
     return Task.model_validate(fields)
 
 
-def run(task: Task, tmp_path: Path, stop: threading.Event | None = None) -> SuiteResult:
+def run(task: Task, tmp_path: Path, stop: threading.Event | None = None) -> TaskResult:
     context = RunContext(output_dir=tmp_path / "artifacts" / task.name)
     if stop is not None:
         context.stop = stop
     return runner_for("pytest").run(task, context)
 
 
-def pytest_summaries(result: SuiteResult) -> list[str]:
+def pytest_summaries(result: TaskResult) -> list[str]:
     """pytest's closing lines, one per attempt, read from the task's log."""
     assert result.log_path is not None
     return [m["body"] for m in SUMMARY.finditer(result.log_path.read_text(errors="replace"))]

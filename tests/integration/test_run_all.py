@@ -28,9 +28,9 @@ from qaagent.evidence.models import (
     TESTS_NAME,
     Diagnostics,
     Manifest,
-    RunStatus,
     TestRecord,
 )
+from qaagent.model.run import RunStatus
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "run_projects"
 RUN_TIMEOUT = 120

@@ -26,7 +26,7 @@ from test_run_all import (
     wait_for_processes,
 )
 
-from qaagent.evidence.models import RunStatus
+from qaagent.model.run import RunStatus
 
 __all__ = ["project"]
 

@@ -11,7 +11,7 @@ from rundir_builder import START, Job, T, build_run, sample_run
 
 from qaagent import history
 from qaagent.evidence.models import MANIFEST_NAME, Manifest
-from qaagent.runners.base import TaskOutcome
+from qaagent.model.outcomes import TaskOutcome
 
 XSD = Path(__file__).parents[1] / "fixtures" / "xsd" / "junit-10.xsd"
 

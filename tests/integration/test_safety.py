@@ -20,7 +20,7 @@ from test_run_all import (
     run_dirs,
 )
 
-from qaagent.evidence.models import RunStatus
+from qaagent.model.run import RunStatus
 
 TOKEN = "tok-&-9f8e7d6c5b4a"
 PASSWORD = "hunter2-correct-horse"

@@ -24,7 +24,8 @@ from test_run_all import (
     run_dirs,
 )
 
-from qaagent.evidence.models import MANIFEST_NAME, RunStatus
+from qaagent.evidence.models import MANIFEST_NAME
+from qaagent.model.run import RunStatus
 
 __all__ = ["project"]
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, RunContext, TestCase
+from qaagent.model.outcomes import CaseStatus, TestCase
+from qaagent.model.task import Task
+from qaagent.runners.base import RunContext
 from qaagent.runners.behave_runner import (
     RERUN_FILE,
     SELECTION_FILE,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qaagent.config.models import SuiteKind
-from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, RunContext, TestCase
+from qaagent.model.outcomes import CaseStatus, TestCase
+from qaagent.model.task import SuiteKind, Task
+from qaagent.runners.base import RunContext
 from qaagent.runners.registry import runner_for
 from qaagent.runners.tool_runner import ToolRunner
 

@@ -4,7 +4,8 @@ import pytest
 from test_orchestrator import make_task, result_for
 
 from qaagent.evidence.models import Category
-from qaagent.runners.base import CaseStatus, SuiteResult, TaskOutcome, TestCase
+from qaagent.model.outcomes import CaseStatus, TaskOutcome, TestCase
+from qaagent.model.results import TaskResult
 from qaagent.runners.diagnostics import SUGGESTIONS, categorize, diagnose
 
 
@@ -42,12 +43,10 @@ def test_every_failed_test_and_errored_task_gets_a_category_and_suggestion() -> 
         TestCase(id="t::flaky", name="flaky", status=CaseStatus.passed, flaky=True),
     ]
     failed = result_for(task, TaskOutcome.failed, cases)
-    crashed = SuiteResult(
+    crashed = TaskResult(
         task="e2e", suite="e2e", kind="command", outcome=TaskOutcome.error, error="no results"
     )
-    timed_out = SuiteResult(
-        task="slow", suite="slow", kind="command", outcome=TaskOutcome.timed_out
-    )
+    timed_out = TaskResult(task="slow", suite="slow", kind="command", outcome=TaskOutcome.timed_out)
     items = list(diagnose([failed, crashed, timed_out]))
     assert [(item.task, item.test_id, item.category) for item in items] == [
         ("unit", "t::bad", Category.assertion),

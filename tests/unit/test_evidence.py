@@ -16,13 +16,14 @@ from qaagent.evidence.models import (
     Diagnostic,
     Diagnostics,
     Manifest,
-    RunStatus,
     TestRecord,
 )
 from qaagent.evidence.redact import MASK, redact_argv, redact_env
 from qaagent.evidence.rundir import create_run_dir, point_latest
 from qaagent.evidence.writer import RunInfo, write_evidence, write_json_streamed
-from qaagent.runners.base import Attempt, CaseStatus, SuiteResult, TaskOutcome, TestCase
+from qaagent.model.outcomes import CaseStatus, TaskOutcome, TestCase
+from qaagent.model.results import Attempt, TaskResult
+from qaagent.model.run import RunStatus
 
 START = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
 
@@ -41,7 +42,7 @@ def test_latest_points_at_the_newest_run(tmp_path: Path) -> None:
     assert (tmp_path / "latest").resolve() == second.resolve()
 
 
-def retried_result(run_dir: Path) -> SuiteResult:
+def retried_result(run_dir: Path) -> TaskResult:
     """A task whose test failed, then passed on retry, with a log in its artifacts folder."""
     folder = run_dir / "artifacts" / "unit"
     folder.mkdir(parents=True)
@@ -95,7 +96,7 @@ def write_sample(tmp_path: Path) -> tuple[Path, Manifest]:
         cwd=tmp_path,
         settings={"env": {"DB_PASSWORD": "hunter2", "MODE": "ci"}, "workers": 2},
     )
-    not_run = SuiteResult(task="e2e", suite="e2e", kind="command", outcome=TaskOutcome.not_run)
+    not_run = TaskResult(task="e2e", suite="e2e", kind="command", outcome=TaskOutcome.not_run)
     return run_dir, write_evidence(run_dir, info, [retried_result(run_dir), not_run])
 
 

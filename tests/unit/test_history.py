@@ -8,7 +8,7 @@ import pytest
 from rundir_builder import START, Job, T, build_run
 
 from qaagent import history
-from qaagent.runners.base import TaskOutcome
+from qaagent.model.outcomes import TaskOutcome
 
 
 def record(runs_dir: Path, run_id: str, hour: int, jobs: list[Job]) -> Path:

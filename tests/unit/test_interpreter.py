@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from qaagent.config.interpreter import Interpreter, resolve_interpreter
+from qaagent.config.interpreter import resolve_interpreter
 from qaagent.config.loader import load_profile
 from qaagent.errors import ConfigError
-from qaagent.plan import Task
-from qaagent.runners.base import RunContext, TaskOutcome, ToolUnavailable
+from qaagent.model.outcomes import TaskOutcome
+from qaagent.model.task import Interpreter, Task
+from qaagent.runners.base import RunContext, ToolUnavailable
 from qaagent.runners.python_tools import interpreter_problem, require_modules
 from qaagent.runners.registry import runner_for
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qaagent.runners.base import CaseStatus, Counts
+from qaagent.model.outcomes import CaseStatus, Counts
 from qaagent.runners.junit import MAX_OUTPUT_CHARS, parse_junit
 
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "junit"

@@ -10,22 +10,22 @@ from pathlib import Path
 import pytest
 
 from qaagent.errors import ExitCode, UsageError
-from qaagent.evidence.models import RunStatus
-from qaagent.plan import Task
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
+from qaagent.model.results import TaskResult
+from qaagent.model.run import RunStatus, StopReason, exit_code_for
+from qaagent.model.task import Task
 from qaagent.reporting.progress import failure_lines
 from qaagent.runners.backend import Event
-from qaagent.runners.base import CaseStatus, Counts, RunContext, SuiteResult, TaskOutcome, TestCase
+from qaagent.runners.base import RunContext
 from qaagent.runners.orchestrator import (
     Execution,
     ExecutionOptions,
     RunOrchestrator,
-    StopReason,
     error_result,
-    exit_code_for,
     plan_tasks,
 )
 
-Behaviour = Callable[[Task, RunContext], SuiteResult]
+Behaviour = Callable[[Task, RunContext], TaskResult]
 
 
 def make_task(name: str, **fields: object) -> Task:
@@ -40,12 +40,10 @@ def make_task(name: str, **fields: object) -> Task:
     return Task.model_validate(values)
 
 
-def result_for(
-    task: Task, outcome: TaskOutcome, cases: list[TestCase] | None = None
-) -> SuiteResult:
+def result_for(task: Task, outcome: TaskOutcome, cases: list[TestCase] | None = None) -> TaskResult:
     cases = cases if cases is not None else [case(task.name, outcome)]
     now = datetime.now(UTC)
-    return SuiteResult(
+    return TaskResult(
         task=task.name,
         suite=task.suite,
         kind=task.kind,
@@ -62,15 +60,15 @@ def case(name: str, outcome: TaskOutcome) -> TestCase:
     return TestCase(id=f"test_{name}", name=f"test_{name}", status=status)
 
 
-def passes(task: Task, context: RunContext) -> SuiteResult:
+def passes(task: Task, context: RunContext) -> TaskResult:
     return result_for(task, TaskOutcome.passed)
 
 
-def fails(task: Task, context: RunContext) -> SuiteResult:
+def fails(task: Task, context: RunContext) -> TaskResult:
     return result_for(task, TaskOutcome.failed)
 
 
-def waits_for_stop(task: Task, context: RunContext) -> SuiteResult:
+def waits_for_stop(task: Task, context: RunContext) -> TaskResult:
     """A task that runs until it is told to stop, like a runner polling its stop flag."""
     assert context.stop.wait(30), "never asked to stop"
     return result_for(task, TaskOutcome.interrupted, [])
@@ -91,7 +89,7 @@ class FakeRunner:
     def __call__(self, kind: str) -> FakeRunner:
         return self
 
-    def run(self, task: Task, context: RunContext) -> SuiteResult:
+    def run(self, task: Task, context: RunContext) -> TaskResult:
         with self.lock:
             self.started.append(task.name)
             self.contexts[task.name] = context
@@ -123,11 +121,11 @@ def outcomes(execution: Execution) -> dict[str, TaskOutcome]:
 def test_results_come_back_in_plan_order_whatever_order_they_finish_in(tmp_path: Path) -> None:
     second_done = threading.Event()
 
-    def first(task: Task, context: RunContext) -> SuiteResult:
+    def first(task: Task, context: RunContext) -> TaskResult:
         assert second_done.wait(10)
         return passes(task, context)
 
-    def second(task: Task, context: RunContext) -> SuiteResult:
+    def second(task: Task, context: RunContext) -> TaskResult:
         second_done.set()
         return passes(task, context)
 
@@ -142,7 +140,7 @@ def test_results_come_back_in_plan_order_whatever_order_they_finish_in(tmp_path:
 def test_an_exception_in_one_task_is_its_error_result_and_the_others_still_run(
     tmp_path: Path,
 ) -> None:
-    def explodes(task: Task, context: RunContext) -> SuiteResult:
+    def explodes(task: Task, context: RunContext) -> TaskResult:
         raise RuntimeError("runner bug")
 
     runner = FakeRunner({"bad": explodes})
@@ -175,7 +173,7 @@ def test_sequential_is_one_worker_and_runs_in_scheduled_order(tmp_path: Path) ->
 def test_worker_slots_are_numbered_from_zero(tmp_path: Path) -> None:
     both_running = threading.Barrier(2, timeout=10)
 
-    def meets_the_other(task: Task, context: RunContext) -> SuiteResult:
+    def meets_the_other(task: Task, context: RunContext) -> TaskResult:
         both_running.wait()
         return passes(task, context)
 
@@ -188,12 +186,12 @@ def test_a_pool_caps_its_tasks_without_blocking_other_tasks(tmp_path: Path) -> N
     free_task_ran = threading.Event()
     pair_running = threading.Barrier(2, timeout=10)
 
-    def pooled(task: Task, context: RunContext) -> SuiteResult:
+    def pooled(task: Task, context: RunContext) -> TaskResult:
         pair_running.wait()
         assert free_task_ran.wait(10), "a full pool blocked a task outside the pool"
         return passes(task, context)
 
-    def free(task: Task, context: RunContext) -> SuiteResult:
+    def free(task: Task, context: RunContext) -> TaskResult:
         free_task_ran.set()
         return passes(task, context)
 
@@ -222,7 +220,7 @@ def test_fail_fast_leaves_queued_tasks_not_run_with_the_failures_exit_code(
 
 
 def test_fail_fast_stops_running_tasks_through_their_stop_flag(tmp_path: Path) -> None:
-    def fails_once_other_runs(task: Task, context: RunContext) -> SuiteResult:
+    def fails_once_other_runs(task: Task, context: RunContext) -> TaskResult:
         while "slow" not in runner.started:
             threading.Event().wait(0.01)
         return fails(task, context)
@@ -235,7 +233,7 @@ def test_fail_fast_stops_running_tasks_through_their_stop_flag(tmp_path: Path) -
 
 
 def fails_tests(count: int) -> Behaviour:
-    def behaviour(task: Task, context: RunContext) -> SuiteResult:
+    def behaviour(task: Task, context: RunContext) -> TaskResult:
         failed = [
             TestCase(id=f"{task.name}-{n}", name=f"t{n}", status=CaseStatus.failed)
             for n in range(count)
@@ -265,7 +263,7 @@ def test_max_failures_below_the_count_lets_the_run_finish(tmp_path: Path) -> Non
 
 
 def test_max_failures_stops_running_tasks_through_their_stop_flag(tmp_path: Path) -> None:
-    def fails_once_other_runs(task: Task, context: RunContext) -> SuiteResult:
+    def fails_once_other_runs(task: Task, context: RunContext) -> TaskResult:
         while "slow" not in runner.started:
             threading.Event().wait(0.01)
         return fails_tests(2)(task, context)
@@ -306,7 +304,7 @@ def test_run_timeout_times_out_running_tasks_and_is_an_infrastructure_error(
 
 
 def test_a_task_stopped_by_the_run_timeout_is_announced_as_timed_out(tmp_path: Path) -> None:
-    finished: list[SuiteResult] = []
+    finished: list[TaskResult] = []
 
     class Recorder:
         def event(self, event: Event) -> None:
@@ -349,7 +347,7 @@ def test_events_reach_the_watcher_on_the_main_thread(tmp_path: Path) -> None:
         def tick(self) -> None:
             return None
 
-    def talks(task: Task, context: RunContext) -> SuiteResult:
+    def talks(task: Task, context: RunContext) -> TaskResult:
         assert context.on_output is not None
         context.on_output("hello")
         return passes(task, context)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from qaagent.model.outcomes import Counts, TaskOutcome
+from qaagent.model.results import TaskResult
 from qaagent.reporting.progress import parallelism, parts_that_ran, plain_summary
-from qaagent.runners.base import Counts, SuiteResult, TaskOutcome
 
 START = datetime(2026, 11, 22, 7, 0, tzinfo=UTC)
 
 
-def result(task: str, outcome: TaskOutcome, seconds: float, counts: Counts) -> SuiteResult:
-    return SuiteResult(
+def result(task: str, outcome: TaskOutcome, seconds: float, counts: Counts) -> TaskResult:
+    return TaskResult(
         task=task,
         suite=task,
         kind="command",

@@ -9,8 +9,9 @@ from types import ModuleType
 
 import pytest
 
-from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, RunContext, TestCase, ToolUnavailable
+from qaagent.model.outcomes import CaseStatus, TestCase
+from qaagent.model.task import Task
+from qaagent.runners.base import RunContext, ToolUnavailable
 from qaagent.runners.playwright_runner import (
     TEST_LIST_FILE,
     PlaywrightNodeAdapter,

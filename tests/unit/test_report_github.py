@@ -7,6 +7,8 @@ import pytest
 from rundir_builder import Job, T, build_run, sample_run
 
 from qaagent.evidence.models import Category
+from qaagent.model.outcomes import TaskOutcome
+from qaagent.model.results import TaskResult
 from qaagent.reporting import write_reports
 from qaagent.reporting.github import (
     MAX_STEP_SUMMARY,
@@ -19,7 +21,6 @@ from qaagent.reporting.markdown import truncate_markdown
 from qaagent.reporting.progress import PlainProgress
 from qaagent.reporting.summary import FailureSummary
 from qaagent.runners.backend import Event, EventKind
-from qaagent.runners.base import SuiteResult, TaskOutcome
 
 
 def test_escaping_follows_the_workflow_command_rules() -> None:
@@ -194,7 +195,7 @@ def test_truncation_keeps_whole_lines_within_the_byte_limit() -> None:
 def test_a_failing_tasks_block_is_a_group_whose_output_cannot_issue_commands() -> None:
     stream = io.StringIO()
     progress = PlainProgress(stream, groups=True)
-    result = SuiteResult(
+    result = TaskResult(
         task="unit",
         suite="unit",
         kind="pytest",

@@ -7,10 +7,10 @@ from junitparser.xunit2 import JUnitXml
 from rundir_builder import Job, T, build_run, sample_run
 
 from qaagent.evidence.models import TaskEntry, TestRecord
+from qaagent.model.outcomes import CaseStatus, TaskOutcome
 from qaagent.reporting import write_reports
 from qaagent.reporting.bundle import load_run
 from qaagent.reporting.junit_report import junit_classname
-from qaagent.runners.base import CaseStatus, TaskOutcome
 
 XSD = Path(__file__).parents[1] / "fixtures" / "xsd" / "junit-10.xsd"
 

@@ -9,10 +9,10 @@ import pytest
 from rundir_builder import sample_run
 
 from qaagent.evidence.models import SegmentEntry, TaskEntry
+from qaagent.model.outcomes import TaskOutcome
 from qaagent.reporting.bundle import load_run
 from qaagent.reporting.html import Link, file_label, render_html, task_files
 from qaagent.reporting.links import RunLinks, relative_href
-from qaagent.runners.base import TaskOutcome
 
 
 def opened(report_dir: Path, href: str) -> Path:

@@ -10,13 +10,14 @@ from pathlib import Path
 
 from peak_memory import bytes_per_test, failing_run, message
 
-from qaagent.evidence.models import RunStatus
 from qaagent.evidence.writer import RunFacts, RunInfo, write_evidence
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
+from qaagent.model.results import TaskResult
+from qaagent.model.run import RunStatus
 from qaagent.reporting import write_reports
 from qaagent.reporting.bundle import load_run
 from qaagent.reporting.junit_report import write_junit
 from qaagent.reporting.summary import build_summary
-from qaagent.runners.base import CaseStatus, Counts, SuiteResult, TaskOutcome, TestCase
 
 INDEX_BYTES = 400
 NOW = datetime(2026, 11, 22, 6, 0, tzinfo=UTC)
@@ -69,7 +70,7 @@ def test_summary_json_is_written_a_failure_at_a_time(tmp_path: Path) -> None:
     assert per_test < INDEX_BYTES, f"{per_test:.0f} bytes per test beyond the summary"
 
 
-def failed_task(tests: int) -> SuiteResult:
+def failed_task(tests: int) -> TaskResult:
     cases = [
         TestCase(
             id=f"tests/test_big.py::test_{number}",
@@ -79,7 +80,7 @@ def failed_task(tests: int) -> SuiteResult:
         )
         for number in range(tests)
     ]
-    return SuiteResult(
+    return TaskResult(
         task="unit",
         suite="unit",
         kind="pytest",

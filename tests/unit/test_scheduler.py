@@ -4,9 +4,9 @@ import threading
 
 from test_orchestrator import make_task
 
-from qaagent.plan import Task
+from qaagent.model.results import TaskResult
+from qaagent.model.task import Task
 from qaagent.runners.backend import LocalBackend, TaskControl
-from qaagent.runners.base import SuiteResult
 from qaagent.runners.scheduler import (
     Order,
     choose_order,
@@ -99,13 +99,13 @@ def test_a_full_pool_lets_the_next_startable_task_take_the_idle_worker() -> None
     started: list[str] = []
     free_started = threading.Event()
 
-    def execute(task: Task, control: TaskControl) -> SuiteResult:
+    def execute(task: Task, control: TaskControl) -> TaskResult:
         started.append(task.name)
         if task.name == "free":
             free_started.set()
         elif task.name == "db-long":
             assert free_started.wait(10), "the idle worker waited for the full pool"
-        return SuiteResult(task=task.name, suite=task.suite, kind="command", outcome="passed")
+        return TaskResult(task=task.name, suite=task.suite, kind="command", outcome="passed")
 
     backend = LocalBackend(execute, 2, {"db": 1})
     ordered = [make_task("db-long", pool="db"), make_task("db-next", pool="db"), make_task("free")]

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from qaagent.evidence.redact import mask_results, scrub_text_files
-from qaagent.runners.base import Attempt, CaseStatus, SuiteResult, TaskOutcome, TestCase
+from qaagent.model.outcomes import CaseStatus, TaskOutcome, TestCase
+from qaagent.model.results import Attempt, TaskResult
 from qaagent.secrets import SecretValues
 
 TOKEN = "ghp_abcdef123456"
@@ -82,7 +83,7 @@ def test_results_are_masked_in_every_text_they_hold(tmp_path: Path) -> None:
     case = TestCase(
         id="t", name="t", status=CaseStatus.failed, message=f"Bearer {TOKEN}", output=TOKEN
     )
-    result = SuiteResult(
+    result = TaskResult(
         task="api",
         suite="api",
         kind="command",

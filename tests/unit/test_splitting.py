@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from test_orchestrator import make_task
 
-from qaagent.runners.base import Attempt, CaseStatus, Counts, SuiteResult, TaskOutcome, TestCase
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
+from qaagent.model.results import Attempt, TaskResult
 from qaagent.splitting import (
     CollectedTest,
     group_tests,
@@ -103,9 +104,9 @@ def test_the_open_shard_runs_everything_the_others_do_not() -> None:
 
 def shard_result(
     name: str, outcome: TaskOutcome, cases: list[TestCase], worker: int, offset: float
-) -> SuiteResult:
+) -> TaskResult:
     started = START + timedelta(seconds=offset)
-    return SuiteResult(
+    return TaskResult(
         task=name,
         suite="unit",
         kind="pytest",
@@ -126,7 +127,7 @@ def shard_result(
 def test_shards_merge_into_one_result_where_the_first_shard_was() -> None:
     passed = TestCase(id="a::t1", name="t1", status=CaseStatus.passed)
     failed = TestCase(id="b::t1", name="t1", status=CaseStatus.failed)
-    other = SuiteResult(task="lint", suite="lint", kind="command", outcome=TaskOutcome.passed)
+    other = TaskResult(task="lint", suite="lint", kind="command", outcome=TaskOutcome.passed)
     results = [
         shard_result("unit[shard=1/2]", TaskOutcome.passed, [passed], worker=0, offset=1),
         other,
@@ -169,7 +170,7 @@ def test_an_empty_shard_passes_but_a_suite_without_any_test_is_an_error() -> Non
     case = TestCase(id="a::t", name="t", status=CaseStatus.passed)
     shard_of = {"s[shard=1/2]": "s", "s[shard=2/2]": "s"}
 
-    def merged(first: list[TestCase]) -> SuiteResult:
+    def merged(first: list[TestCase]) -> TaskResult:
         results = [
             shard_result("s[shard=1/2]", TaskOutcome.passed, first, worker=0, offset=0),
             shard_result("s[shard=2/2]", TaskOutcome.passed, [], worker=1, offset=0),

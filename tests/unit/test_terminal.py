@@ -8,12 +8,13 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
-from qaagent.plan import Task
+from qaagent.model.outcomes import TaskOutcome
+from qaagent.model.results import TaskResult
+from qaagent.model.task import Task
 from qaagent.reporting.console import LiveBoard, failure_block
 from qaagent.reporting.progress import PlainProgress
 from qaagent.reporting.terminal import colour_choice, colour_wanted, console_colours, terminal_safe
 from qaagent.runners.backend import Event, EventKind
-from qaagent.runners.base import SuiteResult, TaskOutcome
 from qaagent.secrets import SecretValues
 
 RED = "\x1b[31mred\x1b[0m"
@@ -48,8 +49,8 @@ def test_colour_sequences_are_kept_only_where_colour_is_on() -> None:
     assert terminal_safe(f"x {RED}\x1b[2J", colour=True) == f"x {RED}"
 
 
-def failing(tail: list[str], error: str | None = None) -> SuiteResult:
-    return SuiteResult(
+def failing(tail: list[str], error: str | None = None) -> TaskResult:
+    return TaskResult(
         task="login",
         suite="login",
         kind="command",
@@ -125,7 +126,7 @@ def test_a_rich_console_under_no_color_writes_no_escape_sequence_at_all() -> Non
 
 
 def test_plain_progress_colours_the_outcome_only_when_colour_is_wanted() -> None:
-    result = SuiteResult(task="unit", suite="unit", kind="pytest", outcome=TaskOutcome.passed)
+    result = TaskResult(task="unit", suite="unit", kind="pytest", outcome=TaskOutcome.passed)
     coloured, plain = io.StringIO(), io.StringIO()
     PlainProgress(coloured, colour=True).event(Event(EventKind.finished, "unit", result=result))
     PlainProgress(plain).event(Event(EventKind.finished, "unit", result=result))

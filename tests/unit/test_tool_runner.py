@@ -9,17 +9,11 @@ from pathlib import Path
 import pytest
 
 from qaagent.errors import UsageError
-from qaagent.plan import Task
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
+from qaagent.model.results import Attempt
+from qaagent.model.task import Task
 from qaagent.runners import tool_runner
-from qaagent.runners.base import (
-    Attempt,
-    CaseStatus,
-    Counts,
-    Invocation,
-    RunContext,
-    TaskOutcome,
-    TestCase,
-)
+from qaagent.runners.base import Invocation, RunContext
 from qaagent.runners.command_runner import CommandAdapter
 from qaagent.runners.matching import search_log
 from qaagent.runners.process import ProcessResult

@@ -14,7 +14,7 @@ import typer
 from qaagent.commands import ConfigOption, SkipOption, SuiteOption, setup_logging
 
 if TYPE_CHECKING:
-    from qaagent.plan import Task
+    from qaagent.model.task import Task
     from qaagent.secrets import SecretValues
 
 UNLISTABLE_KINDS = frozenset({"command"})

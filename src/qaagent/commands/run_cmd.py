@@ -25,10 +25,10 @@ if TYPE_CHECKING:
     from qaagent.config.models import RunSettings
     from qaagent.evidence.models import Manifest
     from qaagent.evidence.writer import ReportWriter, RunFacts, RunInfo
-    from qaagent.plan import Task
+    from qaagent.model.results import TaskResult
+    from qaagent.model.task import Task
     from qaagent.runners.app import AppLifecycle
     from qaagent.runners.backend import Event
-    from qaagent.runners.base import SuiteResult
     from qaagent.runners.orchestrator import Execution, RunWatcher
     from qaagent.runners.scheduler import Order
     from qaagent.secrets import SecretValues
@@ -445,7 +445,7 @@ def post_phase(
 
 
 def write_what_fits(
-    run_dir: Path, info: RunInfo, results: list[SuiteResult], error: OSError
+    run_dir: Path, info: RunInfo, results: list[TaskResult], error: OSError
 ) -> WrittenEvidence:
     """After a failed write (a full disk): an infrastructure error, with what fits, manifest last.
 
@@ -453,8 +453,9 @@ def write_what_fits(
     manifest that cannot be written either is said on the console with the counts.
     """
     from qaagent.errors import ExitCode
-    from qaagent.evidence.models import DIAGNOSTICS_NAME, REPORTS_DIR, TESTS_NAME, RunStatus
+    from qaagent.evidence.models import DIAGNOSTICS_NAME, REPORTS_DIR, TESTS_NAME
     from qaagent.evidence.writer import build_manifest, write_evidence
+    from qaagent.model.run import RunStatus
 
     failed = replace(info, exit_code=int(ExitCode.INFRASTRUCTURE_ERROR), status=RunStatus.error)
     typer.echo(
@@ -537,7 +538,7 @@ def plan_shards(
     return split.tasks, split.expected
 
 
-def merged_shards(runnable: list[Task], results: list[SuiteResult]) -> list[SuiteResult]:
+def merged_shards(runnable: list[Task], results: list[TaskResult]) -> list[TaskResult]:
     """Results with each split suite's shards merged into one result."""
     shard_of = {task.name: task.shard_of for task in runnable if task.shard_of}
     if not shard_of:

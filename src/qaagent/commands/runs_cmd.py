@@ -220,7 +220,7 @@ def prune_runs(
     import shutil
 
     from qaagent.errors import UsageError
-    from qaagent.evidence.models import RunStatus
+    from qaagent.model.run import RunStatus
     from qaagent.reporting.bundle import stored_runs
 
     folder = find_runs_dir(config, runs_dir)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from qaagent.commands import ConfigOption, setup_logging
 
 if TYPE_CHECKING:
-    from qaagent.plan import Task
+    from qaagent.model.task import Task
 
 
 def validate(config: ConfigOption = None) -> None:

@@ -10,24 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+
+from qaagent.model.task import Interpreter
 
 VIRTUAL_ENV_VARIABLE = "VIRTUAL_ENV"
 PROJECT_VENVS = (".venv", "venv")
 FALLBACK_COMMAND = "python3"
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    """A Python interpreter and why it was chosen, as shown to the user."""
-
-    path: Path
-    origin: str
-
-    def describe(self) -> str:
-        """`/repo/.venv/bin/python (.venv next to the profile)`."""
-        return f"{self.path} ({self.origin})"
 
 
 def resolve_interpreter(

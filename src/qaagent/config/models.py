@@ -17,7 +17,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-SuiteKind = Literal["pytest", "behave", "playwright-python", "playwright-node", "command"]
+from qaagent.model.task import SuiteKind
+
 E2ERunner = Literal["auto", "playwright-node", "playwright-python"]
 BUILTIN_SUITES = ("unit", "behave", "e2e")
 SUITE_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")

@@ -11,15 +11,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from qaagent.config.interpreter import Interpreter, resolve_interpreter
-from qaagent.config.models import (
-    BUILTIN_SUITES,
-    E2ESuite,
-    QAAgentProfile,
-    SuiteKind,
-    SuiteOptions,
-)
+from qaagent.config.interpreter import resolve_interpreter
+from qaagent.config.models import BUILTIN_SUITES, E2ESuite, QAAgentProfile, SuiteOptions
 from qaagent.config.yamlsource import Location
+from qaagent.model.task import Interpreter, SuiteKind
 from qaagent.naming import HASH_LENGTH, MAX_FOLDER_BYTES, folder_bytes, task_name
 
 DEFAULT_PATHS = {"unit": "tests", "behave": "features", "e2e": "e2e"}

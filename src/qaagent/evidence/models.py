@@ -17,8 +17,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome
+from qaagent.model.run import RunStatus
 from qaagent.naming import folder_name
-from qaagent.runners.base import CaseStatus, Counts, TaskOutcome
 
 MANIFEST_SCHEMA_VERSION = 2
 MANIFEST_NAME = "manifest.json"
@@ -26,16 +27,6 @@ TESTS_NAME = "evidence/tests.jsonl"
 DIAGNOSTICS_NAME = "evidence/diagnostics.json"
 ARTIFACTS_DIR = "artifacts"
 REPORTS_DIR = "reports"
-
-
-class RunStatus(StrEnum):
-    """Status of a whole run."""
-
-    running = "running"
-    passed = "passed"
-    failed = "failed"
-    error = "error"
-    interrupted = "interrupted"
 
 
 class Category(StrEnum):

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 
-from qaagent.runners.base import SuiteResult
+from qaagent.model.results import TaskResult
 from qaagent.secrets import MASK, SecretValues, is_secret_name
 
 ASSIGNMENT = re.compile(r"^(?P<name>-{0,2}[A-Za-z_][A-Za-z0-9_.-]*)=(?P<value>.*)$", re.DOTALL)
@@ -50,7 +50,7 @@ def redact_value(name: str, value: object) -> object:
     return value
 
 
-def mask_results(results: Iterable[SuiteResult], secrets: SecretValues) -> list[SuiteResult]:
+def mask_results(results: Iterable[TaskResult], secrets: SecretValues) -> list[TaskResult]:
     """Results with secret values masked in every text (messages, outputs, commands, errors).
 
     Every report and evidence file is built from these, so masking once here cleans them all.
@@ -58,7 +58,7 @@ def mask_results(results: Iterable[SuiteResult], secrets: SecretValues) -> list[
     if not secrets:
         return list(results)
     return [
-        SuiteResult.model_validate(secrets.mask_data(result.model_dump(round_trip=True)))
+        TaskResult.model_validate(secrets.mask_data(result.model_dump(round_trip=True)))
         for result in results
     ]
 

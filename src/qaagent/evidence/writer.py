@@ -25,13 +25,14 @@ from qaagent.evidence.models import (
     Diagnostics,
     EvidenceFile,
     Manifest,
-    RunStatus,
     SegmentEntry,
     TaskEntry,
     TestRecord,
 )
 from qaagent.evidence.redact import redact_argv, redact_value
-from qaagent.runners.base import Counts, SuiteResult, TestCase
+from qaagent.model.outcomes import Counts, TestCase
+from qaagent.model.results import TaskResult
+from qaagent.model.run import RunStatus
 from qaagent.runners.diagnostics import diagnose
 
 TOOLS = ("pytest", "behave", "playwright")
@@ -78,7 +79,7 @@ class RunInfo:
 def write_evidence(
     run_dir: Path,
     info: RunInfo,
-    results: Sequence[SuiteResult],
+    results: Sequence[TaskResult],
     report_writers: Iterable[ReportWriter] = (),
 ) -> Manifest:
     """Write tests.jsonl and diagnostics.json, let report writers add files, then the manifest."""
@@ -95,7 +96,7 @@ def write_evidence(
     return manifest
 
 
-def build_manifest(run_dir: Path, info: RunInfo, results: Sequence[SuiteResult]) -> Manifest:
+def build_manifest(run_dir: Path, info: RunInfo, results: Sequence[TaskResult]) -> Manifest:
     """The manifest of a run, without its file index."""
     root = info.profile_path.parent if info.profile_path else info.cwd
     facts = info.facts or collect_facts(root)
@@ -122,7 +123,7 @@ def build_manifest(run_dir: Path, info: RunInfo, results: Sequence[SuiteResult])
     )
 
 
-def task_entry(run_dir: Path, result: SuiteResult) -> TaskEntry:
+def task_entry(run_dir: Path, result: TaskResult) -> TaskEntry:
     """One task as the manifest records it, with paths relative to the run directory."""
     return TaskEntry(
         name=result.task,
@@ -172,7 +173,7 @@ def task_entry(run_dir: Path, result: SuiteResult) -> TaskEntry:
     )
 
 
-def test_records(results: Sequence[SuiteResult]) -> Iterator[TestRecord]:
+def test_records(results: Sequence[TaskResult]) -> Iterator[TestRecord]:
     """One record per test per attempt; ids stay unique even when a tool repeats a name."""
     for result in results:
         attempts = [(a.number, a.cases) for a in result.attempts] or [(1, result.cases)]
@@ -188,7 +189,7 @@ def test_records(results: Sequence[SuiteResult]) -> Iterator[TestRecord]:
 
 
 def test_record(
-    result: SuiteResult,
+    result: TaskResult,
     attempt: int,
     case: TestCase,
     suffix: str,

@@ -23,7 +23,7 @@ from qaagent.evidence.models import (
     Manifest,
     TestRecord,
 )
-from qaagent.runners.base import CaseStatus
+from qaagent.model.outcomes import CaseStatus
 
 LATEST = "latest"
 FAILING = frozenset({CaseStatus.failed, CaseStatus.error})

@@ -16,7 +16,9 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from qaagent.plan import Task
+from qaagent.model.outcomes import TaskOutcome
+from qaagent.model.results import TaskResult
+from qaagent.model.task import Task
 from qaagent.reporting.progress import (
     FAILING,
     FAILURE_LINES,
@@ -26,7 +28,6 @@ from qaagent.reporting.progress import (
 )
 from qaagent.reporting.terminal import terminal_safe
 from qaagent.runners.backend import Event, EventKind
-from qaagent.runners.base import SuiteResult, TaskOutcome
 from qaagent.secrets import NO_SECRETS, SecretValues
 
 REFRESH_INTERVAL = 0.25
@@ -45,7 +46,7 @@ def is_interactive(console: Console, environ: Mapping[str, str]) -> bool:
     return console.is_terminal and environ.get("CI", "").strip().lower() in ("", "false", "0")
 
 
-def failure_block(result: SuiteResult, secrets: SecretValues = NO_SECRETS) -> Text:
+def failure_block(result: TaskResult, secrets: SecretValues = NO_SECRETS) -> Text:
     """A failing task's reason and last output lines, printed together under its name."""
     lines = [shown(f"── {result.task}: {result.outcome} ──", secrets, style="bold red")]
     if result.error:
@@ -190,7 +191,7 @@ def _elapsed(row: _Row, now: float) -> str:
 
 def print_summary(
     console: Console,
-    results: Sequence[SuiteResult],
+    results: Sequence[TaskResult],
     wall_time: float,
     run_dir: Path,
     status: str,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import html
 import re
 
-from qaagent.evidence.models import RunStatus
+from qaagent.model.outcomes import TaskOutcome, describe_counts
+from qaagent.model.run import RunStatus
 from qaagent.reporting.summary import FailureSummary, RunSummary, SummaryCounts
-from qaagent.runners.base import TaskOutcome, describe_counts
 
 MAX_FAILURES = 20
 BACKTICKS = re.compile(r"`+")

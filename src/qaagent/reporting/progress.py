@@ -13,10 +13,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from qaagent.plan import Task
+from qaagent.model.outcomes import COUNT_LABELS, TaskOutcome, describe_counts
+from qaagent.model.results import TaskResult
+from qaagent.model.task import Task
 from qaagent.reporting.terminal import colour_wanted, console_colours, paint, terminal_safe
 from qaagent.runners.backend import Event, EventKind
-from qaagent.runners.base import COUNT_LABELS, SuiteResult, TaskOutcome, describe_counts
 from qaagent.secrets import NO_SECRETS, SecretValues
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ OUTCOME_COLOURS = {
 TERMINAL_OVERRIDES = ("FORCE_TERMINAL", "TTY_INTERACTIVE", "TTY_COMPATIBLE")
 
 
-def counts_text(result: SuiteResult) -> str:
+def counts_text(result: TaskResult) -> str:
     """`3 passed, 1 failed` with only the non-zero counts."""
     return describe_counts(result.counts) or "no tests"
 
@@ -61,7 +62,7 @@ def grouped(title: str, lines: list[str]) -> list[str]:
     ]
 
 
-def failure_lines(result: SuiteResult) -> list[str]:
+def failure_lines(result: TaskResult) -> list[str]:
     """A failing task's reason and last output lines, to print together under its name.
 
     The same lines as the live board's coloured block (`console.failure_block`).
@@ -114,7 +115,7 @@ class PlainProgress:
     def tick(self) -> None:
         """Plain output has nothing to refresh."""
 
-    def _finished(self, result: SuiteResult) -> None:
+    def _finished(self, result: TaskResult) -> None:
         outcome = f"{result.outcome:<6}"
         if self.colour:
             outcome = paint(outcome, OUTCOME_COLOURS[result.outcome])
@@ -167,7 +168,7 @@ def make_progress(
 SUMMARY_COLUMNS = ("task", "result", *COUNT_LABELS, "duration")
 
 
-def summary_row(result: SuiteResult) -> tuple[str, ...]:
+def summary_row(result: TaskResult) -> tuple[str, ...]:
     """One task's cells of the final table."""
     counts = result.counts
     return (
@@ -179,7 +180,7 @@ def summary_row(result: SuiteResult) -> tuple[str, ...]:
 
 
 def closing_lines(
-    results: Sequence[SuiteResult], wall_time: float, run_dir: Path, status: str
+    results: Sequence[TaskResult], wall_time: float, run_dir: Path, status: str
 ) -> list[str]:
     """The timing line and where the evidence is, printed under the final table."""
     task_time = sum(result.busy_time for result in results)
@@ -191,7 +192,7 @@ def closing_lines(
     ]
 
 
-def parts_that_ran(results: Sequence[SuiteResult]) -> int:
+def parts_that_ran(results: Sequence[TaskResult]) -> int:
     """Tasks, counting each shard of a split suite, that spent any time running."""
     return sum(max(1, len(result.segments)) for result in results if result.busy_time > 0)
 
@@ -208,7 +209,7 @@ def parallelism(task_time: float, parts: int, wall_time: float) -> float | None:
 
 
 def plain_summary(
-    results: Sequence[SuiteResult], wall_time: float, run_dir: Path, status: str
+    results: Sequence[TaskResult], wall_time: float, run_dir: Path, status: str
 ) -> str:
     """The final table as aligned plain text, for pipes and CI logs where rich adds only cost."""
     rows = [SUMMARY_COLUMNS, *(summary_row(result) for result in results)]
@@ -226,7 +227,7 @@ def summary_data(
     status: str,
     exit_code: int,
     wall_time: float,
-    results: Sequence[SuiteResult],
+    results: Sequence[TaskResult],
 ) -> dict[str, Any]:
     """The `--json` summary: the same facts as the table, for machines."""
     task_time = sum(result.busy_time for result in results)

@@ -14,10 +14,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from qaagent.evidence.models import Category, Manifest, RunStatus, TaskEntry, TestRecord
+from qaagent.evidence.models import Category, Manifest, TaskEntry, TestRecord
+from qaagent.model.outcomes import TASK_PROBLEMS, Counts, TaskOutcome
+from qaagent.model.run import RunStatus
 from qaagent.reporting.bundle import FAILING, RunBundle, as_utc
 from qaagent.reporting.progress import parallelism
-from qaagent.runners.base import TASK_PROBLEMS, Counts, TaskOutcome
 
 SUMMARY_SCHEMA_VERSION = 2
 SLOWEST_TESTS = 10

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
-from qaagent.plan import Task
-from qaagent.runners.base import SuiteResult
+from qaagent.model.results import TaskResult
+from qaagent.model.task import Task
 
 
 class EventKind(StrEnum):
@@ -33,7 +33,7 @@ class Event:
     task: str
     worker: int | None = None
     line: str | None = None
-    result: SuiteResult | None = None
+    result: TaskResult | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -48,7 +48,7 @@ class TaskControl:
     worker: int
 
 
-Execute = Callable[[Task, TaskControl], SuiteResult]
+Execute = Callable[[Task, TaskControl], TaskResult]
 
 
 @dataclass
@@ -56,7 +56,7 @@ class TaskHandle:
     """A submitted task: its future result and a cooperative way to stop it."""
 
     task: Task
-    future: Future[SuiteResult]
+    future: Future[TaskResult]
     stop: threading.Event
 
     def cancel(self) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qaagent.plan import Task
-from qaagent.runners.base import Invocation, RunContext, TestCase
+from qaagent.model.outcomes import TestCase
+from qaagent.model.task import Task
+from qaagent.runners.base import Invocation, RunContext
 from qaagent.runners.behave_scenarios import (
     SCENARIOS_FILE,
     SCENARIOS_LOG,

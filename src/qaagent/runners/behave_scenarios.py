@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from qaagent.plan import Task
+from qaagent.model.task import Task
 from qaagent.runners.base import RunContext
 from qaagent.runners.process import run_process
 

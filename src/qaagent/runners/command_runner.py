@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, Invocation, RunContext, TestCase
+from qaagent.model.outcomes import CaseStatus, TestCase
+from qaagent.model.task import Task
+from qaagent.runners.base import Invocation, RunContext
 from qaagent.runners.tool_runner import AdapterDefaults
 
 

@@ -6,7 +6,8 @@ import re
 from collections.abc import Iterable, Iterator
 
 from qaagent.evidence.models import Category, Diagnostic
-from qaagent.runners.base import CaseStatus, SuiteResult, TaskOutcome, TestCase
+from qaagent.model.outcomes import CaseStatus, TaskOutcome, TestCase
+from qaagent.model.results import TaskResult
 
 PATTERNS: list[tuple[Category, re.Pattern[str]]] = [
     (Category.connection, re.compile(r"connection ?refused|econnrefused", re.IGNORECASE)),
@@ -116,7 +117,7 @@ def categorize(*texts: str | None) -> Category:
     return Category.unknown
 
 
-def diagnose(results: Iterable[SuiteResult]) -> Iterator[Diagnostic]:
+def diagnose(results: Iterable[TaskResult]) -> Iterator[Diagnostic]:
     """One diagnostic per failed or flaky test and per task that errored or timed out, as needed."""
     for result in results:
         task_item = diagnose_task(result)
@@ -125,7 +126,7 @@ def diagnose(results: Iterable[SuiteResult]) -> Iterator[Diagnostic]:
         yield from (diagnose_case(result.task, case) for case in result.cases if _notable(case))
 
 
-def diagnose_task(result: SuiteResult) -> Diagnostic | None:
+def diagnose_task(result: TaskResult) -> Diagnostic | None:
     """A task that could not produce results, or was killed for taking too long."""
     if result.outcome is TaskOutcome.timed_out:
         category = Category.timeout

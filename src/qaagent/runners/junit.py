@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qaagent.runners.base import CaseStatus, TestCase
+from qaagent.model.outcomes import CaseStatus, TestCase
 
 MAX_OUTPUT_CHARS = 65536
 SUITE_TAGS = ("testsuites", "testsuite")

@@ -14,16 +14,19 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import psutil
 
 from qaagent.errors import ExitCode, UsageError
+from qaagent.model.outcomes import Counts, TaskOutcome, task_counts
+from qaagent.model.results import TaskResult
+from qaagent.model.run import RunStatus, StopReason, exit_code_for, status_for
+from qaagent.model.task import Task
 from qaagent.naming import folder_name
-from qaagent.plan import Task, select_tasks, unmatched_patterns
+from qaagent.plan import select_tasks, unmatched_patterns
 from qaagent.runners.app import AppLifecycle, AppStartError
 from qaagent.runners.backend import (
     Backend,
@@ -34,34 +37,15 @@ from qaagent.runners.backend import (
     TaskControl,
     TaskHandle,
 )
-from qaagent.runners.base import (
-    Counts,
-    RunContext,
-    Runner,
-    SuiteResult,
-    TaskOutcome,
-    task_counts,
-)
+from qaagent.runners.base import RunContext, Runner
 from qaagent.runners.scheduler import order_tasks, start_priorities
 from qaagent.runners.watchdog import GUARD
 from qaagent.secrets import NO_SECRETS, SecretValues
-
-if TYPE_CHECKING:
-    from qaagent.evidence.models import RunStatus
 
 POLL_INTERVAL = 0.1
 SETTLE_SECONDS = 2.0
 TAIL_LINES = 20
 FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
-
-
-class StopReason(StrEnum):
-    """Why the run stopped starting tasks before the plan was done."""
-
-    fail_fast = "fail-fast"
-    max_failures = "max-failures"
-    interrupted = "interrupted"
-    run_timeout = "run-timeout"
 
 
 STOPPING = {
@@ -122,7 +106,7 @@ class ExecutionOptions:
 class Execution:
     """What the execute stage produced: results in plan order, times, and why it stopped early."""
 
-    results: list[SuiteResult]
+    results: list[TaskResult]
     started_at: datetime
     finished_at: datetime
     stop_reason: StopReason | None = None
@@ -153,37 +137,6 @@ def plan_tasks(tasks: Sequence[Task], include: Sequence[str], exclude: Sequence[
             "Nothing to run: the profile and the --suite/--skip options select no task."
         )
     return selected
-
-
-def exit_code_for(results: Sequence[SuiteResult], stop_reason: StopReason | None) -> ExitCode:
-    """130 interrupted > 3 infrastructure > 1 tests failed > 0.
-
-    Tasks stopped by fail-fast or --max-failures are neutral: the failures that stopped them decide.
-    """
-    if stop_reason is StopReason.interrupted:
-        return ExitCode.INTERRUPTED
-    outcomes = {result.outcome for result in results}
-    if stop_reason is StopReason.run_timeout or outcomes & {
-        TaskOutcome.error,
-        TaskOutcome.timed_out,
-    }:
-        return ExitCode.INFRASTRUCTURE_ERROR
-    if TaskOutcome.failed in outcomes:
-        return ExitCode.TESTS_FAILED
-    if TaskOutcome.passed not in outcomes:
-        return ExitCode.INFRASTRUCTURE_ERROR
-    return ExitCode.OK
-
-
-def status_for(exit_code: ExitCode) -> RunStatus:
-    """Run status of an exit code."""
-    from qaagent.evidence.models import RunStatus
-
-    return {
-        ExitCode.OK: RunStatus.passed,
-        ExitCode.TESTS_FAILED: RunStatus.failed,
-        ExitCode.INTERRUPTED: RunStatus.interrupted,
-    }.get(exit_code, RunStatus.error)
 
 
 class RunOrchestrator:
@@ -299,7 +252,7 @@ class RunOrchestrator:
                 return
             self.watcher.event(event)
 
-    def _run_one(self, task: Task, control: TaskControl) -> SuiteResult:
+    def _run_one(self, task: Task, control: TaskControl) -> TaskResult:
         """Run one task on a worker thread; whatever happens, return its result."""
         started_at = datetime.now(UTC)
         output_dir = self.options.artifacts_dir / folder_name(task.name)
@@ -318,7 +271,7 @@ class RunOrchestrator:
             self.stop(StopReason.max_failures)
         return result
 
-    def _reaches_max_failures(self, result: SuiteResult) -> bool:
+    def _reaches_max_failures(self, result: TaskResult) -> bool:
         """Add the result's failed tests to the run's; whether they now reach --max-failures."""
         if self.options.max_failures is None:
             return False
@@ -327,7 +280,7 @@ class RunOrchestrator:
             self._failed_tests += counts.failed + counts.errors
             return self._failed_tests >= self.options.max_failures
 
-    def _run_with_app(self, task: Task, context: RunContext) -> SuiteResult:
+    def _run_with_app(self, task: Task, context: RunContext) -> TaskResult:
         if not (task.needs_app and self.app is not None):
             return self.runner_for(task.kind).run(task, context)
         try:
@@ -356,7 +309,7 @@ class RunOrchestrator:
             secrets=self.options.secrets,
         )
 
-    def _result_of(self, handle: TaskHandle, run_started: datetime) -> SuiteResult:
+    def _result_of(self, handle: TaskHandle, run_started: datetime) -> TaskResult:
         """The task's result; not-run, interrupted or error when it has none."""
         task, future = handle.task, handle.future
         if future.cancelled():
@@ -368,7 +321,7 @@ class RunOrchestrator:
             return crash_result(task, error, run_started, None)
         return self._with_run_timeout(future.result())
 
-    def _with_run_timeout(self, result: SuiteResult) -> SuiteResult:
+    def _with_run_timeout(self, result: TaskResult) -> TaskResult:
         """A task stopped by --run-timeout timed out, as its progress line and every report say."""
         if self.stop_reason is not StopReason.run_timeout or result.outcome not in (
             TaskOutcome.interrupted,
@@ -383,20 +336,20 @@ class RunOrchestrator:
         return NOT_STARTED[self.stop_reason] if self.stop_reason else "not started"
 
 
-def with_task_counts(result: SuiteResult) -> SuiteResult:
+def with_task_counts(result: TaskResult) -> TaskResult:
     """Counts as every report shows them: a task that ended badly is one error of its own."""
     return result.model_copy(update={"counts": task_counts(result.outcome, result.cases)})
 
 
-def app_gone_result(result: SuiteResult, reason: str) -> SuiteResult:
+def app_gone_result(result: TaskResult, reason: str) -> TaskResult:
     """A task whose app died under it: an error naming the app, its own tests and logs kept."""
     errored = result.model_copy(update={"outcome": TaskOutcome.error, "error": reason})
     return with_task_counts(errored)
 
 
-def bare_result(task: Task, outcome: TaskOutcome, reason: str) -> SuiteResult:
+def bare_result(task: Task, outcome: TaskOutcome, reason: str) -> TaskResult:
     """A result for a task that produced nothing of its own."""
-    return SuiteResult(
+    return TaskResult(
         task=task.name,
         suite=task.suite,
         kind=task.kind,
@@ -412,7 +365,7 @@ def error_result(
     started_at: datetime,
     output_dir: Path | None,
     outcome: TaskOutcome = TaskOutcome.error,
-) -> SuiteResult:
+) -> TaskResult:
     """A task that could not run: one error with the reason, never a crash of the run.
 
     The reason's first line is the error and the rest its tail, so a failure block shows each once.
@@ -427,7 +380,7 @@ def error_result(
 
 def crash_result(
     task: Task, error: BaseException, started_at: datetime, output_dir: Path | None
-) -> SuiteResult:
+) -> TaskResult:
     """An unexpected exception inside a task, with the end of its traceback for the console."""
     result = error_result(task, f"{type(error).__name__}: {error}", started_at, output_dir)
     lines = "".join(traceback.format_exception(error)).splitlines()

@@ -15,8 +15,9 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, Invocation, RunContext, TestCase, ToolUnavailable
+from qaagent.model.outcomes import CaseStatus, TestCase
+from qaagent.model.task import Task
+from qaagent.runners.base import Invocation, RunContext, ToolUnavailable
 from qaagent.runners.pytest_runner import PytestAdapter
 from qaagent.runners.tool_runner import AdapterDefaults
 

@@ -6,8 +6,9 @@ import os
 import re
 from pathlib import Path
 
-from qaagent.plan import Task
-from qaagent.runners.base import CaseStatus, Invocation, RunContext, TestCase
+from qaagent.model.outcomes import CaseStatus, TestCase
+from qaagent.model.task import Task
+from qaagent.runners.base import Invocation, RunContext
 from qaagent.runners.python_tools import module_command, require_modules
 from qaagent.runners.tool_runner import AdapterDefaults, tool_environment
 

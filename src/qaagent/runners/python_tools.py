@@ -14,7 +14,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-from qaagent.plan import Task
+from qaagent.model.task import Task
 from qaagent.runners.base import ToolUnavailable
 
 PACKAGES = {"pytest": "pytest", "behave": "behave", "pytest_playwright": "pytest-playwright"}

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from qaagent.plan import Task
+from qaagent.model.task import Task
 
 
 class Order(StrEnum):

@@ -14,19 +14,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
-from qaagent.plan import Task
-from qaagent.runners.base import (
-    Attempt,
-    CaseStatus,
-    Counts,
-    Invocation,
-    RunContext,
-    SuiteResult,
-    TaskOutcome,
-    TestCase,
-    ToolAdapter,
-    ToolUnavailable,
-)
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
+from qaagent.model.results import Attempt, TaskResult
+from qaagent.model.task import Task
+from qaagent.runners.base import Invocation, RunContext, ToolAdapter, ToolUnavailable
 from qaagent.runners.junit import parse_junit
 from qaagent.runners.matching import MATCH_SECONDS, output_matches
 from qaagent.runners.process import ProcessResult, run_process
@@ -136,7 +127,7 @@ class ToolRunner:
     def __init__(self, adapter: ToolAdapter) -> None:
         self.adapter = adapter
 
-    def run(self, task: Task, context: RunContext) -> SuiteResult:
+    def run(self, task: Task, context: RunContext) -> TaskResult:
         """Run until everything passed, the retries or the task's time are used up, or it stops.
 
         A transient failure (output matching `retry_on`) spends the `retry_on_attempts` budget,
@@ -167,7 +158,7 @@ class ToolRunner:
                     break
             if deadline.expired():
                 break
-        return _suite_result(task, context, results, log_path)
+        return _task_result(task, context, results, log_path)
 
     def _attempt(
         self,
@@ -497,9 +488,9 @@ OUTCOMES = {
 }
 
 
-def _suite_result(
+def _task_result(
     task: Task, context: RunContext, results: list[AttemptResult], log_path: Path
-) -> SuiteResult:
+) -> TaskResult:
     """The task's result: final cases merged over attempts, the last attempt's verdict."""
     last = results[-1]
     cases = merge_cases(_histories(results))
@@ -508,7 +499,7 @@ def _suite_result(
         outcome = TaskOutcome.interrupted
     if outcome is TaskOutcome.passed and _problems(cases):
         outcome = TaskOutcome.failed
-    return SuiteResult(
+    return TaskResult(
         task=task.name,
         suite=task.suite,
         kind=task.kind,
