@@ -27,6 +27,7 @@ test: lint typecheck
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -45,7 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scale.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .grimp_cache .import_linter_cache
 
 docs: $(STAMP)
 	$(BIN)/python -c "from pathlib import Path; from qaagent.config.reference import update_readme; update_readme(Path('README.md'))"
