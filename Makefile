@@ -22,7 +22,7 @@ run: $(EXAMPLE_STAMP)
 	cd $(EXAMPLE) && PATH="$(abspath $(BIN)):$$PATH" qaagent run-all --parallel --max-workers 3
 
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench examples
