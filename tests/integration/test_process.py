@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from qaagent.runners.process import ProcessResult, run_process
+from qaagent.processes.run import ProcessResult, run_process
 
 PY = sys.executable
 
@@ -233,7 +233,7 @@ def test_a_killed_parent_leaves_neither_the_command_nor_its_children(tmp_path: P
         f"""
         import os, threading
         from pathlib import Path
-        from qaagent.runners.process import run_process
+        from qaagent.processes.run import run_process
         script = "trap '' TERM; sleep 600 & echo $$ $!; wait"
         run_process(["sh", "-c", script], cwd=Path({str(tmp_path)!r}),
                     env=dict(os.environ), log_path=Path({str(tmp_path)!r}) / "out.log",

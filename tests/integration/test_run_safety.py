@@ -105,7 +105,7 @@ def test_a_signal_during_a_catastrophic_match_still_stops_the_run(
     project: Path, signum: signal.Signals
 ) -> None:
     process = start_run_all(project, "--config", catastrophic_profile(project))
-    wait_for_child(process.pid, "qaagent.runners.matching")
+    wait_for_child(process.pid, "qaagent.processes.matching")
     process.send_signal(signum)
     output, _ = process.communicate(timeout=60)
     assert process.returncode == 130, output

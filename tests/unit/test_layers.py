@@ -1,4 +1,4 @@
-"""The import contracts of pyproject.toml hold, and the model's is among them."""
+"""The import contracts of pyproject.toml hold, the model's and the processes' among them."""
 
 from __future__ import annotations
 
@@ -24,4 +24,5 @@ def test_every_import_contract_is_kept() -> None:
 
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "The model imports no other qaagent package but the errors KEPT" in checked.stdout
+    assert "Processes are started and ended without the profile" in checked.stdout
     assert "0 broken" in checked.stdout

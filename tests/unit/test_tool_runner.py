@@ -12,11 +12,11 @@ from qaagent.errors import UsageError
 from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
 from qaagent.model.results import Attempt
 from qaagent.model.task import Task
+from qaagent.processes.matching import search_log
+from qaagent.processes.run import ProcessResult
 from qaagent.runners import tool_runner
 from qaagent.runners.base import Invocation, RunContext
 from qaagent.runners.command_runner import CommandAdapter
-from qaagent.runners.matching import search_log
-from qaagent.runners.process import ProcessResult
 from qaagent.runners.pytest_runner import (
     PLUGIN_DIR,
     SELECT_VARIABLE,

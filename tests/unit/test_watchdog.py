@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qaagent.runners.watchdog import read_registrations
+from qaagent.processes.watchdog import read_registrations
 
 
 def test_released_commands_are_forgotten_and_the_rest_kept() -> None:

@@ -136,6 +136,7 @@ def behave_listing(task: Task, env: Mapping[str, str], secrets: SecretValues) ->
 
 def playwright_node_listing(task: Task, env: Mapping[str, str], secrets: SecretValues) -> Listing:
     """`playwright test --list`, with the suite's filter and arguments, in its project folder."""
+    from qaagent.processes.run import run_process
     from qaagent.runners.base import RunContext
     from qaagent.runners.playwright_runner import (
         NO_DOWNLOAD_ENV,
@@ -143,7 +144,6 @@ def playwright_node_listing(task: Task, env: Mapping[str, str], secrets: SecretV
         node_project_dir,
         path_filter,
     )
-    from qaagent.runners.process import run_process
     from qaagent.runners.tool_runner import expand_argv, tool_environment
     from qaagent.splitting import COLLECT_TIMEOUT
 

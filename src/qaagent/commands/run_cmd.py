@@ -199,7 +199,7 @@ def with_cli_args(tasks: list[Task], cli_args: list[str]) -> list[Task]:
 
 def leave(exit_code: int) -> NoReturn:
     """Exit once the output is flushed and the watchdog is gone, skipping interpreter teardown."""
-    from qaagent.runners.watchdog import GUARD
+    from qaagent.processes.watchdog import GUARD
 
     GUARD.close()
     logging.shutdown()
@@ -242,6 +242,7 @@ def execute_run(
     from qaagent.evidence.rundir import create_run_dir, prepare_runs_dir
     from qaagent.history import known_task_durations
     from qaagent.plan import with_worker_slots, worker_slots
+    from qaagent.processes.watchdog import GUARD
     from qaagent.reporting.progress import make_progress
     from qaagent.runners.orchestrator import (
         ExecutionOptions,
@@ -250,7 +251,6 @@ def execute_run(
     )
     from qaagent.runners.registry import runner_for
     from qaagent.runners.scheduler import order_tasks, start_order
-    from qaagent.runners.watchdog import GUARD
 
     GUARD.start()
     launched_in = working_folder()

@@ -16,8 +16,8 @@ from pathlib import Path, PurePosixPath
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from qaagent.model.task import Task
+from qaagent.processes.run import run_process
 from qaagent.runners.base import RunContext
-from qaagent.runners.process import run_process
 
 SCENARIOS_FILE = "scenarios.json"
 SCENARIOS_LOG = "scenarios.log"

@@ -27,6 +27,7 @@ from qaagent.model.run import RunStatus, StopReason, exit_code_for, status_for
 from qaagent.model.task import Task
 from qaagent.naming import folder_name
 from qaagent.plan import select_tasks, unmatched_patterns
+from qaagent.processes.watchdog import GUARD
 from qaagent.runners.app import AppLifecycle, AppStartError
 from qaagent.runners.backend import (
     Backend,
@@ -39,7 +40,6 @@ from qaagent.runners.backend import (
 )
 from qaagent.runners.base import RunContext, Runner
 from qaagent.runners.scheduler import order_tasks, start_priorities
-from qaagent.runners.watchdog import GUARD
 from qaagent.secrets import NO_SECRETS, SecretValues
 
 POLL_INTERVAL = 0.1

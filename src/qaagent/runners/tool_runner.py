@@ -17,10 +17,10 @@ from pathlib import Path
 from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
 from qaagent.model.results import Attempt, TaskResult
 from qaagent.model.task import Task
+from qaagent.processes.matching import MATCH_SECONDS, output_matches
+from qaagent.processes.run import ProcessResult, run_process
 from qaagent.runners.base import Invocation, RunContext, ToolAdapter, ToolUnavailable
 from qaagent.runners.junit import parse_junit
-from qaagent.runners.matching import MATCH_SECONDS, output_matches
-from qaagent.runners.process import ProcessResult, run_process
 from qaagent.secrets import SecretValues
 
 LOG_NAME = "output.log"

@@ -22,8 +22,8 @@ from typing import IO, BinaryIO
 
 import psutil
 
-from qaagent.runners.tagging import PROCESS_TAG, tagged_pids
-from qaagent.runners.watchdog import GUARD, group_exists
+from qaagent.processes.tagging import PROCESS_TAG, tagged_pids
+from qaagent.processes.watchdog import GUARD, group_exists
 from qaagent.secrets import NO_SECRETS, SecretValues, StreamMasker
 
 TAIL_LINES = 50

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 
-from qaagent.runners.tagging import tagged_pids
+from qaagent.processes.tagging import tagged_pids
 
 GRACE_SECONDS = 5.0
 POLL_SECONDS = 0.1
