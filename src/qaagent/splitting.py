@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from qaagent.model.outcomes import Counts, TaskOutcome
 from qaagent.model.results import Segment, TaskResult
 from qaagent.model.task import Task
 from qaagent.plan import with_worker_slots
+from qaagent.processes.captured import CommandTimedOut, run_captured
 
 COLLECT_TIMEOUT = 300.0
 COLLECT_VARIABLE = "QAAGENT_PYTEST_COLLECT"
@@ -265,21 +265,19 @@ def collect_tests(task: Task, env: Mapping[str, str]) -> list[CollectedTest]:
     with tempfile.TemporaryDirectory(prefix="qaagent-collect-") as folder:
         listing = Path(folder) / "collected.jsonl"
         try:
-            completed = subprocess.run(
+            completed = run_captured(
                 argv,
                 cwd=task.cwd,
                 env={**inherited, "PYTHONPATH": pythonpath, COLLECT_VARIABLE: str(listing)},
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
                 timeout=COLLECT_TIMEOUT,
-                check=False,
             )
-        except (OSError, subprocess.SubprocessError) as error:
+        except CommandTimedOut as error:
+            raise CollectionError(f"pytest --collect-only {error}") from None
+        except OSError as error:
             raise CollectionError(str(error)) from None
-        if completed.returncode not in COLLECTED_EXIT_CODES or not listing.exists():
+        if completed.exit_code not in COLLECTED_EXIT_CODES or not listing.exists():
             reason = telling_line(completed.stdout + completed.stderr)
-            raise CollectionError(f"pytest --collect-only exited {completed.returncode}: {reason}")
+            raise CollectionError(f"pytest --collect-only exited {completed.exit_code}: {reason}")
         return [_collected(json.loads(line)) for line in listing.read_text("utf-8").splitlines()]
 
 

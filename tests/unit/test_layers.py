@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "src" / "qaagent"
 
 
 def test_every_import_contract_is_kept() -> None:
@@ -26,3 +28,25 @@ def test_every_import_contract_is_kept() -> None:
     assert "The model imports no other qaagent package but the errors KEPT" in checked.stdout
     assert "Processes are started and ended without the profile" in checked.stdout
     assert "0 broken" in checked.stdout
+
+
+def imported_modules(source: Path) -> set[str]:
+    """Every module a source file imports, by its full name."""
+    tree = ast.parse(source.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            names.add(node.module)
+    return names
+
+
+def test_only_the_processes_package_starts_a_process_with_subprocess() -> None:
+    starters = {
+        str(source.relative_to(PACKAGE))
+        for source in PACKAGE.rglob("*.py")
+        if "subprocess" in imported_modules(source)
+    }
+
+    assert starters and all(starter.startswith("processes/") for starter in starters), starters

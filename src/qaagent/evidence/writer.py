@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
-import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from qaagent.evidence.redact import redact_argv, redact_value
 from qaagent.model.outcomes import Counts, TestCase
 from qaagent.model.results import TaskResult
 from qaagent.model.run import RunStatus
+from qaagent.processes.captured import CommandTimedOut, run_captured
 from qaagent.runners.diagnostics import diagnose
 
 TOOLS = ("pytest", "behave", "playwright")
@@ -312,17 +312,10 @@ def git_state(folder: Path) -> tuple[str | None, bool | None]:
 
 def _git(folder: Path, *args: str) -> str | None:
     try:
-        completed = subprocess.run(
-            ["git", *args],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
+        completed = run_captured(["git", *args], cwd=folder, timeout=GIT_TIMEOUT)
+    except (OSError, CommandTimedOut):
         return None
-    return completed.stdout.strip() if completed.returncode == 0 else None
+    return completed.stdout.strip() if completed.exit_code == 0 else None
 
 
 def tool_versions() -> dict[str, str]:

@@ -8,13 +8,13 @@ instead of a failed run that reads like a usage error.
 from __future__ import annotations
 
 import shlex
-import subprocess
 import sys
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 from qaagent.model.task import Task
+from qaagent.processes.captured import CommandTimedOut, run_captured
 from qaagent.runners.base import ToolUnavailable
 
 PACKAGES = {"pytest": "pytest", "behave": "behave", "pytest_playwright": "pytest-playwright"}
@@ -62,22 +62,14 @@ def interpreter_problem(
 ) -> str | None:
     """Why `python` cannot run the modules, naming it and the command that installs them."""
     try:
-        completed = subprocess.run(
-            [python, "-c", PROBE, *modules],
-            env=dict(env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT,
-            check=False,
-        )
+        completed = run_captured([python, "-c", PROBE, *modules], env=env, timeout=PROBE_TIMEOUT)
     except OSError as error:
         return _unusable(where, f"cannot be run ({error.strerror or error})")
-    except subprocess.TimeoutExpired:
+    except CommandTimedOut:
         return _unusable(where, f"did not answer within {PROBE_TIMEOUT:g} s")
-    if completed.returncode != 0:
+    if completed.exit_code != 0:
         last = (completed.stderr or completed.stdout).strip().splitlines()[-1:] or ["no output"]
-        return _unusable(where, f"exited with {completed.returncode} on start ({last[0]})")
+        return _unusable(where, f"exited with {completed.exit_code} on start ({last[0]})")
     missing = completed.stdout.split()
     if not missing:
         return None
