@@ -1,4 +1,4 @@
-"""run_captured with real commands: exit code and output, undecodable bytes, timeouts, no start."""
+"""run_captured with real commands: exit code and output, undecodable bytes, timeouts, no start, git."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from qaagent.evidence.writer import git_state
 from qaagent.processes.captured import CommandTimedOut, run_captured
 
 
@@ -47,3 +48,17 @@ def test_a_command_past_its_timeout_is_killed_and_says_how_long_it_had(tmp_path:
 def test_a_command_that_cannot_start_raises_os_error(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         run_captured([str(tmp_path / "missing")], timeout=30)
+
+
+def test_the_git_state_is_the_commit_and_whether_a_tracked_file_changed(tmp_path: Path) -> None:
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    (tmp_path / "tracked.txt").write_text("one\n", encoding="utf-8")
+    for args in (["init", "-q"], ["add", "tracked.txt"], ["commit", "-q", "-m", "one"]):
+        run_captured([*git, *args], cwd=tmp_path, timeout=30)
+    head = run_captured(["git", "rev-parse", "HEAD"], cwd=tmp_path, timeout=30).stdout.strip()
+
+    clean = git_state(tmp_path)
+    (tmp_path / "tracked.txt").write_text("two\n", encoding="utf-8")
+
+    assert clean == (head, False)
+    assert git_state(tmp_path) == (head, True)
