@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from qaagent.config.models import AppEnvironment
 from qaagent.logging import get_logger
-from qaagent.processes.run import ProcessTree, await_gone
+from qaagent.processes.tree import ProcessTree, await_gone
 
 POLL_INTERVAL = 0.2
 REQUEST_TIMEOUT = 2.0
