@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from qaagent.model.task import Task
     from qaagent.runners.app import AppLifecycle
     from qaagent.runners.backend import Event
+    from qaagent.runners.events import EventPublisher
     from qaagent.runners.orchestrator import Execution, RunWatcher
     from qaagent.runners.scheduler import Order
     from qaagent.secrets import SecretValues
@@ -109,6 +110,16 @@ def run_all(
         bool,
         typer.Option("--json", help="Print the run summary as JSON on stdout; progress on stderr."),
     ] = False,
+    events: Annotated[
+        str | None,
+        typer.Option(
+            "--events",
+            metavar="jsonl[=PATH]",
+            help="Stream the run's events, one JSON object per line: 'jsonl' on stdout (progress "
+            "and summary on stderr), 'jsonl=PATH' appended to the file PATH. See `qaagent schema "
+            "--events`.",
+        ),
+    ] = None,
     report: Annotated[
         str,
         typer.Option(
@@ -163,6 +174,7 @@ def run_all(
 
     formats = [] if report.strip().lower() == "none" else parse_formats(report)
     requested_order = parse_order(order)
+    event_lines = open_event_lines(events, json_output)
 
     loaded = load_profile(
         config,
@@ -188,8 +200,43 @@ def run_all(
         json_output=json_output,
         formats=formats,
         order=requested_order,
+        events=event_lines,
     )
     leave(exit_code)
+
+
+@dataclass(frozen=True)
+class EventLines:
+    """Where `--events jsonl[=PATH]` writes: stdout, or a file it appends to."""
+
+    stream: TextIO
+    on_stdout: bool
+
+
+def open_event_lines(option: str | None, json_output: bool) -> EventLines | None:
+    """The stream of --events; a malformed value or a file that cannot be opened is a usage error."""
+    from qaagent.errors import UsageError
+
+    if option is None:
+        return None
+    name, _, path = option.partition("=")
+    if name.strip().lower() != "jsonl" or (option.count("=") and not path):
+        raise UsageError(f"--events {option!r}: use jsonl (on stdout) or jsonl=PATH (a file).")
+    if not path:
+        if json_output:
+            raise UsageError(
+                "--events jsonl and --json both want stdout: give the events a file "
+                "(--events jsonl=PATH) or leave out one of them."
+            )
+        return EventLines(sys.stdout, on_stdout=True)
+    try:
+        stream = Path(path).open("a", encoding="utf-8", buffering=1)  # noqa: SIM115
+    except OSError as error:
+        raise UsageError(
+            f"--events jsonl={path}: the file cannot be opened for appending "
+            f"({error.strerror or error}); its folder must exist and be writable."
+        ) from None
+    return EventLines(stream, on_stdout=False)
 
 
 def with_cli_args(tasks: list[Task], cli_args: list[str]) -> list[Task]:
@@ -232,11 +279,13 @@ def execute_run(
     json_output: bool,
     formats: list[str],
     order: Order | None = None,
+    events: EventLines | None = None,
 ) -> int:
     """Execute the tasks, run the post-phase, print the outcome; returns the exit code.
 
     Split suites run as shards and are merged back into one result before any evidence is
-    written, so every report shows the suite once.
+    written, so every report shows the suite once. Every step is published as an event, from
+    `planned` to `run-finished`.
     """
     from qaagent.evidence.redact import mask_results
     from qaagent.evidence.rundir import create_run_dir, prepare_runs_dir
@@ -244,6 +293,7 @@ def execute_run(
     from qaagent.plan import with_worker_slots, worker_slots
     from qaagent.processes.watchdog import GUARD
     from qaagent.reporting.progress import make_progress
+    from qaagent.runners.events import PublishingWatcher
     from qaagent.runners.orchestrator import (
         ExecutionOptions,
         RunOrchestrator,
@@ -276,18 +326,23 @@ def execute_run(
         chromium=chromium,
         secrets=secrets,
     )
-    stream = sys.stderr if json_output else sys.stdout
-    progress = make_progress(
-        stream, order_tasks(runnable, settings.suite_order, expected), os.environ, known, secrets
-    )
+    stdout_taken = json_output or (events is not None and events.on_stdout)
+    stream = sys.stderr if stdout_taken else sys.stdout
+    planned = order_tasks(runnable, settings.suite_order, expected)
+    publisher = announce_plan(run_id, secrets, events, planned, workers, known)
+    progress = make_progress(stream, planned, os.environ, known, secrets)
     preparation = PostPhasePreparation(loaded.root, formats)
-    watcher = StartAfterFirstWave(progress, preparation, workers)
-    orchestrator = RunOrchestrator(runner_for, options, app=app, watcher=watcher)
+    orchestrator = RunOrchestrator(
+        runner_for,
+        options,
+        app=app,
+        watcher=PublishingWatcher(StartAfterFirstWave(progress, preparation, workers), publisher),
+    )
     with interrupts_stop(orchestrator):
         with progress:
             execution = orchestrator.run(runnable, settings.suite_order, expected)
         execution.results = mask_results(merged_shards(runnable, execution.results), secrets)
-        writers = report_writers(formats, json_output, {task.name: task.cwd for task in tasks})
+        writers = report_writers(formats, stdout_taken, {task.name: task.cwd for task in tasks})
         written = post_phase(
             RunPlace(run_id, run_dir, launched_in),
             loaded,
@@ -313,7 +368,72 @@ def execute_run(
             f"{signal.Signals(late_signals[0]).name} arrived after the evidence was written; "
             f"the run finished its bookkeeping and keeps exit code {manifest.exit_code or 0}."
         )
+    publish_end(publisher, run_dir, written, formats, execution)
     return manifest.exit_code or 0
+
+
+def announce_plan(
+    run_id: str,
+    secrets: SecretValues,
+    events: EventLines | None,
+    planned: list[Task],
+    workers: int,
+    known: Mapping[str, float],
+) -> EventPublisher:
+    """The run's publisher, with the --events lines subscribed, once it has published `planned`.
+
+    `planned` lists the tasks in start order with their expected seconds.
+    """
+    from qaagent.model.events import Planned
+    from qaagent.runners.events import EventPublisher, JsonLines
+
+    publisher = EventPublisher(run_id, secrets)
+    if events is not None:
+        publisher.subscribe(JsonLines(events.stream))
+    tasks = [
+        {
+            "name": task.name,
+            "suite": task.suite,
+            "kind": str(task.kind),
+            "pool": task.pool,
+            "expected_seconds": known.get(task.name),
+        }
+        for task in planned
+    ]
+    publisher.publish(Planned, workers=workers, tasks=tasks)
+    return publisher
+
+
+def publish_end(
+    publisher: EventPublisher,
+    run_dir: Path,
+    written: WrittenEvidence,
+    formats: list[str],
+    execution: Execution,
+) -> None:
+    """`report-written` for each report the manifest indexes, `evidence-written`, `run-finished`.
+
+    Announced once the manifest is on disk, so that a report removed by a failed write (a full
+    disk) is never announced.
+    """
+    from qaagent.evidence.models import REPORTS_DIR
+    from qaagent.model.events import EvidenceWritten, ReportWritten, RunFinished
+    from qaagent.reporting import FILE_NAMES
+
+    indexed = {entry.path for entry in written.manifest.files}
+    for fmt in formats:
+        path = f"{REPORTS_DIR}/{FILE_NAMES[fmt]}"
+        if path in indexed:
+            publisher.publish(ReportWritten, format=fmt, path=path)
+    publisher.publish(EvidenceWritten, run_dir=str(run_dir), stored=written.stored)
+    manifest = written.manifest
+    publisher.publish(
+        RunFinished,
+        exit_code=manifest.exit_code or 0,
+        status=str(manifest.status),
+        stop_reason=str(execution.stop_reason) if execution.stop_reason else None,
+        wall_time=round(manifest.wall_time, 3),
+    )
 
 
 def warn(message: str) -> None:
@@ -620,17 +740,18 @@ class StartAfterFirstWave:
 
 
 def report_writers(
-    formats: list[str], json_output: bool, folders: Mapping[str, Path]
+    formats: list[str], stdout_taken: bool, folders: Mapping[str, Path]
 ) -> list[ReportWriter]:
     """Reports written into the run before the manifest indexes it.
 
-    With --json, GitHub annotations go to stderr so that stdout holds the JSON alone.
+    With --json or --events jsonl, GitHub annotations go to stderr so that stdout holds the
+    JSON alone.
     """
     from qaagent.reporting import write_reports
 
     if not formats:
         return []
-    stdout = sys.stderr if json_output else sys.stdout
+    stdout = sys.stderr if stdout_taken else sys.stdout
 
     def write(run_dir: Path, manifest: Manifest) -> None:
         write_reports(run_dir, formats, manifest=manifest, stdout=stdout, folders=folders)

@@ -1,4 +1,4 @@
-"""`qaagent schema`: the JSON Schema of the profile, for editor completion.
+"""`qaagent schema`: the JSON Schema of the profile, for editor completion, or of the events.
 
 Printed as draft-07, the newest draft yaml-language-server (VS Code's YAML extension) supports;
 pydantic writes 2020-12, so its `$defs` become `definitions` and its `prefixItems` tuples
@@ -7,22 +7,47 @@ become `items` lists.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 
 
-def schema() -> None:
-    """Print the profile's JSON Schema (use with `# yaml-language-server: $schema=...`)."""
+def schema(
+    events: Annotated[
+        bool,
+        typer.Option(
+            "--events", help="The schema of one line of `run-all --events jsonl` instead."
+        ),
+    ] = False,
+) -> None:
+    """Print the profile's JSON Schema (use with `# yaml-language-server: $schema=...`).
+
+    With --events, print the schema of one line of `qaagent run-all --events jsonl` instead.
+    """
     import json
 
+    document = events_schema() if events else profile_schema()
+    typer.echo(json.dumps(document, indent=2))
+
+
+def profile_schema() -> dict[str, Any]:
+    """The profile's schema in draft-07."""
     from qaagent.config.models import QAAgentProfile
 
     document = draft07(QAAgentProfile.model_json_schema(by_alias=False))
     document["title"] = "qaagent profile (qaagent.yaml)"
-    typer.echo(json.dumps(document, indent=2))
+    return document
+
+
+def events_schema() -> dict[str, Any]:
+    """An event's schema in draft-07, without the OpenAPI `discriminator` draft-07 lacks."""
+    from qaagent.model.events import event_schema
+
+    document = draft07(event_schema())
+    document.pop("discriminator", None)
+    return document
 
 
 def draft07(document: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,126 @@
+"""The run's public event stream: one publisher stamps each event and hands it to its subscribers.
+
+The orchestrator's task events and the post-phase's steps all go through one `EventPublisher`,
+so every subscriber (`--events jsonl` today) sees one numbered stream. The console's progress
+still follows the orchestrator's own task events, which carry the whole result it shows.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+from qaagent.model import events
+from qaagent.model.outcomes import task_counts
+from qaagent.model.results import TaskResult
+from qaagent.runners.backend import Event, EventKind
+from qaagent.secrets import NO_SECRETS, SecretValues
+
+if TYPE_CHECKING:
+    from qaagent.runners.orchestrator import RunWatcher
+
+Subscriber = Callable[[events.EventBase], None]
+
+
+class EventPublisher:
+    """Stamps events with the run's id, the next sequence number and the time, and fans them out.
+
+    Secret values are masked in every field before any subscriber sees the event. Publishing
+    is serialised, so the sequence numbers arrive in order and without gaps.
+    """
+
+    def __init__(self, run_id: str, secrets: SecretValues = NO_SECRETS) -> None:
+        self.run_id = run_id
+        self.secrets = secrets
+        self._subscribers: list[Subscriber] = []
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        """Send every later event to the subscriber too."""
+        self._subscribers.append(subscriber)
+
+    def publish(self, kind: type[events.EventBase], /, **fields: Any) -> None:
+        """Build the event of that kind with the next number and give it to every subscriber."""
+        if not self._subscribers:
+            return
+        masked: dict[str, Any] = {
+            name: self.secrets.mask_data(value) for name, value in fields.items()
+        }
+        with self._lock:
+            self._seq += 1
+            event = kind(run_id=self.run_id, seq=self._seq, time=datetime.now(UTC), **masked)
+            for subscriber in self._subscribers:
+                subscriber(event)
+
+
+class JsonLines:
+    """Writes each event as one line of JSON, flushed at once; a reader that goes away silences it.
+
+    The JSON is ASCII, so control characters and escape sequences of the tools' output are
+    escaped and nothing in the stream acts on a terminal.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.reader_gone = False
+
+    def __call__(self, event: events.EventBase) -> None:
+        """Write the event's line."""
+        if self.reader_gone:
+            return
+        try:
+            self.stream.write(json.dumps(event.model_dump(mode="json")) + "\n")
+            self.stream.flush()
+        except OSError:
+            self.reader_gone = True
+
+
+class PublishingWatcher:
+    """Publishes each task event of the orchestrator, then passes it on to the console's watcher."""
+
+    def __init__(self, watcher: RunWatcher, publisher: EventPublisher) -> None:
+        self.watcher = watcher
+        self.publisher = publisher
+
+    def event(self, event: Event) -> None:
+        """Publish the event, then show it."""
+        publish_task_event(self.publisher, event)
+        self.watcher.event(event)
+
+    def tick(self) -> None:
+        """Refresh the console."""
+        self.watcher.tick()
+
+
+def publish_task_event(publisher: EventPublisher, event: Event) -> None:
+    """The orchestrator's event as the public event of its kind."""
+    if event.kind is EventKind.started:
+        publisher.publish(events.TaskStarted, task=event.task, worker=event.worker)
+    elif event.kind is EventKind.output and event.line is not None:
+        publisher.publish(events.TaskOutput, task=event.task, worker=event.worker, line=event.line)
+    elif event.kind is EventKind.finished and event.result is not None:
+        publisher.publish(events.TaskFinished, worker=event.worker, **finished_fields(event.result))
+    elif event.kind is EventKind.stopping and event.line is not None:
+        publisher.publish(events.Stopping, reason=stop_reason_of(event.line), message=event.line)
+
+
+def finished_fields(result: TaskResult) -> dict[str, Any]:
+    """A task's result as `task-finished` states it, counted as the reports count it."""
+    return {
+        "task": result.task,
+        "outcome": str(result.outcome),
+        "counts": task_counts(result.outcome, result.cases).model_dump(),
+        "duration": round(result.duration, 3),
+        "error": result.error,
+    }
+
+
+def stop_reason_of(message: str) -> str | None:
+    """The stop reason whose message this is."""
+    from qaagent.runners.orchestrator import STOPPING
+
+    return next((str(reason) for reason, text in STOPPING.items() if text == message), None)
