@@ -10,9 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import psutil
 import pytest
 
+from qaagent.commands.schema_cmd import events_schema
 from qaagent.evidence.models import MANIFEST_NAME, Manifest
 from qaagent.model.run import RunStatus
 
@@ -43,14 +45,19 @@ def shop(tmp_path: Path) -> Path:
 
 
 @pytest.mark.browser
-def test_make_run_passes_every_suite_and_writes_every_report(shop: Path) -> None:
+def test_make_run_passes_every_suite_and_writes_every_report(shop: Path, tmp_path: Path) -> None:
     environ = {
         **os.environ,
         "CI": "true",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
+    events = f"jsonl={tmp_path / 'events.jsonl'}"
     completed = subprocess.run(
-        [sys.executable, "-m", "qaagent", "run-all", "--parallel", "--max-workers", "3"],
+        [
+            sys.executable,
+            *("-m", "qaagent", "run-all", "--parallel", "--max-workers", "3"),
+            *("--events", events),
+        ],
         check=False,
         cwd=shop,
         env=environ,
@@ -73,6 +80,20 @@ def test_make_run_passes_every_suite_and_writes_every_report(shop: Path) -> None
     }
     assert "parallelism" in completed.stdout
     assert not processes_in(shop), "the app or a suite outlived the run"
+    assert_valid_events(tmp_path / "events.jsonl", run_dir.name)
+
+
+def assert_valid_events(path: Path, run_id: str) -> None:
+    """The example's event stream: valid lines, numbered, planned first, run-finished last."""
+    validator = jsonschema.Draft7Validator(events_schema())
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert all(not list(validator.iter_errors(line)) for line in lines)
+    assert [line["seq"] for line in lines] == list(range(1, len(lines) + 1))
+    assert {line["run_id"] for line in lines} == {run_id}
+    assert (lines[0]["kind"], lines[-1]["kind"]) == ("planned", "run-finished")
+    assert lines[-1]["exit_code"] == 0
+    finished = {line["task"] for line in lines if line["kind"] == "task-finished"}
+    assert finished == set(EXPECTED_PASSED)
 
 
 def processes_in(root: Path) -> list[psutil.Process]:
