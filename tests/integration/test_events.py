@@ -136,3 +136,15 @@ def test_events_on_stdout_with_json_is_a_usage_error_before_anything_runs(projec
     assert "nowhere/events.jsonl" in missing.stderr
     assert "its folder must exist" in missing.stderr
     assert not (project / ".qaagent" / "runs").exists() or not run_dirs(project)
+
+
+def test_a_fail_fast_stop_is_an_event_and_the_tasks_never_started_have_none(project: Path) -> None:
+    completed = run_all(project, "--fail-fast", "--events", "jsonl")
+    assert completed.returncode == 1, completed.stderr
+    lines = valid_stream(completed.stdout)
+    (stopping,) = [line for line in lines if line["kind"] == "stopping"]
+    assert stopping["reason"] == "fail-fast"
+    started = {line["task"] for line in lines if line["kind"] == "task-started"}
+    assert started == {"unit", "checks"}
+    assert len(lines[0]["tasks"]) == 5
+    assert (lines[-1]["kind"], lines[-1]["stop_reason"]) == ("run-finished", "fail-fast")
