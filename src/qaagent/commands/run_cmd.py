@@ -10,7 +10,7 @@ import shutil
 import signal
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
@@ -174,7 +174,6 @@ def run_all(
 
     formats = [] if report.strip().lower() == "none" else parse_formats(report)
     requested_order = parse_order(order)
-    event_lines = open_event_lines(events, json_output)
 
     loaded = load_profile(
         config,
@@ -191,17 +190,18 @@ def run_all(
     if last_failed:
         tasks = only_last_failed(tasks, loaded.runs_dir)
     environment = choose_environment(loaded, env)
-    exit_code = execute_run(
-        loaded,
-        tasks,
-        environment=environment,
-        run_timeout=run_timeout,
-        chromium=find_chromium(chromium, os.environ),
-        json_output=json_output,
-        formats=formats,
-        order=requested_order,
-        events=event_lines,
-    )
+    with open_event_lines(events, json_output) as event_lines:
+        exit_code = execute_run(
+            loaded,
+            tasks,
+            environment=environment,
+            run_timeout=run_timeout,
+            chromium=find_chromium(chromium, os.environ),
+            json_output=json_output,
+            formats=formats,
+            order=requested_order,
+            events=event_lines,
+        )
     leave(exit_code)
 
 
@@ -213,14 +213,20 @@ class EventLines:
     on_stdout: bool
 
 
-def open_event_lines(option: str | None, json_output: bool) -> EventLines | None:
-    """The stream of --events; a malformed value or a file that cannot be opened is a usage error."""
+@contextlib.contextmanager
+def open_event_lines(option: str | None, json_output: bool) -> Iterator[EventLines | None]:
+    """The stream of --events while the run lasts.
+
+    A malformed value, one that competes with --json for stdout, or a file that cannot be
+    opened is a usage error.
+    """
     from qaagent.errors import UsageError
 
     if option is None:
-        return None
-    name, _, path = option.partition("=")
-    if name.strip().lower() != "jsonl" or (option.count("=") and not path):
+        yield None
+        return
+    name, separator, path = option.partition("=")
+    if name.strip().lower() != "jsonl" or (separator and not path):
         raise UsageError(f"--events {option!r}: use jsonl (on stdout) or jsonl=PATH (a file).")
     if not path:
         if json_output:
@@ -228,15 +234,17 @@ def open_event_lines(option: str | None, json_output: bool) -> EventLines | None
                 "--events jsonl and --json both want stdout: give the events a file "
                 "(--events jsonl=PATH) or leave out one of them."
             )
-        return EventLines(sys.stdout, on_stdout=True)
-    try:
-        stream = Path(path).open("a", encoding="utf-8", buffering=1)  # noqa: SIM115
-    except OSError as error:
-        raise UsageError(
-            f"--events jsonl={path}: the file cannot be opened for appending "
-            f"({error.strerror or error}); its folder must exist and be writable."
-        ) from None
-    return EventLines(stream, on_stdout=False)
+        yield EventLines(sys.stdout, on_stdout=True)
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            stream = stack.enter_context(Path(path).open("a", encoding="utf-8"))
+        except OSError as error:
+            raise UsageError(
+                f"--events jsonl={path}: the file cannot be opened for appending "
+                f"({error.strerror or error}); its folder must exist and be writable."
+            ) from None
+        yield EventLines(stream, on_stdout=False)
 
 
 def with_cli_args(tasks: list[Task], cli_args: list[str]) -> list[Task]:

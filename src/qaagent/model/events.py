@@ -133,7 +133,7 @@ class RunFinished(EventBase):
     exit_code: int = Field(description="qaagent's exit code: 0, 1, 3 or 130.")
     status: str = Field(description="passed, failed, error or interrupted.")
     stop_reason: str | None = None
-    wall_time: float = Field(description="Seconds from the first task's start to the end.")
+    wall_time: float = Field(description="The run's wall time in seconds, as in the manifest.")
 
 
 Event = Annotated[

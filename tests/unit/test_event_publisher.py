@@ -210,12 +210,15 @@ def test_the_schema_refuses_a_line_missing_its_stamp_or_of_an_unknown_kind() -> 
 def test_a_malformed_events_option_is_a_usage_error(
     option: str, json_output: bool, message: str
 ) -> None:
-    with pytest.raises(UsageError, match=message):
-        open_event_lines(option, json_output)
+    with pytest.raises(UsageError, match=message), open_event_lines(option, json_output):
+        pass
 
 
 def test_events_in_a_missing_folder_are_a_usage_error_naming_the_file(tmp_path: Any) -> None:
     missing = tmp_path / "nowhere" / "events.jsonl"
-    with pytest.raises(UsageError, match="its folder must exist") as caught:
-        open_event_lines(f"jsonl={missing}", json_output=False)
+    with (
+        pytest.raises(UsageError, match="its folder must exist") as caught,
+        open_event_lines(f"jsonl={missing}", json_output=False),
+    ):
+        pass
     assert str(missing) in caught.value.message
