@@ -14,10 +14,12 @@ from qaagent.commands.run_cmd import open_event_lines
 from qaagent.commands.schema_cmd import DRAFT_07, events_schema
 from qaagent.errors import UsageError
 from qaagent.model import events
+from qaagent.model.outcomes import CaseStatus, TaskOutcome, TestCase
+from qaagent.model.results import TaskResult
+from qaagent.model.run import StopReason
 from qaagent.runners.backend import Event, EventKind
-from qaagent.runners.base import CaseStatus, SuiteResult, TaskOutcome, TestCase
 from qaagent.runners.events import EventPublisher, JsonLines, PublishingWatcher
-from qaagent.runners.orchestrator import STOPPING, StopReason
+from qaagent.runners.orchestrator import STOPPING
 from qaagent.secrets import SecretValues
 
 
@@ -122,7 +124,7 @@ def test_task_events_are_published_and_still_reach_the_console() -> None:
 
 
 def test_a_finished_task_states_its_outcome_and_counts_as_the_reports_do() -> None:
-    result = SuiteResult(
+    result = TaskResult(
         task="checks",
         suite="checks",
         kind="pytest",
