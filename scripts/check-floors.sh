@@ -12,7 +12,8 @@ trap 'rm -rf "$work"' EXIT
 echo "dependency floors: $(tr '\n' ' ' < "$work/floors.txt")"
 "$PYTHON" -m venv "$work/venv"
 pip=("$work/venv/bin/python" -m pip --quiet --disable-pip-version-check)
-"${pip[@]}" install -r "$work/floors.txt" pytest jsonschema xmlschema junitparser behave pytest-playwright
+"${pip[@]}" install -r "$work/floors.txt" pytest jsonschema xmlschema junitparser behave pytest-playwright \
+    import-linter
 "${pip[@]}" install --no-deps -e .
 "${pip[@]}" check
 
