@@ -31,6 +31,8 @@ from qaagent.evidence.models import (
     TestRecord,
 )
 from qaagent.model.run import RunStatus
+from qaagent.reporting import render_report
+from qaagent.reporting.summary import RunSummary
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "run_projects"
 RUN_TIMEOUT = 120
@@ -207,14 +209,31 @@ def test_parallel_and_sequential_runs_leave_the_same_evidence(project: Path) -> 
     assert "Run directory:" in parallel.stdout
 
 
-def test_json_prints_only_the_summary_on_stdout(project: Path) -> None:
-    completed = run_all(project, "--suite", "unit", "--json")
+def test_json_prints_exactly_the_runs_summary_json_on_stdout(project: Path) -> None:
+    completed = run_all(project, "--suite", "unit", "--suite", "checks", "--json")
+    assert completed.returncode == 1, completed.stderr
+    (run_dir,) = run_dirs(project)
+    written = (run_dir / "reports" / "summary.json").read_text(encoding="utf-8")
+    assert json.loads(completed.stdout) == json.loads(written)
+    assert completed.stdout == written
+    summary = RunSummary.model_validate_json(completed.stdout)
+    assert [task.name for task in summary.tasks] == ["unit", "checks"]
+    assert summary.failures and summary.run.run_dir == str(run_dir.resolve())
+
+
+@pytest.mark.parametrize("report", ["none", "junit"])
+def test_json_prints_the_summary_of_a_run_that_wrote_no_summary_json(
+    project: Path, report: str
+) -> None:
+    completed = run_all(project, "--suite", "unit", "--report", report, "--json")
     assert completed.returncode == 0, completed.stderr
-    summary = json.loads(completed.stdout)
-    assert summary["status"] == "passed"
-    assert [task["task"] for task in summary["tasks"]] == ["unit"]
-    assert summary["tasks"][0]["counts"]["passed"] == 3
-    assert Path(summary["run_dir"]).is_dir()
+    (run_dir,) = run_dirs(project)
+    assert not (run_dir / "reports" / "summary.json").exists()
+    rebuilt = render_report(run_dir, "json", destination=run_dir / "summary.json")
+    assert json.loads(completed.stdout) == json.loads(rebuilt)
+    summary = RunSummary.model_validate_json(completed.stdout)
+    assert summary.run.status is RunStatus.passed
+    assert summary.tasks[0].counts.passed == 3
 
 
 def test_unknown_suite_pattern_is_a_usage_error_without_a_run_directory(project: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -108,7 +107,11 @@ def run_all(
     ] = None,
     json_output: Annotated[
         bool,
-        typer.Option("--json", help="Print the run summary as JSON on stdout; progress on stderr."),
+        typer.Option(
+            "--json",
+            help="Print reports/summary.json's content on stdout (built from the run folder when "
+            "--report leaves out json); progress on stderr.",
+        ),
     ] = False,
     events: Annotated[
         str | None,
@@ -818,19 +821,12 @@ def run_settings(
 def show_outcome(
     stream: TextIO, json_output: bool, manifest: Manifest, execution: Execution, run_dir: Path
 ) -> None:
-    """The summary table, or the JSON summary alone on stdout."""
-    from qaagent.reporting.progress import may_be_terminal, plain_summary, summary_data
+    """The summary table, or `reports/summary.json`'s content alone on stdout."""
+    from qaagent.reporting import print_summary_json
+    from qaagent.reporting.progress import may_be_terminal, plain_summary
 
     if json_output:
-        data = summary_data(
-            manifest.run_id,
-            run_dir,
-            str(manifest.status),
-            manifest.exit_code or 0,
-            manifest.wall_time,
-            execution.results,
-        )
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        print_summary_json(run_dir, sys.stdout, manifest)
         return
     status = str(manifest.status)
     if not may_be_terminal(stream, os.environ):

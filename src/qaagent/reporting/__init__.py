@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import shutil
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -74,11 +75,10 @@ def write_reports(
     `folders` (each task's working folder) to place the files that annotations point at.
     """
     from qaagent.evidence.models import REPORTS_DIR
-    from qaagent.evidence.writer import write_json_streamed
     from qaagent.reporting.bundle import evidence_path, load_run
     from qaagent.reporting.github import publish
     from qaagent.reporting.junit_report import write_junit
-    from qaagent.reporting.summary import build_summary
+    from qaagent.reporting.summary import build_summary, write_summary_json
 
     chosen = list(dict.fromkeys(formats))
     for fmt in chosen:
@@ -98,7 +98,7 @@ def write_reports(
             if fmt == "junit":
                 write_junit(bundle, stream)
             elif fmt == "json":
-                write_json_streamed(stream, summary, "failures", summary.failures)
+                write_summary_json(stream, summary)
             else:
                 text = _render(bundle, summary, fmt, target)
                 stream.write(text)
@@ -106,6 +106,24 @@ def write_reports(
         if fmt == "md":
             publish(summary, text, environ, stdout or sys.stdout, folders)
     return written
+
+
+def print_summary_json(run_dir: Path, stream: TextIO, manifest: Manifest | None = None) -> None:
+    """The run's `reports/summary.json` on `stream`, so `--json` and the file never disagree.
+
+    A run that did not write that report gets the same summary built from its run folder, and
+    no file. Pass `manifest` when `manifest.json` may be missing (a disk that filled up).
+    """
+    from qaagent.evidence.models import REPORTS_DIR
+    from qaagent.reporting.bundle import load_run, path_in_run
+    from qaagent.reporting.summary import build_summary, write_summary_json
+
+    written = path_in_run(run_dir, f"{REPORTS_DIR}/{FILE_NAMES['json']}")
+    if written is not None and written.is_file():
+        with written.open(encoding="utf-8") as summary:
+            shutil.copyfileobj(summary, stream)
+        return
+    write_summary_json(stream, build_summary(load_run(run_dir, manifest)))
 
 
 def preload(formats: Iterable[str]) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets as tokens
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from qaagent.model.outcomes import COUNT_LABELS, TaskOutcome, describe_counts
 from qaagent.model.results import TaskResult
@@ -219,34 +219,3 @@ def plain_summary(
         for row in rows
     ]
     return "\n".join([*lines, *closing_lines(results, wall_time, run_dir, status)]) + "\n"
-
-
-def summary_data(
-    run_id: str,
-    run_dir: Path,
-    status: str,
-    exit_code: int,
-    wall_time: float,
-    results: Sequence[TaskResult],
-) -> dict[str, Any]:
-    """The `--json` summary: the same facts as the table, for machines."""
-    task_time = sum(result.busy_time for result in results)
-    return {
-        "run_id": run_id,
-        "run_dir": str(run_dir),
-        "status": status,
-        "exit_code": exit_code,
-        "wall_time": round(wall_time, 3),
-        "task_time": round(task_time, 3),
-        "parallelism": parallelism(task_time, parts_that_ran(results), wall_time),
-        "tasks": [
-            {
-                "task": result.task,
-                "outcome": str(result.outcome),
-                "counts": result.counts.model_dump(),
-                "duration": round(result.duration, 3),
-                "error": result.error,
-            }
-            for result in results
-        ],
-    }

@@ -11,6 +11,7 @@ passes as `xpassed` (they were `passed`). Each version's schema is kept in
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TextIO
 
 from pydantic import BaseModel, Field
 
@@ -147,6 +148,13 @@ def build_summary(bundle: RunBundle) -> RunSummary:
         tasks=[_task_summary(task) for task in manifest.tasks],
         failures=failures_of(bundle),
     )
+
+
+def write_summary_json(stream: TextIO, summary: RunSummary) -> None:
+    """`summary.json`'s text, written a failure at a time so a large run never sits in memory."""
+    from qaagent.evidence.writer import write_json_streamed
+
+    write_json_streamed(stream, summary, "failures", summary.failures)
 
 
 def _timings(bundle: RunBundle) -> Timings:
