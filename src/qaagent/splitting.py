@@ -251,7 +251,7 @@ def collect_tests(task: Task, env: Mapping[str, str]) -> list[CollectedTest]:
 
     Collection runs on one worker, so `{workers}` is 1 there. pytest's exit code 5 says it collected no test, which is an empty list, not a failure.
     """
-    from qaagent.runners.pytest_runner import PLUGIN, PLUGIN_DIR, pytest_command
+    from qaagent.tools.pytest_tool import PLUGIN, PLUGIN_DIR, pytest_command
 
     (task,) = with_worker_slots([task], 1)
     argv = [*pytest_command(task)]
@@ -398,7 +398,7 @@ def _split_by_node_id(
 ) -> list[Task]:
     """Shards of a pytest-collected suite, or the task alone when it has too few groups."""
     from qaagent.history import known_test_durations
-    from qaagent.runners.pytest_runner import selected_node_ids
+    from qaagent.tools.pytest_tool import selected_node_ids
 
     if task.selected_tests:
         tests = [CollectedTest(node_id) for node_id in selected_node_ids(task.selected_tests)]

@@ -12,9 +12,9 @@ import pytest
 from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
-from qaagent.runners.base import RunContext
-from qaagent.runners.behave_runner import BehaveAdapter
-from qaagent.runners.registry import runner_for
+from qaagent.tools.base import RunContext
+from qaagent.tools.behave_tool import BehaveAdapter
+from qaagent.tools.registry import runner_for
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "behave_project"
 SCENARIO_SUMMARY = re.compile(r"^\d+ scenarios? passed, .*$", re.MULTILINE)

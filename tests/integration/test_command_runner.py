@@ -12,9 +12,9 @@ import pytest
 from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
-from qaagent.runners.base import RunContext
-from qaagent.runners.command_runner import CommandAdapter
-from qaagent.runners.tool_runner import ToolRunner
+from qaagent.tools.attempts import ToolRunner
+from qaagent.tools.base import RunContext
+from qaagent.tools.command_tool import CommandAdapter
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "command_project"
 PY = sys.executable

@@ -19,8 +19,8 @@ from test_run_all import checked_manifest, records, run_all, run_dirs
 from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome
 from qaagent.model.results import Attempt, TaskResult
 from qaagent.model.task import SuiteKind, Task
-from qaagent.runners.base import RunContext
-from qaagent.runners.registry import runner_for
+from qaagent.tools.base import RunContext
+from qaagent.tools.registry import runner_for
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 SITE = FIXTURES / "site"

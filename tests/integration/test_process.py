@@ -196,8 +196,8 @@ def test_huge_output_keeps_memory_bounded(tmp_path: Path) -> None:
         import json, resource, shutil
         from pathlib import Path
         from qaagent.model.task import Task
-        from qaagent.runners.base import RunContext
-        from qaagent.runners.registry import runner_for
+        from qaagent.tools.base import RunContext
+        from qaagent.tools.registry import runner_for
         root = Path({str(tmp_path)!r})
         results = []
         for name, command in [

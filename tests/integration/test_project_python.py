@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from test_run_all import checked_manifest, processes_in, records, run_dirs
 
-from qaagent.runners.pytest_runner import PLUGIN, PLUGIN_DIR
+from qaagent.tools.pytest_tool import PLUGIN, PLUGIN_DIR
 
 PROFILE = "project: {name: own-venv}\ntests:\n  unit: {path: tests}\n"
 TEST_USING_MYLIB = "import mylib\n\n\ndef test_answer():\n    assert mylib.ANSWER == 42\n"

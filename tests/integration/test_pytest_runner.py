@@ -15,8 +15,8 @@ import pytest
 from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
-from qaagent.runners.base import RunContext
-from qaagent.runners.registry import runner_for
+from qaagent.tools.base import RunContext
+from qaagent.tools.registry import runner_for
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "pytest_project"
 SUMMARY = re.compile(r"^=+ (?P<body>.*\d+ \w+.*) in [\d.]+s(?: \([\d:]+\))? =+$", re.MULTILINE)

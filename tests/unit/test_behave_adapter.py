@@ -7,8 +7,8 @@ from pathlib import Path
 
 from qaagent.model.outcomes import CaseStatus, TestCase
 from qaagent.model.task import Task
-from qaagent.runners.base import RunContext
-from qaagent.runners.behave_runner import (
+from qaagent.tools.base import RunContext
+from qaagent.tools.behave_tool import (
     RERUN_FILE,
     SELECTION_FILE,
     BehaveAdapter,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qaagent.runners.behave_scenarios import (
+from qaagent.tools.behave_scenarios import (
     FEATURES,
     JsonFeature,
     dotted_tails,

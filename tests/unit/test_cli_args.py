@@ -9,9 +9,9 @@ import pytest
 
 from qaagent.model.outcomes import CaseStatus, TestCase
 from qaagent.model.task import SuiteKind, Task
-from qaagent.runners.base import RunContext
-from qaagent.runners.registry import runner_for
-from qaagent.runners.tool_runner import ToolRunner
+from qaagent.tools.attempts import ToolRunner
+from qaagent.tools.base import RunContext
+from qaagent.tools.registry import runner_for
 
 CLI_ARGS = ("-k", "checkout and not slow", "--headed")
 

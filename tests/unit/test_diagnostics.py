@@ -3,10 +3,10 @@
 import pytest
 from test_orchestrator import make_task, result_for
 
+from qaagent.evidence.diagnostics import SUGGESTIONS, categorize, diagnose
 from qaagent.evidence.models import Category
 from qaagent.model.outcomes import CaseStatus, TaskOutcome, TestCase
 from qaagent.model.results import TaskResult
-from qaagent.runners.diagnostics import SUGGESTIONS, categorize, diagnose
 
 
 @pytest.mark.parametrize(

@@ -13,13 +13,13 @@ import pytest
 from qaagent.commands.run_cmd import open_event_lines
 from qaagent.commands.schema_cmd import DRAFT_07, events_schema
 from qaagent.errors import UsageError
+from qaagent.execute.backend import Event, EventKind
+from qaagent.execute.events import EventPublisher, JsonLines, PublishingWatcher
+from qaagent.execute.orchestrator import STOPPING
 from qaagent.model import events
 from qaagent.model.outcomes import CaseStatus, TaskOutcome, TestCase
 from qaagent.model.results import TaskResult
 from qaagent.model.run import StopReason
-from qaagent.runners.backend import Event, EventKind
-from qaagent.runners.events import EventPublisher, JsonLines, PublishingWatcher
-from qaagent.runners.orchestrator import STOPPING
 from qaagent.secrets import SecretValues
 
 

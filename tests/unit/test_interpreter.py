@@ -12,9 +12,9 @@ from qaagent.config.loader import load_profile
 from qaagent.errors import ConfigError
 from qaagent.model.outcomes import TaskOutcome
 from qaagent.model.task import Interpreter, Task
-from qaagent.runners.base import RunContext, ToolUnavailable
-from qaagent.runners.python_tools import interpreter_problem, require_modules
-from qaagent.runners.registry import runner_for
+from qaagent.tools.base import RunContext, ToolUnavailable
+from qaagent.tools.python_tools import interpreter_problem, require_modules
+from qaagent.tools.registry import runner_for
 
 
 def fake_python(path: Path) -> Path:

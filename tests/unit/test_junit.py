@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qaagent.model.outcomes import CaseStatus, Counts
-from qaagent.runners.junit import MAX_OUTPUT_CHARS, parse_junit
+from qaagent.tools.junit import MAX_OUTPUT_CHARS, parse_junit
 
 SAMPLES = Path(__file__).parents[1] / "fixtures" / "junit"
 ARROW = "\u203a"  # Playwright joins describe titles with " \u203a "

@@ -10,20 +10,20 @@ from pathlib import Path
 import pytest
 
 from qaagent.errors import ExitCode, UsageError
-from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
-from qaagent.model.results import TaskResult
-from qaagent.model.run import RunStatus, StopReason, exit_code_for
-from qaagent.model.task import Task
-from qaagent.reporting.progress import failure_lines
-from qaagent.runners.backend import Event
-from qaagent.runners.base import RunContext
-from qaagent.runners.orchestrator import (
+from qaagent.execute.backend import Event
+from qaagent.execute.orchestrator import (
     Execution,
     ExecutionOptions,
     RunOrchestrator,
     error_result,
     plan_tasks,
 )
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
+from qaagent.model.results import TaskResult
+from qaagent.model.run import RunStatus, StopReason, exit_code_for
+from qaagent.model.task import Task
+from qaagent.reporting.progress import failure_lines
+from qaagent.tools.base import RunContext
 
 Behaviour = Callable[[Task, RunContext], TaskResult]
 

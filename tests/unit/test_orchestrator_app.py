@@ -1,7 +1,7 @@
 """Choosing the app environment and its health URL."""
 
 from qaagent.config.models import AppEnvironment
-from qaagent.runners.app import health_url, is_healthy, pick_environment
+from qaagent.execute.app import health_url, is_healthy, pick_environment
 
 LOCAL = AppEnvironment(base_url="http://127.0.0.1:8000/", health_endpoint="/health")
 STAGING = AppEnvironment(base_url="https://staging.example")

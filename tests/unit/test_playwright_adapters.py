@@ -11,15 +11,15 @@ import pytest
 
 from qaagent.model.outcomes import CaseStatus, TestCase
 from qaagent.model.task import Task
-from qaagent.runners.base import RunContext, ToolUnavailable
-from qaagent.runners.playwright_runner import (
+from qaagent.tools.base import RunContext, ToolUnavailable
+from qaagent.tools.playwright_tool import (
     TEST_LIST_FILE,
     PlaywrightNodeAdapter,
     PlaywrightPythonAdapter,
     files_under,
     listed_test,
 )
-from qaagent.runners.pytest_runner import PLUGIN_DIR
+from qaagent.tools.pytest_tool import PLUGIN_DIR
 
 
 def load_chromium_plugin() -> ModuleType:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qaagent.commands.run_cmd import PostPhasePreparation, StartAfterFirstWave
-from qaagent.runners.backend import Event, EventKind
+from qaagent.execute.backend import Event, EventKind
 
 
 class RecordingProgress:

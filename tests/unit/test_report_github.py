@@ -7,6 +7,7 @@ import pytest
 from rundir_builder import Job, T, build_run, sample_run
 
 from qaagent.evidence.models import Category
+from qaagent.execute.backend import Event, EventKind
 from qaagent.model.outcomes import TaskOutcome
 from qaagent.model.results import TaskResult
 from qaagent.reporting import write_reports
@@ -20,7 +21,6 @@ from qaagent.reporting.github import (
 from qaagent.reporting.markdown import truncate_markdown
 from qaagent.reporting.progress import PlainProgress
 from qaagent.reporting.summary import FailureSummary
-from qaagent.runners.backend import Event, EventKind
 
 
 def test_escaping_follows_the_workflow_command_rules() -> None:

@@ -4,10 +4,8 @@ import threading
 
 from test_orchestrator import make_task
 
-from qaagent.model.results import TaskResult
-from qaagent.model.task import Task
-from qaagent.runners.backend import LocalBackend, TaskControl
-from qaagent.runners.scheduler import (
+from qaagent.execute.backend import LocalBackend, TaskControl
+from qaagent.execute.scheduler import (
     Order,
     choose_order,
     expected_durations,
@@ -15,6 +13,8 @@ from qaagent.runners.scheduler import (
     start_order,
     start_priorities,
 )
+from qaagent.model.results import TaskResult
+from qaagent.model.task import Task
 
 
 def test_suite_order_first_then_priority_then_plan_order() -> None:

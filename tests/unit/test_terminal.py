@@ -8,13 +8,13 @@ import pytest
 from rich.console import Console
 from rich.text import Text
 
+from qaagent.execute.backend import Event, EventKind
 from qaagent.model.outcomes import TaskOutcome
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
 from qaagent.reporting.console import LiveBoard, failure_block
 from qaagent.reporting.progress import PlainProgress
 from qaagent.reporting.terminal import colour_choice, colour_wanted, console_colours, terminal_safe
-from qaagent.runners.backend import Event, EventKind
 from qaagent.secrets import SecretValues
 
 RED = "\x1b[31mred\x1b[0m"

@@ -14,17 +14,8 @@ from qaagent.model.results import Attempt
 from qaagent.model.task import Task
 from qaagent.processes.matching import search_log
 from qaagent.processes.run import ProcessResult
-from qaagent.runners import tool_runner
-from qaagent.runners.base import Invocation, RunContext
-from qaagent.runners.command_runner import CommandAdapter
-from qaagent.runners.pytest_runner import (
-    PLUGIN_DIR,
-    SELECT_VARIABLE,
-    PytestAdapter,
-    selected_node_ids,
-)
-from qaagent.runners.registry import runner_for
-from qaagent.runners.tool_runner import (
+from qaagent.tools import attempts
+from qaagent.tools.attempts import (
     AdapterDefaults,
     AttemptResult,
     Deadline,
@@ -40,6 +31,15 @@ from qaagent.runners.tool_runner import (
     remove_stale,
     task_environment,
 )
+from qaagent.tools.base import Invocation, RunContext
+from qaagent.tools.command_tool import CommandAdapter
+from qaagent.tools.pytest_tool import (
+    PLUGIN_DIR,
+    SELECT_VARIABLE,
+    PytestAdapter,
+    selected_node_ids,
+)
+from qaagent.tools.registry import runner_for
 
 
 def case(case_id: str, status: str, **properties: str) -> TestCase:
@@ -270,7 +270,7 @@ def scripted(
         now = datetime.now(UTC)
         return ProcessResult(argv, exit_code, now, now, tail=["last line"])
 
-    monkeypatch.setattr(tool_runner, "run_process", fake_run_process)
+    monkeypatch.setattr(attempts, "run_process", fake_run_process)
     return calls
 
 

@@ -56,8 +56,8 @@ def list_tests(
     from qaagent.commands.run_cmd import app_env, choose_environment, run_secrets, with_cli_args
     from qaagent.config.loader import load_profile
     from qaagent.errors import ExitCode
+    from qaagent.execute.orchestrator import plan_tasks
     from qaagent.plan import build_tasks
-    from qaagent.runners.orchestrator import plan_tasks
 
     setup_logging()
     loaded = load_profile(config)
@@ -103,16 +103,16 @@ def pytest_listing(task: Task, env: Mapping[str, str]) -> Listing:
 
 def behave_listing(task: Task, env: Mapping[str, str], secrets: SecretValues) -> Listing:
     """Scenarios from the dry run that selecting scenarios by location uses."""
-    from qaagent.runners.base import RunContext
-    from qaagent.runners.behave_runner import behave_command, feature_paths
-    from qaagent.runners.behave_scenarios import (
+    from qaagent.tools.attempts import expand_argv, tool_environment
+    from qaagent.tools.base import RunContext
+    from qaagent.tools.behave_scenarios import (
         SCENARIO,
         SCENARIOS_FILE,
         SCENARIOS_LOG,
         dry_run_argv,
         list_scenarios,
     )
-    from qaagent.runners.tool_runner import expand_argv, tool_environment
+    from qaagent.tools.behave_tool import behave_command, feature_paths
 
     with tempfile.TemporaryDirectory(prefix="qaagent-list-") as folder:
         context = RunContext(output_dir=Path(folder), env=env, secrets=secrets)
@@ -137,15 +137,15 @@ def behave_listing(task: Task, env: Mapping[str, str], secrets: SecretValues) ->
 def playwright_node_listing(task: Task, env: Mapping[str, str], secrets: SecretValues) -> Listing:
     """`playwright test --list`, with the suite's filter and arguments, in its project folder."""
     from qaagent.processes.run import run_process
-    from qaagent.runners.base import RunContext
-    from qaagent.runners.playwright_runner import (
+    from qaagent.splitting import COLLECT_TIMEOUT
+    from qaagent.tools.attempts import expand_argv, tool_environment
+    from qaagent.tools.base import RunContext
+    from qaagent.tools.playwright_tool import (
         NO_DOWNLOAD_ENV,
         NPX_PLAYWRIGHT_TEST,
         node_project_dir,
         path_filter,
     )
-    from qaagent.runners.tool_runner import expand_argv, tool_environment
-    from qaagent.splitting import COLLECT_TIMEOUT
 
     project_dir = node_project_dir(task)
     with tempfile.TemporaryDirectory(prefix="qaagent-list-") as folder:

@@ -24,13 +24,13 @@ if TYPE_CHECKING:
     from qaagent.config.models import RunSettings
     from qaagent.evidence.models import Manifest
     from qaagent.evidence.writer import ReportWriter, RunFacts, RunInfo
+    from qaagent.execute.app import AppLifecycle
+    from qaagent.execute.backend import Event
+    from qaagent.execute.events import EventPublisher
+    from qaagent.execute.orchestrator import Execution, RunWatcher
+    from qaagent.execute.scheduler import Order
     from qaagent.model.results import TaskResult
     from qaagent.model.task import Task
-    from qaagent.runners.app import AppLifecycle
-    from qaagent.runners.backend import Event
-    from qaagent.runners.events import EventPublisher
-    from qaagent.runners.orchestrator import Execution, RunWatcher
-    from qaagent.runners.scheduler import Order
     from qaagent.secrets import SecretValues
 
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
@@ -171,9 +171,9 @@ def run_all(
     """
     setup_logging()
     from qaagent.config.loader import load_profile
+    from qaagent.execute.orchestrator import plan_tasks
     from qaagent.plan import build_tasks
     from qaagent.reporting import parse_formats
-    from qaagent.runners.orchestrator import plan_tasks
 
     formats = [] if report.strip().lower() == "none" else parse_formats(report)
     requested_order = parse_order(order)
@@ -270,7 +270,7 @@ def leave(exit_code: int) -> NoReturn:
 def parse_order(text: str | None) -> Order | None:
     """--order as an Order; anything else is a usage error."""
     from qaagent.errors import UsageError
-    from qaagent.runners.scheduler import Order
+    from qaagent.execute.scheduler import Order
 
     if text is None:
         return None
@@ -300,18 +300,18 @@ def execute_run(
     """
     from qaagent.evidence.redact import mask_results
     from qaagent.evidence.rundir import create_run_dir, prepare_runs_dir
-    from qaagent.history import known_task_durations
-    from qaagent.plan import with_worker_slots, worker_slots
-    from qaagent.processes.watchdog import GUARD
-    from qaagent.reporting.progress import make_progress
-    from qaagent.runners.events import PublishingWatcher
-    from qaagent.runners.orchestrator import (
+    from qaagent.execute.events import PublishingWatcher
+    from qaagent.execute.orchestrator import (
         ExecutionOptions,
         RunOrchestrator,
         interrupts_stop,
     )
-    from qaagent.runners.registry import runner_for
-    from qaagent.runners.scheduler import order_tasks, start_order
+    from qaagent.execute.scheduler import order_tasks, start_order
+    from qaagent.history import known_task_durations
+    from qaagent.plan import with_worker_slots, worker_slots
+    from qaagent.processes.watchdog import GUARD
+    from qaagent.reporting.progress import make_progress
+    from qaagent.tools.registry import runner_for
 
     GUARD.start()
     launched_in = working_folder()
@@ -395,8 +395,8 @@ def announce_plan(
 
     `planned` lists the tasks in start order with their expected seconds.
     """
+    from qaagent.execute.events import EventPublisher, JsonLines
     from qaagent.model.events import Planned
-    from qaagent.runners.events import EventPublisher, JsonLines
 
     publisher = EventPublisher(run_id, secrets)
     if events is not None:
@@ -471,7 +471,7 @@ def hold_stop_signals() -> list[int]:
     Once the manifest is written, stopping would only lose the latest link and the history
     row and leave an exit code that disagrees with the manifest.
     """
-    from qaagent.runners.orchestrator import STOP_SIGNALS
+    from qaagent.execute.orchestrator import STOP_SIGNALS
 
     received: list[int] = []
 
@@ -541,7 +541,7 @@ def post_phase(
     from qaagent.evidence.models import ARTIFACTS_DIR
     from qaagent.evidence.redact import scrub_text_files
     from qaagent.evidence.writer import RunInfo, write_evidence
-    from qaagent.runners.orchestrator import STOP_SIGNALS, HardStop
+    from qaagent.execute.orchestrator import STOP_SIGNALS, HardStop
 
     info = RunInfo(
         run_id=place.run_id,
@@ -737,7 +737,7 @@ class StartAfterFirstWave:
 
     def event(self, event: Event) -> None:
         """Count task starts, then show the event."""
-        from qaagent.runners.backend import EventKind
+        from qaagent.execute.backend import EventKind
 
         if event.kind is EventKind.started:
             self.waiting -= 1
@@ -844,7 +844,7 @@ def show_outcome(
 def choose_environment(loaded: LoadedProfile, requested: str | None) -> str | None:
     """The app environment of the run; an unknown --env is a usage error."""
     from qaagent.errors import UsageError
-    from qaagent.runners.app import pick_environment
+    from qaagent.execute.app import pick_environment
 
     apps = loaded.profile.app
     chosen = pick_environment(apps, requested)
@@ -865,7 +865,7 @@ def make_app(
     loaded: LoadedProfile, environment: str | None, tasks: list[Task], run_dir: Path
 ) -> AppLifecycle | None:
     """The app to start before the tasks that need it, if it has a start command."""
-    from qaagent.runners.app import AppLifecycle
+    from qaagent.execute.app import AppLifecycle
 
     if environment is None:
         return None

@@ -60,8 +60,8 @@ def validate(config: ConfigOption = None) -> None:
 
 def order_lines(tasks: list[Task], suite_order: list[str], runs_dir: Path) -> list[str]:
     """The start order run-all would use by default and why, then the tasks in that order."""
+    from qaagent.execute.scheduler import order_tasks, start_order
     from qaagent.history import HISTORY_NAME, known_task_durations
-    from qaagent.runners.scheduler import order_tasks, start_order
 
     history = known_task_durations(runs_dir) if (runs_dir / HISTORY_NAME).is_file() else {}
     chosen = start_order(tasks, None, history)

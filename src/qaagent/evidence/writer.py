@@ -16,6 +16,7 @@ from typing import TextIO
 from pydantic import BaseModel
 
 from qaagent import __version__
+from qaagent.evidence.diagnostics import diagnose
 from qaagent.evidence.models import (
     DIAGNOSTICS_NAME,
     MANIFEST_NAME,
@@ -33,7 +34,6 @@ from qaagent.model.outcomes import Counts, TestCase
 from qaagent.model.results import TaskResult
 from qaagent.model.run import RunStatus
 from qaagent.processes.captured import CommandTimedOut, run_captured
-from qaagent.runners.diagnostics import diagnose
 
 TOOLS = ("pytest", "behave", "playwright")
 GIT_TIMEOUT = 10.0

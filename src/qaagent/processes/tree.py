@@ -231,6 +231,34 @@ def _signal_all(
             proc.send_signal(signum)
 
 
+def kill_process_trees() -> None:
+    """SIGKILL every process group started below this process, then any stragglers.
+
+    The watchdog is spared: it goes on to end what left these trees once qaagent has exited.
+    """
+    own_group = os.getpgrp()
+    spared = GUARD.pid
+    descendants = [
+        process for process in psutil.Process().children(recursive=True) if process.pid != spared
+    ]
+    groups = set()
+    for process in descendants:
+        try:
+            groups.add(os.getpgid(process.pid))
+        except ProcessLookupError:
+            continue
+    for group in groups - {own_group}:
+        try:
+            os.killpg(group, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            continue
+    for process in descendants:
+        try:
+            process.kill()
+        except psutil.Error:
+            continue
+
+
 def await_gone(procs: list[psutil.Process], seconds: float) -> None:
     """Wait until every listed process is gone or a zombie, or `seconds` pass."""
     limit = time.monotonic() + seconds

@@ -16,6 +16,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from qaagent.execute.backend import Event, EventKind
 from qaagent.model.outcomes import TaskOutcome
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
@@ -27,7 +28,6 @@ from qaagent.reporting.progress import (
     summary_row,
 )
 from qaagent.reporting.terminal import terminal_safe
-from qaagent.runners.backend import Event, EventKind
 from qaagent.secrets import NO_SECRETS, SecretValues
 
 REFRESH_INTERVAL = 0.25

@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from qaagent.execute.backend import Event, EventKind
 from qaagent.model.outcomes import COUNT_LABELS, TaskOutcome, describe_counts
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
 from qaagent.reporting.terminal import colour_wanted, console_colours, paint, terminal_safe
-from qaagent.runners.backend import Event, EventKind
 from qaagent.secrets import NO_SECRETS, SecretValues
 
 if TYPE_CHECKING:

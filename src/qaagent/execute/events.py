@@ -13,14 +13,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from qaagent.execute.backend import Event, EventKind
 from qaagent.model import events
 from qaagent.model.outcomes import task_counts
 from qaagent.model.results import TaskResult
-from qaagent.runners.backend import Event, EventKind
 from qaagent.secrets import NO_SECRETS, SecretValues
 
 if TYPE_CHECKING:
-    from qaagent.runners.orchestrator import RunWatcher
+    from qaagent.execute.orchestrator import RunWatcher
 
 Subscriber = Callable[[events.EventBase], None]
 
@@ -121,6 +121,6 @@ def finished_fields(result: TaskResult) -> dict[str, Any]:
 
 def stop_reason_of(message: str) -> str | None:
     """The stop reason whose message this is."""
-    from qaagent.runners.orchestrator import STOPPING
+    from qaagent.execute.orchestrator import STOPPING
 
     return next((str(reason) for reason, text in STOPPING.items() if text == message), None)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from qaagent.model.outcomes import CaseStatus, TestCase
 from qaagent.model.task import Task
-from qaagent.runners.base import Invocation, RunContext
-from qaagent.runners.python_tools import module_command, require_modules
-from qaagent.runners.tool_runner import AdapterDefaults, tool_environment
+from qaagent.tools.attempts import AdapterDefaults, tool_environment
+from qaagent.tools.base import Invocation, RunContext
+from qaagent.tools.python_tools import module_command, require_modules
 
 PLUGIN_DIR = Path(__file__).parent / "pytest_plugin"
 PLUGIN = "qaagent_pytest"

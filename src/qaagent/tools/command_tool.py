@@ -6,8 +6,8 @@ from pathlib import Path
 
 from qaagent.model.outcomes import CaseStatus, TestCase
 from qaagent.model.task import Task
-from qaagent.runners.base import Invocation, RunContext
-from qaagent.runners.tool_runner import AdapterDefaults
+from qaagent.tools.attempts import AdapterDefaults
+from qaagent.tools.base import Invocation, RunContext
 
 
 class CommandAdapter(AdapterDefaults):

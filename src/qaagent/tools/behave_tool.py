@@ -6,16 +6,16 @@ from pathlib import Path
 
 from qaagent.model.outcomes import TestCase
 from qaagent.model.task import Task
-from qaagent.runners.base import Invocation, RunContext
-from qaagent.runners.behave_scenarios import (
+from qaagent.tools.attempts import AdapterDefaults, expand_argv, tool_environment
+from qaagent.tools.base import Invocation, RunContext
+from qaagent.tools.behave_scenarios import (
     SCENARIOS_FILE,
     SCENARIOS_LOG,
     dry_run_argv,
     list_scenarios,
     select_scenarios,
 )
-from qaagent.runners.python_tools import module_command, require_modules
-from qaagent.runners.tool_runner import AdapterDefaults, expand_argv, tool_environment
+from qaagent.tools.python_tools import module_command, require_modules
 
 RERUN_FILE = "rerun.txt"
 SELECTION_FILE = "rerun-selection.txt"

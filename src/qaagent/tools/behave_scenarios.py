@@ -17,7 +17,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from qaagent.model.task import Task
 from qaagent.processes.run import run_process
-from qaagent.runners.base import RunContext
+from qaagent.tools.base import RunContext
 
 SCENARIOS_FILE = "scenarios.json"
 SCENARIOS_LOG = "scenarios.log"

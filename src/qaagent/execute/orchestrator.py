@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import signal
 import threading
@@ -18,18 +17,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
-import psutil
-
 from qaagent.errors import ExitCode, UsageError
-from qaagent.model.outcomes import Counts, TaskOutcome, task_counts
-from qaagent.model.results import TaskResult
-from qaagent.model.run import RunStatus, StopReason, exit_code_for, status_for
-from qaagent.model.task import Task
-from qaagent.naming import folder_name
-from qaagent.plan import select_tasks, unmatched_patterns
-from qaagent.processes.watchdog import GUARD
-from qaagent.runners.app import AppLifecycle, AppStartError
-from qaagent.runners.backend import (
+from qaagent.execute.app import AppLifecycle, AppStartError
+from qaagent.execute.backend import (
     Backend,
     Event,
     EventKind,
@@ -38,9 +28,16 @@ from qaagent.runners.backend import (
     TaskControl,
     TaskHandle,
 )
-from qaagent.runners.base import RunContext, Runner
-from qaagent.runners.scheduler import order_tasks, start_priorities
+from qaagent.execute.scheduler import order_tasks, start_priorities
+from qaagent.model.outcomes import Counts, TaskOutcome, task_counts
+from qaagent.model.results import TaskResult
+from qaagent.model.run import RunStatus, StopReason, exit_code_for, status_for
+from qaagent.model.task import Task
+from qaagent.naming import folder_name
+from qaagent.plan import select_tasks, unmatched_patterns
+from qaagent.processes.tree import kill_process_trees
 from qaagent.secrets import NO_SECRETS, SecretValues
+from qaagent.tools.base import RunContext, Runner
 
 POLL_INTERVAL = 0.1
 SETTLE_SECONDS = 2.0
@@ -386,34 +383,6 @@ def crash_result(
     lines = "".join(traceback.format_exception(error)).splitlines()
     result.tail = lines[-TAIL_LINES:]
     return result
-
-
-def kill_process_trees() -> None:
-    """SIGKILL every process group started below this process, then any stragglers.
-
-    The watchdog is spared: it goes on to end what left these trees once qaagent has exited.
-    """
-    own_group = os.getpgrp()
-    spared = GUARD.pid
-    descendants = [
-        process for process in psutil.Process().children(recursive=True) if process.pid != spared
-    ]
-    groups = set()
-    for process in descendants:
-        try:
-            groups.add(os.getpgid(process.pid))
-        except ProcessLookupError:
-            continue
-    for group in groups - {own_group}:
-        try:
-            os.killpg(group, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            continue
-    for process in descendants:
-        try:
-            process.kill()
-        except psutil.Error:
-            continue
 
 
 @contextmanager

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from qaagent.errors import UsageError
-from qaagent.runners.base import Runner
-from qaagent.runners.behave_runner import BehaveAdapter
-from qaagent.runners.command_runner import CommandAdapter
-from qaagent.runners.playwright_runner import PlaywrightNodeAdapter, PlaywrightPythonAdapter
-from qaagent.runners.pytest_runner import PytestAdapter
-from qaagent.runners.tool_runner import ToolRunner
+from qaagent.tools.attempts import ToolRunner
+from qaagent.tools.base import Runner
+from qaagent.tools.behave_tool import BehaveAdapter
+from qaagent.tools.command_tool import CommandAdapter
+from qaagent.tools.playwright_tool import PlaywrightNodeAdapter, PlaywrightPythonAdapter
+from qaagent.tools.pytest_tool import PytestAdapter
 
 RUNNERS: dict[str, Callable[[], Runner]] = {
     "pytest": lambda: ToolRunner(PytestAdapter()),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from qaagent.model.task import Task
 from qaagent.processes.captured import CommandTimedOut, run_captured
-from qaagent.runners.base import ToolUnavailable
+from qaagent.tools.base import ToolUnavailable
 
 PACKAGES = {"pytest": "pytest", "behave": "behave", "pytest_playwright": "pytest-playwright"}
 PROBE = (

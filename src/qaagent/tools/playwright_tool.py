@@ -17,9 +17,9 @@ from pathlib import Path
 
 from qaagent.model.outcomes import CaseStatus, TestCase
 from qaagent.model.task import Task
-from qaagent.runners.base import Invocation, RunContext, ToolUnavailable
-from qaagent.runners.pytest_runner import PytestAdapter
-from qaagent.runners.tool_runner import AdapterDefaults
+from qaagent.tools.attempts import AdapterDefaults
+from qaagent.tools.base import Invocation, RunContext, ToolUnavailable
+from qaagent.tools.pytest_tool import PytestAdapter
 
 PLAYWRIGHT_CONFIGS = ("playwright.config.ts", "playwright.config.js", "playwright.config.mjs")
 TEST_RESULTS = "test-results"

@@ -19,9 +19,9 @@ from qaagent.model.results import Attempt, TaskResult
 from qaagent.model.task import Task
 from qaagent.processes.matching import MATCH_SECONDS, output_matches
 from qaagent.processes.run import ProcessResult, run_process
-from qaagent.runners.base import Invocation, RunContext, ToolAdapter, ToolUnavailable
-from qaagent.runners.junit import parse_junit
 from qaagent.secrets import SecretValues
+from qaagent.tools.base import Invocation, RunContext, ToolAdapter, ToolUnavailable
+from qaagent.tools.junit import parse_junit
 
 LOG_NAME = "output.log"
 BACKOFF_CAP = 60.0
