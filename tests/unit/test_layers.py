@@ -1,4 +1,4 @@
-"""The import contracts of pyproject.toml hold, the model's and the processes' among them."""
+"""The import contracts of pyproject.toml hold, those of the model, processes, tools and engine among them."""
 
 from __future__ import annotations
 
@@ -30,6 +30,9 @@ def test_every_import_contract_is_kept() -> None:
     assert checked.returncode == 0, report + checked.stderr
     assert "The model imports no other qaagent package but the errors KEPT" in report
     assert "Processes are started and ended without the profile" in report
+    assert "The tools run without the profile, the plan, the engine" in report
+    assert "The evidence is written without the tools or the engine KEPT" in report
+    assert "The engine runs the tasks without the commands or the evidence KEPT" in report
     assert "0 broken" in report
 
 
