@@ -9,21 +9,10 @@ import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
-from test_run_all import environment, project, run_all
+from qaagent_process import environment, qaagent
+from test_run_all import project, run_all
 
 __all__ = ["project"]
-
-
-def qaagent(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "qaagent", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_the_state_folder_is_ignored_by_git_and_a_users_gitignore_is_kept(project: Path) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from test_run_all import environment, project, run_all, run_dirs
+from qaagent_process import environment
+from test_run_all import project, run_all, run_dirs
 
 __all__ = ["project"]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
+from qaagent_process import environment
+from qaagent_process import qaagent as run_qaagent
 from test_run_all import checked_manifest, project, run_all, run_dirs
 
 from qaagent.model.outcomes import TaskOutcome
@@ -41,15 +42,8 @@ run: {parallel: true}
 
 def qaagent(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """qaagent with a short timeout: these profiles must be answered at once, never hang."""
-    return subprocess.run(
-        [sys.executable, "-m", "qaagent", *args],
-        cwd=cwd,
-        env={key: value for key, value in os.environ.items() if not key.startswith("QAAGENT_")},
-        capture_output=True,
-        text=True,
-        timeout=QUICK_TIMEOUT,
-        check=False,
-    )
+    outside = environment(drop=("CI", "QAAGENT_"))
+    return run_qaagent(*args, cwd=cwd, env=outside, timeout=QUICK_TIMEOUT)
 
 
 def assert_refused(result: subprocess.CompletedProcess[str], *phrases: str) -> None:

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from qaagent_process import environment
+from qaagent_process import qaagent as run_qaagent
 from test_run_all import checked_manifest, processes_in, records, run_dirs
 
 from qaagent.tools.pytest_tool import PLUGIN, PLUGIN_DIR
@@ -75,17 +77,8 @@ def project(tmp_path: Path) -> Iterator[Path]:
 
 def qaagent(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """qaagent from its own venv, as a pipx install runs it: no virtual environment active."""
-    env = {key: value for key, value in os.environ.items() if key not in ("CI", "VIRTUAL_ENV")}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return subprocess.run(
-        [sys.executable, "-m", "qaagent", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    outside = environment(drop=("CI", "VIRTUAL_ENV"))
+    return run_qaagent(*args, cwd=project, env=outside, timeout=120)
 
 
 def test_a_suite_runs_with_the_venv_next_to_the_profile(

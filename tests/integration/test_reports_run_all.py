@@ -5,13 +5,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import xmlschema
 from junitparser.xunit2 import JUnitXml
 from playwright.sync_api import sync_playwright
+from qaagent_process import environment
+from qaagent_process import qaagent as run_qaagent
 
 from qaagent import history
 from qaagent.reporting import write_reports
@@ -23,17 +24,9 @@ CHROMIUM = os.environ.get("QAAGENT_CHROMIUM") or shutil.which("chromium") or "/u
 
 
 def qaagent(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("CI", "GITHUB_"))}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return subprocess.run(
-        [sys.executable, "-m", "qaagent", *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    """qaagent outside any CI system, whatever runs these tests."""
+    outside = environment(drop=("CI", "GITHUB_"))
+    return run_qaagent(*args, cwd=project, env=outside, timeout=120)
 
 
 @pytest.fixture(scope="module")

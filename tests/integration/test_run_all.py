@@ -21,6 +21,7 @@ from xml.etree import ElementTree
 
 import psutil
 import pytest
+from qaagent_process import environment
 
 from qaagent.evidence.models import (
     DIAGNOSTICS_NAME,
@@ -72,13 +73,6 @@ def processes_in(root: Path) -> list[psutil.Process]:
         except psutil.Error:
             continue
     return found
-
-
-def environment() -> dict[str, str]:
-    """This interpreter's folder first on PATH, so the fixtures' `python` is ours; not in CI."""
-    env = {key: value for key, value in os.environ.items() if key != "CI"}
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    return env
 
 
 def command(*args: str) -> list[str]:

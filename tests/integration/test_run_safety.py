@@ -12,10 +12,10 @@ from pathlib import Path
 
 import psutil
 import pytest
+from qaagent_process import environment
 from test_run_all import (
     FIXTURE,
     checked_manifest,
-    environment,
     free_port,
     processes_left,
     project,

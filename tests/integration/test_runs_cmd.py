@@ -1,12 +1,11 @@
 """`qaagent runs list|show|prune|flaky` and `qaagent report` through the real command line."""
 
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
 import xmlschema
 from junitparser.xunit2 import JUnitXml
+from qaagent_process import qaagent
 from rundir_builder import START, Job, T, build_run, sample_run
 
 from qaagent import history
@@ -14,17 +13,6 @@ from qaagent.evidence.models import MANIFEST_NAME, Manifest
 from qaagent.model.outcomes import TaskOutcome
 
 XSD = Path(__file__).parents[1] / "fixtures" / "xsd" / "junit-10.xsd"
-
-
-def qaagent(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "qaagent", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def make_runs(runs_dir: Path) -> None:

@@ -10,15 +10,8 @@ from html import escape
 from pathlib import Path
 
 import pytest
-from test_run_all import (
-    FIXTURE,
-    RUN_TIMEOUT,
-    checked_manifest,
-    command,
-    environment,
-    processes_in,
-    run_dirs,
-)
+from qaagent_process import environment
+from test_run_all import FIXTURE, RUN_TIMEOUT, checked_manifest, command, processes_in, run_dirs
 
 from qaagent.model.run import RunStatus
 

@@ -6,15 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_run_all import (
-    RUN_TIMEOUT,
-    checked_manifest,
-    command,
-    environment,
-    project,
-    run_all,
-    run_dirs,
-)
+from qaagent_process import environment
+from test_run_all import RUN_TIMEOUT, checked_manifest, command, project, run_all, run_dirs
 
 __all__ = ["project"]
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from test_run_all import checked_manifest, environment, records, run_all, run_dirs
+from qaagent_process import environment
+from test_run_all import checked_manifest, records, run_all, run_dirs
 
 from qaagent.config.loader import load_profile
 from qaagent.evidence.models import Manifest

@@ -14,15 +14,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from test_run_all import (
-    RUN_TIMEOUT,
-    checked_manifest,
-    command,
-    environment,
-    project,
-    run_all,
-    run_dirs,
-)
+from qaagent_process import environment
+from test_run_all import RUN_TIMEOUT, checked_manifest, command, project, run_all, run_dirs
 
 from qaagent.evidence.models import MANIFEST_NAME
 from qaagent.model.run import RunStatus

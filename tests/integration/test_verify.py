@@ -1,26 +1,13 @@
 """`qaagent verify` on the run folder of a real run: intact, changed, deleted, added, crafted."""
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from test_run_all import FIXTURE, environment, run_dirs
+from qaagent_process import qaagent
+from test_run_all import FIXTURE, run_dirs
 
 from qaagent.evidence.models import MANIFEST_NAME, EvidenceFile, Manifest
-
-
-def qaagent(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "qaagent", *args],
-        cwd=cwd,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
