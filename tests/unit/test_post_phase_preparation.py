@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qaagent.commands.run_cmd import PostPhasePreparation, StartAfterFirstWave
 from qaagent.execute.backend import Event, EventKind
+from qaagent.session import PostPhasePreparation, StartAfterFirstWave
 
 
 class RecordingProgress:

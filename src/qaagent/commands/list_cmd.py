@@ -53,11 +53,11 @@ def list_tests(
     tests; command suites cannot be listed. Exit codes: 0 listed, 2 configuration or usage error,
     3 a suite's tests could not be listed.
     """
-    from qaagent.commands.run_cmd import app_env, choose_environment, run_secrets, with_cli_args
     from qaagent.config.loader import load_profile
     from qaagent.errors import ExitCode
     from qaagent.execute.orchestrator import plan_tasks
     from qaagent.plan import build_tasks
+    from qaagent.session import app_env, choose_environment, run_secrets, with_cli_args
 
     setup_logging()
     loaded = load_profile(config)

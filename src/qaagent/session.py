@@ -1,0 +1,712 @@
+"""The pipeline of a run: plan, execute, write the evidence, remember; no printing, signals or exit.
+
+Callers (the CLI, a service) turn their options into a `RunRequest`, subscribe to the events,
+show progress as they like and decide how to leave; `Session.cancel` is how they stop a run.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import shutil
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from qaagent.config.loader import LoadedProfile
+    from qaagent.config.models import RunSettings
+    from qaagent.evidence.models import Manifest
+    from qaagent.evidence.writer import ReportWriter, RunFacts, RunInfo
+    from qaagent.execute.app import AppLifecycle
+    from qaagent.execute.backend import Backend, Event, Execute
+    from qaagent.execute.events import EventPublisher, Subscriber
+    from qaagent.execute.orchestrator import (
+        Execution,
+        ExecutionOptions,
+        RunOrchestrator,
+        RunWatcher,
+    )
+    from qaagent.execute.scheduler import Order
+    from qaagent.model.results import TaskResult
+    from qaagent.model.task import Task
+    from qaagent.secrets import SecretValues
+    from qaagent.tools.base import Runner
+
+APP_LOG_FOLDER = "_app"
+
+Notify = Callable[[str], None]
+BackendFactory = Callable[["Execute", int, Mapping[str, int]], "Backend"]
+
+
+class Progress(Protocol):
+    """What shows the run while it executes: a watcher of the orchestrator, open meanwhile."""
+
+    def __enter__(self) -> object: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None: ...
+
+    def event(self, event: Event) -> None: ...
+
+    def tick(self) -> None: ...
+
+
+class QuietProgress:
+    """Shows nothing; for callers that follow the run by its events alone."""
+
+    def __enter__(self) -> QuietProgress:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Nothing to close."""
+
+    def event(self, event: Event) -> None:
+        """Ignore the event."""
+
+    def tick(self) -> None:
+        """Nothing to refresh."""
+
+
+ProgressFactory = Callable[["Sequence[Task]", "Mapping[str, float]", "SecretValues"], Progress]
+
+
+def quiet_progress(
+    tasks: Sequence[Task], expected: Mapping[str, float], secrets: SecretValues
+) -> Progress:
+    """No progress display."""
+    return QuietProgress()
+
+
+def ignore(line: str) -> None:
+    """Drop a notice."""
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything a run needs, decided before it starts."""
+
+    loaded: LoadedProfile
+    tasks: list[Task]
+    cwd: Path
+    argv: list[str] = field(default_factory=list)
+    environment: str | None = None
+    run_timeout: float | None = None
+    chromium: str | None = None
+    formats: list[str] = field(default_factory=list)
+    order: Order | None = None
+    report_stdout: TextIO | None = None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished run: its folder, its manifest (on disk unless `stored` is false), its results."""
+
+    run_dir: Path
+    manifest: Manifest
+    execution: Execution
+    stored: bool = True
+
+    @property
+    def exit_code(self) -> int:
+        """The exit code the manifest records."""
+        return self.manifest.exit_code or 0
+
+
+class Phase(enum.Enum):
+    """Where a session is: what a cancel can still change."""
+
+    planning = "planning"
+    executing = "executing"
+    writing = "writing"
+    done = "done"
+
+
+@dataclass
+class RunPlan:
+    """The tasks as they will run, in start order, with where the run lives and what it masks."""
+
+    run_id: str
+    run_dir: Path
+    runnable: list[Task]
+    planned: list[Task]
+    expected: Mapping[str, float] | None
+    known: dict[str, float]
+    workers: int
+    secrets: SecretValues
+
+
+@dataclass(frozen=True)
+class WrittenEvidence:
+    """The manifest of the run, and whether it is on disk."""
+
+    manifest: Manifest
+    stored: bool = True
+
+
+class Session:
+    """One run of a request; `cancel` stops it from a signal handler or another thread."""
+
+    def __init__(
+        self,
+        request: RunRequest,
+        sink: Subscriber | None = None,
+        *,
+        progress: ProgressFactory = quiet_progress,
+        notify: Notify = ignore,
+        runner_for: Callable[[str], Runner] | None = None,
+        backend: BackendFactory | None = None,
+    ) -> None:
+        self.request = request
+        self.sink = sink
+        self.progress = progress
+        self.notify = notify
+        self.runner_for = runner_for
+        self.backend = backend
+        self.phase = Phase.planning
+        self._orchestrator: RunOrchestrator | None = None
+        self._cancelled = False
+        self._finishing_after_hard_stop = False
+
+    def run(self) -> RunOutcome:
+        """Plan, execute, write the evidence and remember the run."""
+        prepare(self.request)
+        plan = plan_run(self.request, self.notify)
+        publisher = announce_plan(plan, self.sink)
+        preparation = PostPhasePreparation(self.request.loaded.root, self.request.formats)
+        execution = self.execute(plan, publisher, preparation)
+        self.phase = Phase.writing
+        written = self.write_evidence(plan, execution, preparation)
+        self.phase = Phase.done
+        if written.stored:
+            remember(self.request.loaded.runs_dir, plan.run_dir, self.notify)
+        publish_end(publisher, plan.run_dir, written, self.request.formats, execution)
+        return RunOutcome(plan.run_dir, written.manifest, execution, written.stored)
+
+    def cancel(self, hard: bool = False) -> None:
+        """Stop the run: gracefully, or (hard, from the main thread only) at once.
+
+        A hard stop raises HardStop where the main thread is, so it belongs in a signal handler.
+        Once the manifest is written, or a hard stop is being finished, nothing more changes.
+        """
+        from qaagent.execute.orchestrator import HardStop
+
+        if self.phase is Phase.done or self._finishing_after_hard_stop:
+            return
+        if hard and self._orchestrator is not None:
+            raise HardStop
+        self._cancelled = True
+        if self._orchestrator is not None:
+            self._orchestrator.request_interrupt()
+
+    def execute(
+        self, plan: RunPlan, publisher: EventPublisher, preparation: PostPhasePreparation
+    ) -> Execution:
+        """Run the tasks with the progress open; split suites come back as one result each."""
+        from qaagent.evidence.redact import mask_results
+        from qaagent.execute.events import PublishingWatcher
+
+        progress = self.progress(plan.planned, plan.known, plan.secrets)
+        watcher = PublishingWatcher(
+            StartAfterFirstWave(progress, preparation, plan.workers), publisher
+        )
+        orchestrator = self.orchestrator(plan, watcher)
+        self._orchestrator = orchestrator
+        self.phase = Phase.executing
+        if self._cancelled:
+            orchestrator.request_interrupt()
+        settings = self.request.loaded.profile.run
+        with progress:
+            execution = orchestrator.run(plan.runnable, settings.suite_order, plan.expected)
+        execution.results = mask_results(
+            merged_shards(plan.runnable, execution.results), plan.secrets
+        )
+        return execution
+
+    def orchestrator(self, plan: RunPlan, watcher: RunWatcher) -> RunOrchestrator:
+        """The engine for the plan, with the app and the run's settings."""
+        from qaagent.execute.backend import LocalBackend
+        from qaagent.execute.orchestrator import RunOrchestrator
+        from qaagent.tools.registry import runner_for
+
+        request = self.request
+        return RunOrchestrator(
+            self.runner_for or runner_for,
+            execution_options(request, plan),
+            app=make_app(request.loaded, request.environment, plan.runnable, plan.run_dir),
+            watcher=watcher,
+            backend_factory=self.backend or LocalBackend,
+        )
+
+    def write_evidence(
+        self, plan: RunPlan, execution: Execution, preparation: PostPhasePreparation
+    ) -> WrittenEvidence:
+        """Write the evidence once every task returned; the manifest is the last file written.
+
+        Secret values are masked in the files the tools left, and in what the run knew of
+        itself. A hard stop meanwhile leaves out the reports, and later stops are ignored.
+        """
+        from qaagent.evidence.models import ARTIFACTS_DIR
+        from qaagent.evidence.redact import scrub_text_files
+        from qaagent.evidence.writer import write_evidence
+        from qaagent.execute.orchestrator import HardStop
+
+        info = run_info(self.request, plan, execution, preparation.result())
+        writers = report_writers(self.request)
+        results = execution.results
+        try:
+            scrub_text_files(plan.run_dir / ARTIFACTS_DIR, plan.secrets)
+            return WrittenEvidence(
+                write_evidence(plan.run_dir, info, results, report_writers=writers)
+            )
+        except HardStop:
+            self._finishing_after_hard_stop = True
+        except OSError as error:
+            return write_what_fits(plan.run_dir, info, results, error, self.notify)
+        try:
+            return WrittenEvidence(write_evidence(plan.run_dir, info, results))
+        except OSError as error:
+            return write_what_fits(plan.run_dir, info, results, error, self.notify)
+
+
+def run(
+    request: RunRequest,
+    sink: Subscriber | None = None,
+    *,
+    progress: ProgressFactory = quiet_progress,
+    notify: Notify = ignore,
+    runner_for: Callable[[str], Runner] | None = None,
+    backend: BackendFactory | None = None,
+) -> RunOutcome:
+    """Run the request to its end, with no way to cancel it."""
+    session = Session(
+        request, sink, progress=progress, notify=notify, runner_for=runner_for, backend=backend
+    )
+    return session.run()
+
+
+def prepare(request: RunRequest) -> None:
+    """The runs folder exists and is usable."""
+    from qaagent.evidence.rundir import prepare_runs_dir
+
+    prepare_runs_dir(request.loaded.runs_dir)
+
+
+def plan_run(request: RunRequest, notify: Notify) -> RunPlan:
+    """Split suites into shards, order the tasks by what earlier runs took, create the run folder."""
+    from qaagent.evidence.rundir import create_run_dir
+    from qaagent.execute.scheduler import order_tasks, start_order
+    from qaagent.history import known_task_durations
+    from qaagent.plan import with_worker_slots, worker_slots
+
+    loaded = request.loaded
+    settings = loaded.profile.run
+    history = known_task_durations(loaded.runs_dir)
+    runnable, shard_seconds = plan_shards(loaded, request.tasks, request.environment, notify)
+    known = {**history, **shard_seconds}
+    expected = start_order(runnable, request.order, known).expected
+    run_id, run_dir = create_run_dir(loaded.runs_dir)
+    workers = min(settings.max_workers or len(runnable), len(runnable)) if settings.parallel else 1
+    runnable = with_worker_slots(runnable, worker_slots(worker_budget(settings), workers))
+    secrets = run_secrets(loaded, runnable, request.environment)
+    planned = order_tasks(runnable, settings.suite_order, expected)
+    return RunPlan(run_id, run_dir, runnable, planned, expected, known, workers, secrets)
+
+
+def execution_options(request: RunRequest, plan: RunPlan) -> ExecutionOptions:
+    """How the engine runs the plan's tasks."""
+    from qaagent.execute.orchestrator import ExecutionOptions
+
+    settings = request.loaded.profile.run
+    return ExecutionOptions(
+        artifacts_dir=plan.run_dir / "artifacts",
+        workers=plan.workers,
+        pools=settings.pools,
+        fail_fast=settings.fail_fast,
+        max_failures=settings.max_failures,
+        run_timeout=request.run_timeout,
+        env=app_env(request.loaded, request.environment),
+        chromium=request.chromium,
+        secrets=plan.secrets,
+    )
+
+
+def announce_plan(plan: RunPlan, sink: Subscriber | None) -> EventPublisher:
+    """The run's publisher, with the sink subscribed, once it has published `planned`.
+
+    `planned` lists the tasks in start order with their expected seconds.
+    """
+    from qaagent.execute.events import EventPublisher
+    from qaagent.model.events import Planned
+
+    publisher = EventPublisher(plan.run_id, plan.secrets)
+    if sink is not None:
+        publisher.subscribe(sink)
+    tasks = [
+        {
+            "name": task.name,
+            "suite": task.suite,
+            "kind": str(task.kind),
+            "pool": task.pool,
+            "expected_seconds": plan.known.get(task.name),
+        }
+        for task in plan.planned
+    ]
+    publisher.publish(Planned, workers=plan.workers, tasks=tasks)
+    return publisher
+
+
+def publish_end(
+    publisher: EventPublisher,
+    run_dir: Path,
+    written: WrittenEvidence,
+    formats: list[str],
+    execution: Execution,
+) -> None:
+    """`report-written` for each report the manifest indexes, `evidence-written`, `run-finished`.
+
+    Announced once the manifest is on disk, so that a report removed by a failed write (a full
+    disk) is never announced.
+    """
+    from qaagent.evidence.models import REPORTS_DIR
+    from qaagent.model.events import EvidenceWritten, ReportWritten, RunFinished
+    from qaagent.reporting import FILE_NAMES
+
+    indexed = {entry.path for entry in written.manifest.files}
+    for fmt in formats:
+        path = f"{REPORTS_DIR}/{FILE_NAMES[fmt]}"
+        if path in indexed:
+            publisher.publish(ReportWritten, format=fmt, path=path)
+    publisher.publish(EvidenceWritten, run_dir=str(run_dir), stored=written.stored)
+    manifest = written.manifest
+    publisher.publish(
+        RunFinished,
+        exit_code=manifest.exit_code or 0,
+        status=str(manifest.status),
+        stop_reason=str(execution.stop_reason) if execution.stop_reason else None,
+        wall_time=round(manifest.wall_time, 3),
+    )
+
+
+def warning(message: str) -> str:
+    """A notice that does not change the exit code."""
+    return f"qaagent: warning: {message}"
+
+
+def remember(runs_dir: Path, run_dir: Path, notify: Notify) -> None:
+    """Point `latest` at the run and record it in the history; failures there are warnings.
+
+    A history that fails now must not change a finished run.
+    """
+    from qaagent.errors import QAAgentError
+    from qaagent.evidence.rundir import point_latest
+    from qaagent.history import record_run
+
+    try:
+        point_latest(runs_dir, run_dir)
+    except OSError as error:
+        notify(
+            warning(
+                f"{runs_dir / 'latest'} was not pointed at this run ({error.strerror or error})."
+            )
+        )
+    try:
+        record_run(runs_dir, run_dir)
+    except QAAgentError as error:
+        notify(warning(f"the run was not added to the history: {error.message}"))
+    except OSError as error:
+        notify(warning(f"the run was not added to the history: {error}"))
+
+
+def run_info(request: RunRequest, plan: RunPlan, execution: Execution, facts: RunFacts) -> RunInfo:
+    """What the manifest says of the run itself, secret values masked."""
+    from qaagent.evidence.writer import RunInfo
+
+    loaded = request.loaded
+    secrets = plan.secrets
+    settings = run_settings(loaded, request.tasks, plan.workers, request.environment, execution)
+    return RunInfo(
+        run_id=plan.run_id,
+        status=execution.status,
+        exit_code=int(execution.exit_code),
+        started_at=execution.started_at,
+        finished_at=execution.finished_at,
+        argv=[secrets.mask(argument) for argument in request.argv],
+        cwd=request.cwd,
+        profile_path=loaded.path,
+        profile_sha256=loaded.checksum,
+        project=loaded.profile.project.name,
+        settings={key: secrets.mask_data(value) for key, value in settings.items()},
+        facts=facts,
+    )
+
+
+def write_what_fits(
+    run_dir: Path, info: RunInfo, results: list[TaskResult], error: OSError, notify: Notify
+) -> WrittenEvidence:
+    """After a failed write (a full disk): an infrastructure error, with what fits, manifest last.
+
+    The partial reports go first, then, if still nothing fits, the partial test records; a
+    manifest that cannot be written either is said in a notice with the counts.
+    """
+    from qaagent.errors import ExitCode
+    from qaagent.evidence.models import DIAGNOSTICS_NAME, REPORTS_DIR, TESTS_NAME
+    from qaagent.evidence.writer import build_manifest, write_evidence
+    from qaagent.model.run import RunStatus
+
+    failed = replace(info, exit_code=int(ExitCode.INFRASTRUCTURE_ERROR), status=RunStatus.error)
+    notify(
+        f"qaagent: error: The evidence could not be written completely to {run_dir} "
+        f"({error.strerror or error}); the reports are left out and the run is an "
+        "infrastructure error (exit code 3). Free space there, or set run.runs_dir (or "
+        "QAAGENT_RUNS_DIR) to a folder with room."
+    )
+    for leftover in (REPORTS_DIR, TESTS_NAME, DIAGNOSTICS_NAME):
+        remove_partial(run_dir / leftover)
+    try:
+        return WrittenEvidence(write_evidence(run_dir, failed, results))
+    except OSError:
+        for leftover in (TESTS_NAME, DIAGNOSTICS_NAME):
+            remove_partial(run_dir / leftover)
+    manifest = build_manifest(run_dir, failed, results)
+    try:
+        store_manifest(run_dir, manifest)
+    except OSError as final:
+        counts = manifest.counts
+        notify(
+            f"qaagent: error: The manifest could not be written to {run_dir} "
+            f"({final.strerror or final}). The run: {counts.passed} passed, {counts.failed} "
+            f"failed, {counts.errors} errors, {counts.skipped} skipped, {counts.flaky} flaky."
+        )
+        return WrittenEvidence(manifest, stored=False)
+    return WrittenEvidence(manifest)
+
+
+def store_manifest(run_dir: Path, manifest: Manifest) -> None:
+    """Index what is on disk, leftover temporaries aside, and write the manifest alone."""
+    from qaagent.evidence.writer import index_files, write_manifest
+
+    remove_manifest_temporaries(run_dir)
+    manifest.files = index_files(run_dir)
+    try:
+        write_manifest(run_dir, manifest)
+    finally:
+        remove_manifest_temporaries(run_dir)
+
+
+def remove_manifest_temporaries(run_dir: Path) -> None:
+    """Delete the half-written temporary files of failed manifest writes."""
+    for temporary in run_dir.glob(".manifest-*.tmp"):
+        temporary.unlink(missing_ok=True)
+
+
+def remove_partial(path: Path) -> None:
+    """Delete a file or folder that a failed write may have left half-written."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def with_cli_args(tasks: list[Task], cli_args: list[str]) -> list[Task]:
+    """The tasks with the arguments given after `--`, for their tools to receive last."""
+    return [task.model_copy(update={"cli_args": tuple(cli_args)}) for task in tasks]
+
+
+def run_secrets(loaded: LoadedProfile, tasks: list[Task], environment: str | None) -> SecretValues:
+    """Values to mask: secret-looking or listed variables of qaagent's and the tasks' environment."""
+    from qaagent.secrets import SecretValues
+
+    return SecretValues.from_environments(
+        [os.environ, app_env(loaded, environment), *(task.env for task in tasks)],
+        loaded.profile.secrets,
+    )
+
+
+def plan_shards(
+    loaded: LoadedProfile, tasks: list[Task], environment: str | None, notify: Notify
+) -> tuple[list[Task], dict[str, float]]:
+    """Tasks with split suites replaced by their shards, and the expected seconds of each shard."""
+    if not any(task.split is not None for task in tasks):
+        return tasks, {}
+    from qaagent.splitting import split_tasks
+
+    workers = split_workers(loaded.profile.run)
+    split = split_tasks(tasks, workers, loaded.runs_dir, app_env(loaded, environment))
+    for note in split.notes:
+        notify(f"note: {note}")
+    return split.tasks, split.expected
+
+
+def merged_shards(runnable: list[Task], results: list[TaskResult]) -> list[TaskResult]:
+    """Results with each split suite's shards merged into one result."""
+    shard_of = {task.name: task.shard_of for task in runnable if task.shard_of}
+    if not shard_of:
+        return results
+    from qaagent.splitting import merge_shards
+
+    return merge_shards(results, shard_of)
+
+
+def split_workers(settings: RunSettings) -> int:
+    """Most shards of a split suite: the worker budget, and 1 when sequential."""
+    if not settings.parallel:
+        return 1
+    return worker_budget(settings)
+
+
+def worker_budget(settings: RunSettings) -> int:
+    """Workers the run may use in all: max_workers, else the processors."""
+    return settings.max_workers or os.cpu_count() or 1
+
+
+class PostPhasePreparation:
+    """Imports the post-phase and gathers git and tool facts on a spare thread, once started.
+
+    Started after the first tasks are running, so that it does not slow their start.
+    """
+
+    def __init__(self, root: Path, formats: list[str]) -> None:
+        from concurrent.futures import Future
+
+        self.root = root
+        self.formats = formats
+        self.facts: Future[RunFacts] = Future()
+        self._started = False
+
+    def start(self) -> None:
+        """Begin on a daemon thread; later calls do nothing."""
+        if not self._started:
+            self._started = True
+            threading.Thread(target=self._prepare, name="qaagent-prepare", daemon=True).start()
+
+    def result(self) -> RunFacts:
+        """The facts, waiting for them (and starting, if nothing has yet)."""
+        self.start()
+        return self.facts.result()
+
+    def _prepare(self) -> None:
+        from qaagent.evidence.writer import collect_facts
+        from qaagent.reporting import preload
+
+        try:
+            preload(self.formats)
+            self.facts.set_result(collect_facts(self.root))
+        except BaseException as error:
+            self.facts.set_exception(error)
+
+
+class StartAfterFirstWave:
+    """Passes events on to the progress, and starts the preparation once every worker is busy."""
+
+    def __init__(self, progress: RunWatcher, preparation: PostPhasePreparation, wave: int) -> None:
+        self.progress = progress
+        self.preparation = preparation
+        self.waiting = wave
+
+    def event(self, event: Event) -> None:
+        """Count task starts, then show the event."""
+        from qaagent.execute.backend import EventKind
+
+        if event.kind is EventKind.started:
+            self.waiting -= 1
+            if self.waiting <= 0:
+                self.preparation.start()
+        self.progress.event(event)
+
+    def tick(self) -> None:
+        """Refresh the progress."""
+        self.progress.tick()
+
+
+def report_writers(request: RunRequest) -> list[ReportWriter]:
+    """Reports written into the run before the manifest indexes it.
+
+    GitHub annotations go to the request's `report_stdout`, so that a caller printing JSON on
+    stdout can send them elsewhere.
+    """
+    from qaagent.reporting import write_reports
+
+    formats = request.formats
+    if not formats:
+        return []
+    folders = {task.name: task.cwd for task in request.tasks}
+
+    def write(run_dir: Path, manifest: Manifest) -> None:
+        write_reports(
+            run_dir, formats, manifest=manifest, stdout=request.report_stdout, folders=folders
+        )
+
+    return [write]
+
+
+def run_settings(
+    loaded: LoadedProfile,
+    tasks: list[Task],
+    workers: int,
+    environment: str | None,
+    execution: Execution,
+) -> dict[str, object]:
+    """The effective settings recorded in the manifest (secret-looking values are masked there)."""
+    return {
+        **loaded.profile.run.model_dump(mode="json"),
+        "workers": workers,
+        "environment": environment,
+        "stop_reason": str(execution.stop_reason) if execution.stop_reason else None,
+        "tasks": {
+            task.name: task.model_dump(
+                mode="json",
+                include={"kind", "env", "pool", "timeout", "retry_count", "needs_app", "cli_args"},
+            )
+            for task in tasks
+        },
+    }
+
+
+def choose_environment(loaded: LoadedProfile, requested: str | None) -> str | None:
+    """The app environment of the run; an unknown --env is a usage error."""
+    from qaagent.errors import UsageError
+    from qaagent.execute.app import pick_environment
+
+    apps = loaded.profile.app
+    chosen = pick_environment(apps, requested)
+    if requested is not None and chosen is None:
+        known = ", ".join(apps) or "none defined under app:"
+        raise UsageError(f"--env {requested!r} is not an app environment of the profile ({known}).")
+    return chosen
+
+
+def app_env(loaded: LoadedProfile, environment: str | None) -> dict[str, str]:
+    """Variables every task gets: BASE_URL of the chosen app environment."""
+    if environment is None:
+        return {}
+    return {"BASE_URL": loaded.profile.app[environment].base_url}
+
+
+def make_app(
+    loaded: LoadedProfile, environment: str | None, tasks: list[Task], run_dir: Path
+) -> AppLifecycle | None:
+    """The app to start before the tasks that need it, if it has a start command."""
+    from qaagent.execute.app import AppLifecycle
+
+    if environment is None:
+        return None
+    settings = loaded.profile.app[environment]
+    users = sum(1 for task in tasks if task.needs_app)
+    if settings.start_command is None or users == 0:
+        return None
+    return AppLifecycle(
+        environment,
+        settings,
+        loaded.root,
+        run_dir / "artifacts" / APP_LOG_FOLDER / f"{environment}.log",
+        users,
+        app_env(loaded, environment),
+    )
