@@ -9,7 +9,7 @@ import shutil
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from qaagent.model.results import TaskResult
     from qaagent.model.task import Task
     from qaagent.secrets import SecretValues
-    from qaagent.session import Progress, RunRequest, Session
+    from qaagent.session import Progress, ProgressFactory, RunRequest, Session
 
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
 
@@ -188,7 +188,6 @@ def run_all(
         tasks = only_last_failed(tasks, loaded.runs_dir)
     environment = choose_environment(loaded, env)
     with open_event_lines(events, json_output) as event_lines:
-        stdout_taken = json_output or (event_lines is not None and event_lines.on_stdout)
         request = RunRequest(
             loaded,
             tasks,
@@ -199,7 +198,7 @@ def run_all(
             chromium=find_chromium(chromium, os.environ),
             formats=formats,
             order=requested_order,
-            report_stdout=sys.stderr if stdout_taken else None,
+            report_stdout=sys.stderr if takes_stdout(event_lines, json_output) else None,
         )
         exit_code = execute_run(request, event_lines, json_output)
     leave(exit_code)
@@ -215,8 +214,7 @@ def execute_run(request: RunRequest, events: EventLines | None, json_output: boo
     from qaagent.session import Session
 
     GUARD.start()
-    stdout_taken = json_output or (events is not None and events.on_stdout)
-    stream = sys.stderr if stdout_taken else sys.stdout
+    stream = sys.stderr if takes_stdout(events, json_output) else sys.stdout
     session = Session(
         request,
         JsonLines(events.stream) if events is not None else None,
@@ -237,6 +235,11 @@ def execute_run(request: RunRequest, events: EventLines | None, json_output: boo
             f"the run finished its bookkeeping and keeps exit code {outcome.exit_code}."
         )
     return outcome.exit_code
+
+
+def takes_stdout(events: EventLines | None, json_output: bool) -> bool:
+    """Whether stdout is kept for JSON (--json, or --events jsonl), the rest going to stderr."""
+    return json_output or (events is not None and events.on_stdout)
 
 
 def take_stop_signals(session: Session) -> list[int]:
@@ -271,9 +274,7 @@ def take_stop_signals(session: Session) -> list[int]:
     return late
 
 
-def progress_on(
-    stream: TextIO,
-) -> Callable[[Sequence[Task], Mapping[str, float], SecretValues], Progress]:
+def progress_on(stream: TextIO) -> ProgressFactory:
     """The live board or plain progress lines on the stream, for the session to open."""
     from qaagent.reporting.progress import make_progress
 
@@ -405,23 +406,12 @@ def show_outcome(
     stream: TextIO, json_output: bool, manifest: Manifest, results: list[TaskResult], run_dir: Path
 ) -> None:
     """The summary table, or `reports/summary.json`'s content alone on stdout."""
-    from qaagent.reporting import print_summary_json
-    from qaagent.reporting.progress import may_be_terminal, plain_summary
+    from qaagent.reporting import print_outcome, print_summary_json
 
     if json_output:
         print_summary_json(run_dir, sys.stdout, manifest)
-        return
-    status = str(manifest.status)
-    if not may_be_terminal(stream, os.environ):
-        stream.write(plain_summary(results, manifest.wall_time, run_dir, status))
-        return
-    from rich.console import Console
-
-    from qaagent.reporting.console import print_summary
-    from qaagent.reporting.terminal import console_colours
-
-    console = Console(file=stream, highlight=False, markup=False, **console_colours(os.environ))
-    print_summary(console, results, manifest.wall_time, run_dir, status)
+    else:
+        print_outcome(stream, manifest, results, run_dir)
 
 
 def find_chromium(given: str | None, environ: Mapping[str, str]) -> str | None:

@@ -8,13 +8,11 @@ import signal
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import Protocol
 
 from qaagent.errors import ExitCode, UsageError
@@ -383,35 +381,3 @@ def crash_result(
     lines = "".join(traceback.format_exception(error)).splitlines()
     result.tail = lines[-TAIL_LINES:]
     return result
-
-
-@contextmanager
-def interrupts_stop(orchestrator: RunOrchestrator) -> Iterator[None]:
-    """SIGINT/SIGTERM/SIGHUP: the first stops the run gracefully, the second raises HardStop.
-
-    SIGHUP is a closed terminal or a dropped SSH session: the tasks run in sessions of their
-    own, so nothing but qaagent would stop them, and the evidence would be lost.
-
-    Only the main thread can install handlers; elsewhere signals keep their usual meaning.
-    On leaving, only handlers still its own are restored, so one installed inside stays.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = 0
-
-    def handle(signum: int, frame: FrameType | None) -> None:
-        nonlocal received
-        received += 1
-        if received == 1:
-            orchestrator.request_interrupt()
-        else:
-            raise HardStop
-
-    previous = {signum: signal.signal(signum, handle) for signum in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            if signal.getsignal(signum) is handle:
-                signal.signal(signum, handler)

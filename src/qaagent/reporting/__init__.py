@@ -15,6 +15,7 @@ from qaagent.errors import UsageError
 
 if TYPE_CHECKING:
     from qaagent.evidence.models import Manifest
+    from qaagent.model.results import TaskResult
     from qaagent.reporting.bundle import RunBundle
     from qaagent.reporting.summary import RunSummary
 
@@ -124,6 +125,29 @@ def print_summary_json(run_dir: Path, stream: TextIO, manifest: Manifest | None 
             shutil.copyfileobj(summary, stream)
         return
     write_summary_json(stream, build_summary(load_run(run_dir, manifest)))
+
+
+def print_outcome(
+    stream: TextIO,
+    manifest: Manifest,
+    results: list[TaskResult],
+    run_dir: Path,
+    environ: Mapping[str, str] = os.environ,
+) -> None:
+    """The summary table of a finished run: coloured on a terminal, plain lines anywhere else."""
+    from qaagent.reporting.progress import may_be_terminal, plain_summary
+
+    status = str(manifest.status)
+    if not may_be_terminal(stream, environ):
+        stream.write(plain_summary(results, manifest.wall_time, run_dir, status))
+        return
+    from rich.console import Console
+
+    from qaagent.reporting.console import print_summary
+    from qaagent.reporting.terminal import console_colours
+
+    console = Console(file=stream, highlight=False, markup=False, **console_colours(environ))
+    print_summary(console, results, manifest.wall_time, run_dir, status)
 
 
 def preload(formats: Iterable[str]) -> None:
