@@ -657,6 +657,7 @@ def run_settings(
     """The effective settings recorded in the manifest (secret-looking values are masked there)."""
     return {
         **loaded.profile.run.model_dump(mode="json"),
+        "sources": loaded.sources,
         "workers": workers,
         "environment": environment,
         "stop_reason": str(execution.stop_reason) if execution.stop_reason else None,

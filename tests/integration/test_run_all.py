@@ -522,3 +522,32 @@ def test_an_app_that_never_becomes_healthy_errors_its_suites_with_its_log(
     assert "boom: DATABASE_URL is not set" in (smoke.error or "")
     assert plain.outcome == "passed"
     assert "boom: DATABASE_URL is not set" in completed.stdout
+
+
+def test_the_manifest_says_where_each_run_setting_came_from(project: Path) -> None:
+    profile = project / "qaagent.yaml"
+    profile.write_text(profile.read_text() + "  retry_count: 1\n")
+    completed = subprocess.run(
+        command("--suite", "lint", "--max-workers", "2"),
+        cwd=project,
+        env={**environment(drop=("CI", "QAAGENT_")), "QAAGENT_TIMEOUT": "60"},
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    settings = checked_manifest(run_dirs(project)[-1]).settings
+    assert settings["sources"] == {
+        "parallel": "default",
+        "max_workers": "command line",
+        "retry_count": "profile",
+        "timeout": "environment QAAGENT_TIMEOUT",
+        "fail_fast": "default",
+        "max_failures": "default",
+        "retry_on_attempts": "default",
+        "retry_on_backoff": "default",
+        "runs_dir": "default",
+        "python": "default",
+    }
+    assert (settings["max_workers"], settings["retry_count"], settings["timeout"]) == (2, 1, 60.0)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qaagent.config.loader import env_var_for, load_profile, overridable_run_fields
+from qaagent.config.loader import load_profile
+from qaagent.errors import ConfigError
+from qaagent.options import RUN_OPTIONS
 
 QAAGENT_STYLE = """
 project:
@@ -122,13 +124,34 @@ def test_precedence_is_cli_then_environment_then_file_then_defaults(tmp_path: Pa
     assert from_cli.retry_count == 0
 
 
+def test_the_profile_says_where_each_run_setting_came_from(tmp_path: Path) -> None:
+    path = write_profile(tmp_path, "run:\n  max_workers: 3\n  timeout: 60\n  parallel: true\n")
+    sources = load_profile(
+        path,
+        environ={"QAAGENT_TIMEOUT": "30", "QAAGENT_RUNS_DIR": "runs"},
+        cli_overrides={"max_workers": 4, "fail_fast": None},
+    ).sources
+    assert sources["max_workers"] == "command line"
+    assert sources["timeout"] == "environment QAAGENT_TIMEOUT"
+    assert sources["runs_dir"] == "environment QAAGENT_RUNS_DIR"
+    assert sources["parallel"] == "profile"
+    assert sources["fail_fast"] == "default"
+    assert set(sources) == {opt.name for opt in RUN_OPTIONS}
+
+
+def test_a_retries_value_from_the_command_line_is_named_by_its_option(tmp_path: Path) -> None:
+    path = write_profile(tmp_path, "run: {}\n")
+    with pytest.raises(ConfigError, match=r"\(from option --retries\)"):
+        load_profile(path, cli_overrides={"retry_count": -1})
+
+
 def test_empty_environment_value_does_not_override(tmp_path: Path) -> None:
     path = write_profile(tmp_path, "run:\n  max_workers: 3\n")
     assert load_profile(path, environ={"QAAGENT_MAX_WORKERS": ""}).profile.run.max_workers == 3
 
 
 def test_environment_variables_cover_the_scalar_run_settings() -> None:
-    names = [env_var_for(field) for field in overridable_run_fields()]
+    names = [opt.env_var for opt in RUN_OPTIONS]
     assert "QAAGENT_PARALLEL" in names
     assert "QAAGENT_MAX_WORKERS" in names
     assert "QAAGENT_FAIL_FAST" in names

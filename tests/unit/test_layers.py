@@ -29,6 +29,7 @@ def test_every_import_contract_is_kept() -> None:
 
     assert checked.returncode == 0, report + checked.stderr
     assert "The model imports no other qaagent package but the errors KEPT" in report
+    assert "The errors, task names, secret masking and run options import no other" in report
     assert "Processes are started and ended without the profile" in report
     assert "The tools run without the profile, the plan, the engine" in report
     assert "The evidence is written without the tools or the engine KEPT" in report

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TextIO
 import typer
 
 from qaagent.commands import ConfigOption, SkipOption, SuiteOption, setup_logging
+from qaagent.options import option
 
 if TYPE_CHECKING:
     from qaagent.evidence.models import Manifest
@@ -35,43 +36,30 @@ def run_all(
     config: ConfigOption = None,
     parallel: Annotated[
         bool | None,
-        typer.Option("--parallel/--no-parallel", help="Run tasks at the same time (run.parallel)."),
+        typer.Option(option("parallel").flag, help=option("parallel").help),
     ] = None,
     max_workers: Annotated[
         int | None,
         typer.Option(
-            "--max-workers",
-            metavar="N",
-            min=1,
-            help="Tasks at once when parallel (default: run.max_workers, else the number of tasks).",
+            option("max_workers").flag, metavar="N", min=1, help=option("max_workers").help
         ),
     ] = None,
     suite: SuiteOption = None,
     skip: SkipOption = None,
     fail_fast: Annotated[
         bool | None,
-        typer.Option(
-            "--fail-fast/--no-fail-fast",
-            help="After the first failing task, start nothing more and stop running tasks.",
-        ),
+        typer.Option(option("fail_fast").flag, help=option("fail_fast").help),
     ] = None,
     max_failures: Annotated[
         int | None,
         typer.Option(
-            "--max-failures",
-            metavar="N",
-            min=1,
-            help="Once N tests failed across the run, start nothing more and stop running tasks "
-            "(run.max_failures).",
+            option("max_failures").flag, metavar="N", min=1, help=option("max_failures").help
         ),
     ] = None,
     timeout: Annotated[
         float | None,
         typer.Option(
-            "--timeout",
-            metavar="SECONDS",
-            min=0.001,
-            help="Seconds per task before it is killed (run.timeout; a suite's own timeout wins).",
+            option("timeout").flag, metavar="SECONDS", min=0.001, help=option("timeout").help
         ),
     ] = None,
     run_timeout: Annotated[
@@ -87,7 +75,7 @@ def run_all(
     retries: Annotated[
         int | None,
         typer.Option(
-            "--retries", metavar="N", min=0, help="Reruns of failed tests (run.retry_count)."
+            option("retry_count").flag, metavar="N", min=0, help=option("retry_count").help
         ),
     ] = None,
     env: Annotated[

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from qaagent.config.models import QAAgentProfile, RunSettings
+from qaagent.config.models import QAAgentProfile
 from qaagent.config.suites import SuiteSpec, resolve_suites
 from qaagent.config.yamlsource import (
     Location,
@@ -26,10 +26,9 @@ from qaagent.config.yamlsource import (
     parse_yaml,
 )
 from qaagent.errors import ConfigError
+from qaagent.options import RUN_OPTIONS, source_of
 
 PROFILE_NAMES = ("qaagent.yaml", ".qaagent.yaml")
-ENV_PREFIX = "QAAGENT_"
-NON_SCALAR_RUN_FIELDS = frozenset({"suite_order", "pools"})
 QAAGENT_SECTIONS = tuple(QAAgentProfile.model_fields)
 
 
@@ -42,6 +41,7 @@ class LoadedProfile:
     suites: list[SuiteSpec]
     notices: list[str] = field(default_factory=list)
     checksum: str = ""
+    sources: dict[str, str] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -52,16 +52,6 @@ class LoadedProfile:
     def runs_dir(self) -> Path:
         """Absolute folder of run directories."""
         return (self.root / self.profile.run.runs_dir).resolve()
-
-
-def overridable_run_fields() -> list[str]:
-    """Run settings that environment variables and command-line options may override."""
-    return [name for name in RunSettings.model_fields if name not in NON_SCALAR_RUN_FIELDS]
-
-
-def env_var_for(field_name: str) -> str:
-    """`max_workers` is overridden by `QAAGENT_MAX_WORKERS`."""
-    return ENV_PREFIX + field_name.upper()
 
 
 def find_profile(config: Path | None, start: Path) -> Path:
@@ -134,7 +124,9 @@ def load_profile(
         raise ConfigError(f"{path.name}: the profile must be a mapping of sections (line 1).")
     _empty_sections_as_defaults(document.data)
     environ = environ if environ is not None else os.environ
-    origins = _apply_overrides(document.data, environ, cli_overrides or {})
+    cli = cli_overrides or {}
+    sources = _run_sources(document.data, environ, cli)
+    origins = _apply_overrides(document.data, environ, cli)
     problems = [
         (loc, "key appears twice; only the last value would count")
         for loc, _ in document.duplicates
@@ -149,7 +141,7 @@ def load_profile(
         suites, notices = plan.suites, plan.notices
     if problems or profile is None:
         raise ConfigError(_describe(path, document, problems, origins))
-    loaded = LoadedProfile(path, profile, suites, notices, hashlib.sha256(raw).hexdigest())
+    loaded = LoadedProfile(path, profile, suites, notices, hashlib.sha256(raw).hexdigest(), sources)
     warning = _runs_dir_warning(loaded, origins.get(("run", "runs_dir")))
     if warning is not None:
         print(f"qaagent: warning: {warning}", file=sys.stderr)
@@ -215,15 +207,24 @@ def _apply_overrides(
     if not isinstance(run, dict):
         return {}
     origins: dict[Location, str] = {}
-    for name in overridable_run_fields():
-        variable = env_var_for(name)
-        if environ.get(variable, "") != "":
-            run[name] = environ[variable]
-            origins[("run", name)] = f"environment variable {variable}"
-        if cli.get(name) is not None:
-            run[name] = cli[name]
-            origins[("run", name)] = f"option --{name.replace('_', '-')}"
+    for opt in RUN_OPTIONS:
+        from_environment = opt.env_value(environ)
+        if from_environment is not None:
+            run[opt.name] = from_environment
+            origins[("run", opt.name)] = f"environment variable {opt.env_var}"
+        if cli.get(opt.name) is not None:
+            run[opt.name] = cli[opt.name]
+            origins[("run", opt.name)] = f"option {opt.option_name}"
     return origins
+
+
+def _run_sources(
+    data: dict[str, Any], environ: Mapping[str, str], cli: Mapping[str, Any]
+) -> dict[str, str]:
+    """Where each run setting's value comes from, read before the overrides are written in."""
+    run = data.get("run")
+    profile_keys = set(run) if isinstance(run, dict) else set()
+    return {opt.name: source_of(opt, cli, environ, profile_keys) for opt in RUN_OPTIONS}
 
 
 def _validate(data: dict[str, Any], problems: list[tuple[Location, str]]) -> QAAgentProfile | None:
