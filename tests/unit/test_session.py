@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from test_orchestrator import result_for
 
 from qaagent.config.loader import load_profile
 from qaagent.model.events import EventBase
-from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
+from qaagent.model.outcomes import CaseStatus, TaskOutcome, TestCase
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
 from qaagent.plan import build_tasks
@@ -38,25 +38,11 @@ class FakeTools:
     def run(self, task: Task, context: RunContext) -> TaskResult:
         if self.wait_for_stop:
             assert context.stop.wait(30), "never asked to stop"
-            return result(task, TaskOutcome.interrupted, [])
+            return result_for(task, TaskOutcome.interrupted, [])
         failed = task.suite == "bad"
         status = CaseStatus.failed if failed else CaseStatus.passed
         cases = [TestCase(id=f"{task.name}::t", name="t", status=status)]
-        return result(task, TaskOutcome.failed if failed else TaskOutcome.passed, cases)
-
-
-def result(task: Task, outcome: TaskOutcome, cases: list[TestCase]) -> TaskResult:
-    now = datetime.now(UTC)
-    return TaskResult(
-        task=task.name,
-        suite=task.suite,
-        kind=task.kind,
-        outcome=outcome,
-        counts=Counts.of(cases),
-        cases=cases,
-        started_at=now,
-        finished_at=now,
-    )
+        return result_for(task, TaskOutcome.failed if failed else TaskOutcome.passed, cases)
 
 
 def request_in(tmp_path: Path) -> RunRequest:
