@@ -1,8 +1,8 @@
 """The events of a run, one stream for the whole pipeline, as `--events jsonl` writes them.
 
 Every event carries the run's id, its place in the stream (`seq`: 1, 2, 3… with no gaps) and
-the time it happened (UTC), plus the fields of its kind. `test-started` and `test-finished` are
-declared for tools that report tests live; their fields are optional until they do.
+the time it happened (UTC), plus the fields of its kind. `tests-collected`, `test-started` and
+`test-finished` come from the tools' live feed (see `qaagent.model.live`), as the tests run.
 """
 
 from __future__ import annotations
@@ -78,26 +78,43 @@ class TaskFinished(EventBase):
     counts: dict[str, int] = Field(description="Tests per status: passed, failed, errors, ….")
     duration: float = Field(description="Seconds the task took.")
     error: str | None = Field(None, description="Why the task ended badly, when it did.")
+    tail: list[str] = Field(
+        default_factory=list, description="The last lines of its output, when it failed."
+    )
+    log: str | None = Field(None, description="Its log, relative to the run folder.")
+
+
+class TestsCollected(EventBase):
+    """A task's tool knows how many tests this attempt will run."""
+
+    kind: Literal["tests-collected"] = "tests-collected"
+    task: str
+    worker: int | None = None
+    count: int = Field(ge=0)
 
 
 class TestStarted(EventBase):
-    """A test began (for tools that report tests live)."""
+    """A test began."""
 
     kind: Literal["test-started"] = "test-started"
-    task: str | None = None
-    test: str | None = None
+    task: str
+    test: str
     worker: int | None = None
 
 
 class TestFinished(EventBase):
-    """A test ended (for tools that report tests live)."""
+    """A test ended, as the tool reported it live; the reports count from JUnit where it exists."""
 
     kind: Literal["test-finished"] = "test-finished"
-    task: str | None = None
-    test: str | None = None
+    task: str
+    test: str
     worker: int | None = None
-    outcome: str | None = None
-    duration: float | None = None
+    outcome: str = Field(description="passed, failed, error, skipped, xfailed or xpassed.")
+    duration: float | None = Field(None, description="Seconds the test took.")
+    file: str | None = None
+    line: int | None = None
+    message: str | None = Field(None, description="The failure's short message.")
+    cost: float | None = Field(None, description="What the test spent, as its suite counts it.")
 
 
 class Stopping(EventBase):
@@ -141,6 +158,7 @@ Event = Annotated[
     | TaskStarted
     | TaskOutput
     | TaskFinished
+    | TestsCollected
     | TestStarted
     | TestFinished
     | Stopping
