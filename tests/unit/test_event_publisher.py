@@ -225,3 +225,49 @@ def test_events_in_a_missing_folder_are_a_usage_error_naming_the_file(tmp_path: 
     ):
         pass
     assert str(missing) in caught.value.message
+
+
+def test_a_tools_live_feed_becomes_test_events_and_incomplete_lines_are_dropped() -> None:
+    from qaagent.model.live import LiveTest
+
+    lines = published(
+        Event(EventKind.test, "unit", 1, test=LiveTest(event="collected", count=2)),
+        Event(EventKind.test, "unit", 1, test=LiveTest(event="started", test="t.py::a")),
+        Event(
+            EventKind.test,
+            "unit",
+            1,
+            test=LiveTest(test="t.py::a", outcome="failed", duration=0.5, line=3, message="no"),
+        ),
+        Event(EventKind.test, "unit", 1, test=LiveTest(event="finished", test="t.py::b")),
+    )
+    assert [line["kind"] for line in lines] == ["tests-collected", "test-started", "test-finished"]
+    assert lines[0]["count"] == 2
+    assert lines[2] == {
+        **lines[2],
+        "task": "unit",
+        "test": "t.py::a",
+        "worker": 1,
+        "outcome": "failed",
+        "duration": 0.5,
+        "line": 3,
+        "message": "no",
+    }
+
+
+def test_a_failed_task_finishes_with_its_tail_and_its_log_inside_the_run_folder(
+    tmp_path: Any,
+) -> None:
+    output_dir = tmp_path / "run" / "artifacts" / "unit"
+    result = TaskResult(
+        task="unit",
+        suite="unit",
+        kind="pytest",
+        outcome=TaskOutcome.failed,
+        output_dir=output_dir,
+        log_path=output_dir / "attempt-1" / "output.log",
+        tail=["E   assert 1 == 2"],
+    )
+    (finished,) = published(Event(EventKind.finished, "unit", 0, result=result))
+    assert finished["tail"] == ["E   assert 1 == 2"]
+    assert finished["log"] == "artifacts/unit/attempt-1/output.log"

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from qaagent.model.live import LiveTest
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
 
@@ -21,6 +22,7 @@ class EventKind(StrEnum):
 
     started = "started"
     output = "output"
+    test = "test"
     finished = "finished"
     stopping = "stopping"
 
@@ -33,6 +35,7 @@ class Event:
     task: str
     worker: int | None = None
     line: str | None = None
+    test: LiveTest | None = None
     result: TaskResult | None = None
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from qaagent.execute.backend import Event, EventKind
 from qaagent.model import events
-from qaagent.model.outcomes import task_counts
+from qaagent.model.live import LiveTest
+from qaagent.model.outcomes import TaskOutcome, task_counts
 from qaagent.model.results import TaskResult
 from qaagent.secrets import NO_SECRETS, SecretValues
 
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from qaagent.execute.orchestrator import RunWatcher
 
 Subscriber = Callable[[events.EventBase], None]
+FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
 
 
 class EventPublisher:
@@ -102,21 +104,53 @@ def publish_task_event(publisher: EventPublisher, event: Event) -> None:
         publisher.publish(events.TaskStarted, task=event.task, worker=event.worker)
     elif event.kind is EventKind.output and event.line is not None:
         publisher.publish(events.TaskOutput, task=event.task, worker=event.worker, line=event.line)
+    elif event.kind is EventKind.test and event.test is not None:
+        publish_test_event(publisher, event.task, event.worker, event.test)
     elif event.kind is EventKind.finished and event.result is not None:
         publisher.publish(events.TaskFinished, worker=event.worker, **finished_fields(event.result))
     elif event.kind is EventKind.stopping and event.line is not None:
         publisher.publish(events.Stopping, reason=stop_reason_of(event.line), message=event.line)
 
 
+def publish_test_event(
+    publisher: EventPublisher, task: str, worker: int | None, test: LiveTest
+) -> None:
+    """A line of a tool's live feed as the public event of its kind; incomplete lines are dropped."""
+    if test.event == "collected" and test.count is not None:
+        publisher.publish(events.TestsCollected, task=task, worker=worker, count=test.count)
+    elif test.event == "started" and test.test is not None:
+        publisher.publish(events.TestStarted, task=task, worker=worker, test=test.test)
+    elif test.event == "finished" and test.test is not None and test.outcome is not None:
+        fields = test.model_dump(exclude={"event", "count"})
+        publisher.publish(events.TestFinished, task=task, worker=worker, **fields)
+
+
 def finished_fields(result: TaskResult) -> dict[str, Any]:
-    """A task's result as `task-finished` states it, counted as the reports count it."""
+    """A task's result as `task-finished` states it, counted as the reports count it.
+
+    The log is named relative to the run folder, two levels above the task's own folder.
+    """
+    failing = result.outcome in FAILING
     return {
         "task": result.task,
         "outcome": str(result.outcome),
         "counts": task_counts(result.outcome, result.cases).model_dump(),
         "duration": round(result.duration, 3),
         "error": result.error,
+        "tail": result.tail if failing else [],
+        "log": relative_log(result),
     }
+
+
+def relative_log(result: TaskResult) -> str | None:
+    """The task's log inside the run folder (`artifacts/<task>/…`), or None without one."""
+    if result.log_path is None or result.output_dir is None:
+        return None
+    run_dir = result.output_dir.parent.parent
+    try:
+        return result.log_path.relative_to(run_dir).as_posix()
+    except ValueError:
+        return str(result.log_path)
 
 
 def stop_reason_of(message: str) -> str | None:

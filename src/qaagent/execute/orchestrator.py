@@ -27,6 +27,7 @@ from qaagent.execute.backend import (
     TaskHandle,
 )
 from qaagent.execute.scheduler import order_tasks, start_priorities
+from qaagent.model.live import LiveTest
 from qaagent.model.outcomes import Counts, TaskOutcome, task_counts
 from qaagent.model.results import TaskResult
 from qaagent.model.run import RunStatus, StopReason, exit_code_for, status_for
@@ -295,12 +296,16 @@ class RunOrchestrator:
         def on_output(line: str) -> None:
             self._emit(Event(EventKind.output, task.name, control.worker, line=line))
 
+        def on_test(test: LiveTest) -> None:
+            self._emit(Event(EventKind.test, task.name, control.worker, test=test))
+
         return RunContext(
             output_dir=output_dir,
             env=dict(self.options.env),
             stop=control.stop,
             chromium=self.options.chromium,
             on_output=on_output,
+            on_test=on_test,
             secrets=self.options.secrets,
         )
 

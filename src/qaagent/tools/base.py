@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from qaagent.model.live import LiveTest
 from qaagent.model.outcomes import TestCase
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
@@ -23,6 +24,7 @@ class RunContext:
     stop: threading.Event = field(default_factory=threading.Event)
     chromium: str | None = None
     on_output: Callable[[str], None] | None = None
+    on_test: Callable[[LiveTest], None] | None = None
     secrets: SecretValues = NO_SECRETS
 
 
