@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -10,19 +11,21 @@ from pathlib import Path
 import pytest
 
 from qaagent.errors import ExitCode, UsageError
-from qaagent.execute.backend import Event
+from qaagent.execute.backend import Event, TaskControl
 from qaagent.execute.orchestrator import (
     Execution,
     ExecutionOptions,
     RunOrchestrator,
-    error_result,
     plan_tasks,
 )
+from qaagent.execute.task import TaskSettings, error_result, run_task
+from qaagent.model.live import LiveTest
 from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
 from qaagent.model.results import TaskResult
 from qaagent.model.run import RunStatus, StopReason, exit_code_for
 from qaagent.model.task import Task
 from qaagent.reporting.progress import failure_lines
+from qaagent.secrets import SecretValues
 from qaagent.tools.base import RunContext
 
 Behaviour = Callable[[Task, RunContext], TaskResult]
@@ -409,3 +412,65 @@ def test_the_failure_block_of_a_task_that_could_not_run_shows_each_line_once(
         "Last lines of app.log:",
         "boom",
     ]
+
+
+def reports_failures_live(count: int) -> Behaviour:
+    """A tool that reports `count` failing tests live, then runs until it is stopped."""
+
+    def behaviour(task: Task, context: RunContext) -> TaskResult:
+        assert context.on_test is not None
+        for number in range(count):
+            context.on_test(LiveTest(test=f"test_{number}", outcome="failed"))
+        stopped = context.stop.wait(30)
+        return result_for(task, TaskOutcome.interrupted if stopped else TaskOutcome.passed, [])
+
+    return behaviour
+
+
+def test_max_failures_stops_on_live_failures_before_the_failing_task_ends(tmp_path: Path) -> None:
+    runner = FakeRunner({"live": reports_failures_live(2)})
+    tasks = [make_task("live"), make_task("later")]
+    execution = orchestrate(tasks, runner, tmp_path, workers=1, max_failures=2)
+    assert execution.stop_reason is StopReason.max_failures
+    assert outcomes(execution) == {"live": TaskOutcome.interrupted, "later": TaskOutcome.not_run}
+
+
+def test_live_failures_of_a_task_that_retries_wait_for_its_result(tmp_path: Path) -> None:
+    def live_then_passes(task: Task, context: RunContext) -> TaskResult:
+        assert context.on_test is not None
+        context.on_test(LiveTest(test="test_flaky", outcome="failed"))
+        return result_for(task, TaskOutcome.passed)
+
+    runner = FakeRunner({"retrying": live_then_passes})
+    tasks = [make_task("retrying", retry_count=1), make_task("later")]
+    execution = orchestrate(tasks, runner, tmp_path, workers=1, max_failures=1)
+    assert execution.stop_reason is None
+    assert runner.started == ["retrying", "later"]
+
+
+def test_a_task_runs_from_plain_data_that_survives_pickling(tmp_path: Path) -> None:
+    settings = TaskSettings(tmp_path, {"BASE_URL": "http://x"}, None, SecretValues(["s3cret-v"]))
+    shipped: tuple[Task, TaskSettings] = pickle.loads(pickle.dumps((make_task("unit"), settings)))
+    events: list[Event] = []
+    runner = FakeRunner({})
+    result = run_task(*shipped, TaskControl(threading.Event(), 3), events.append, runner_for=runner)
+    assert result.outcome is TaskOutcome.passed
+    assert result.worker == 3
+    assert runner.contexts["unit"].env == {"BASE_URL": "http://x"}
+    assert runner.contexts["unit"].output_dir == tmp_path / "unit"
+
+
+def test_a_task_whose_runner_raises_is_its_own_error_result(tmp_path: Path) -> None:
+    def explodes(task: Task, context: RunContext) -> TaskResult:
+        raise RuntimeError("boom")
+
+    result = run_task(
+        make_task("unit"),
+        TaskSettings(tmp_path),
+        TaskControl(threading.Event(), 0),
+        lambda event: None,
+        runner_for=FakeRunner({"unit": explodes}),
+    )
+    assert result.outcome is TaskOutcome.error
+    assert result.error == "RuntimeError: boom"
+    assert any("raise RuntimeError" in line for line in result.tail)

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from qaagent.config.models import AppEnvironment
+from qaagent.execute.task import TaskCannotRun
 from qaagent.logging import get_logger
 from qaagent.processes.tree import ProcessTree, await_gone
 
@@ -21,7 +22,7 @@ STOP_GRACE = 5.0
 LOG_TAIL_LINES = 30
 
 
-class AppStartError(Exception):
+class AppStartError(TaskCannotRun):
     """The app did not become healthy, or died while needed; the message ends with its log."""
 
 

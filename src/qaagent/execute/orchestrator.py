@@ -7,7 +7,6 @@ import queue
 import signal
 import threading
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass, field
@@ -27,21 +26,28 @@ from qaagent.execute.backend import (
     TaskHandle,
 )
 from qaagent.execute.scheduler import order_tasks, start_priorities
-from qaagent.model.live import LiveTest
-from qaagent.model.outcomes import Counts, TaskOutcome, task_counts
+from qaagent.execute.task import (
+    RunnerFor,
+    TaskBody,
+    TaskSettings,
+    bare_result,
+    crash_result,
+    run_task,
+    with_task_counts,
+)
+from qaagent.model.outcomes import Counts, TaskOutcome
 from qaagent.model.results import TaskResult
 from qaagent.model.run import RunStatus, StopReason, exit_code_for, status_for
 from qaagent.model.task import Task
-from qaagent.naming import folder_name
 from qaagent.plan import select_tasks, unmatched_patterns
 from qaagent.processes.tree import kill_process_trees
 from qaagent.secrets import NO_SECRETS, SecretValues
-from qaagent.tools.base import RunContext, Runner
+from qaagent.tools.base import RunContext
 
 POLL_INTERVAL = 0.1
 SETTLE_SECONDS = 2.0
-TAIL_LINES = 20
 FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
+LIVE_FAILURES = frozenset({"failed", "error"})
 
 
 STOPPING = {
@@ -97,6 +103,10 @@ class ExecutionOptions:
     chromium: str | None = None
     secrets: SecretValues = NO_SECRETS
 
+    def task_settings(self) -> TaskSettings:
+        """What each task is given, as plain data a backend can ship."""
+        return TaskSettings(self.artifacts_dir, dict(self.env), self.chromium, self.secrets)
+
 
 @dataclass
 class Execution:
@@ -145,7 +155,7 @@ class RunOrchestrator:
 
     def __init__(
         self,
-        runner_for: Callable[[str], Runner],
+        runner_for: RunnerFor,
         options: ExecutionOptions,
         *,
         app: AppLifecycle | None = None,
@@ -162,7 +172,9 @@ class RunOrchestrator:
         self._handles: list[TaskHandle] = []
         self._backend: Backend | None = None
         self._interrupt_requested = False
-        self._failed_tests = 0
+        self._final_failures: dict[str, int] = {}
+        self._live_failures: dict[str, int] = {}
+        self._retries: dict[str, int] = {}
         self.stop_reason: StopReason | None = None
 
     def run(
@@ -178,6 +190,7 @@ class RunOrchestrator:
         started_at = datetime.now(UTC)
         ordered = order_tasks(tasks, suite_order, expected)
         priorities = start_priorities(ordered)
+        self._retries = {task.name: task.retry_count for task in tasks}
         backend = self._backend_factory(self._run_one, self.options.workers, self.options.pools)
         self._backend = backend
         try:
@@ -238,6 +251,8 @@ class RunOrchestrator:
             wait(pending, timeout=SETTLE_SECONDS)
 
     def _emit(self, event: Event) -> None:
+        """Judge the event on the thread it comes from, then queue it for the watcher."""
+        self._judge(event)
         self._events.put(event)
 
     def _drain_events(self) -> None:
@@ -249,39 +264,24 @@ class RunOrchestrator:
             self.watcher.event(event)
 
     def _run_one(self, task: Task, control: TaskControl) -> TaskResult:
-        """Run one task on a worker thread; whatever happens, return its result."""
-        started_at = datetime.now(UTC)
-        output_dir = self.options.artifacts_dir / folder_name(task.name)
-        try:
-            output_dir.mkdir(parents=True, exist_ok=True)
-            result = self._run_with_app(task, self._context(task, output_dir, control))
-        except AppStartError as error:
-            stopped = TaskOutcome.interrupted if control.stop.is_set() else TaskOutcome.error
-            result = error_result(task, str(error), started_at, output_dir, stopped)
-        except Exception as error:
-            result = crash_result(task, error, started_at, output_dir)
-        result = self._with_run_timeout(result.model_copy(update={"worker": control.worker}))
-        if self.options.fail_fast and result.outcome in FAILING:
-            self.stop(StopReason.fail_fast)
-        if self._reaches_max_failures(result):
-            self.stop(StopReason.max_failures)
-        return result
+        """Run one task on a worker thread, holding the app around it when it needs one."""
+        result = run_task(
+            task,
+            self.options.task_settings(),
+            control,
+            self._emit,
+            runner_for=self.runner_for,
+            around=self._with_app,
+        )
+        return self._with_run_timeout(result)
 
-    def _reaches_max_failures(self, result: TaskResult) -> bool:
-        """Add the result's failed tests to the run's; whether they now reach --max-failures."""
-        if self.options.max_failures is None:
-            return False
-        counts = Counts.of(result.cases)
-        with self._lock:
-            self._failed_tests += counts.failed + counts.errors
-            return self._failed_tests >= self.options.max_failures
-
-    def _run_with_app(self, task: Task, context: RunContext) -> TaskResult:
+    def _with_app(self, task: Task, context: RunContext, body: TaskBody) -> TaskResult:
+        """The task's run with the app up around it; an app that died meanwhile errors it."""
         if not (task.needs_app and self.app is not None):
-            return self.runner_for(task.kind).run(task, context)
+            return body(task, context)
         try:
             self.app.acquire(context.stop)
-            result = self.runner_for(task.kind).run(task, context)
+            result = body(task, context)
             if context.stop.is_set():
                 return result
             try:
@@ -292,22 +292,42 @@ class RunOrchestrator:
         finally:
             self.app.release()
 
-    def _context(self, task: Task, output_dir: Path, control: TaskControl) -> RunContext:
-        def on_output(line: str) -> None:
-            self._emit(Event(EventKind.output, task.name, control.worker, line=line))
+    def _judge(self, event: Event) -> None:
+        """Decide, as each result or live test arrives, whether the run must stop.
 
-        def on_test(test: LiveTest) -> None:
-            self._emit(Event(EventKind.test, task.name, control.worker, test=test))
+        A task's failed tests count once its result is in; before that, the failures its tool
+        reports live count for a task that will not retry them, so --max-failures stops the
+        run within a poll of the Nth failing test rather than at the end of its task.
+        """
+        if event.kind is EventKind.finished and event.result is not None:
+            if self.options.fail_fast and event.result.outcome in FAILING:
+                self.stop(StopReason.fail_fast)
+            counts = Counts.of(event.result.cases)
+            self._count_failures(event.task, counts.failed + counts.errors, final=True)
+        elif event.kind is EventKind.test and event.test is not None:
+            live = event.test
+            if live.event == "finished" and live.outcome in LIVE_FAILURES:
+                self._count_failures(event.task, 1, final=False)
 
-        return RunContext(
-            output_dir=output_dir,
-            env=dict(self.options.env),
-            stop=control.stop,
-            chromium=self.options.chromium,
-            on_output=on_output,
-            on_test=on_test,
-            secrets=self.options.secrets,
-        )
+    def _count_failures(self, task: str, failed: int, *, final: bool) -> None:
+        """Record a task's failed tests; stop once the run's total reaches --max-failures."""
+        if self.options.max_failures is None:
+            return
+        with self._lock:
+            if final:
+                self._final_failures[task] = failed
+            elif task in self._final_failures or self._retries.get(task, 0) > 0:
+                return
+            else:
+                self._live_failures[task] = self._live_failures.get(task, 0) + failed
+            live = sum(
+                count
+                for name, count in self._live_failures.items()
+                if name not in self._final_failures
+            )
+            reached = sum(self._final_failures.values()) + live >= self.options.max_failures
+        if reached:
+            self.stop(StopReason.max_failures)
 
     def _result_of(self, handle: TaskHandle, run_started: datetime) -> TaskResult:
         """The task's result; not-run, interrupted or error when it has none."""
@@ -336,53 +356,7 @@ class RunOrchestrator:
         return NOT_STARTED[self.stop_reason] if self.stop_reason else "not started"
 
 
-def with_task_counts(result: TaskResult) -> TaskResult:
-    """Counts as every report shows them: a task that ended badly is one error of its own."""
-    return result.model_copy(update={"counts": task_counts(result.outcome, result.cases)})
-
-
 def app_gone_result(result: TaskResult, reason: str) -> TaskResult:
     """A task whose app died under it: an error naming the app, its own tests and logs kept."""
     errored = result.model_copy(update={"outcome": TaskOutcome.error, "error": reason})
     return with_task_counts(errored)
-
-
-def bare_result(task: Task, outcome: TaskOutcome, reason: str) -> TaskResult:
-    """A result for a task that produced nothing of its own."""
-    return TaskResult(
-        task=task.name,
-        suite=task.suite,
-        kind=task.kind,
-        outcome=outcome,
-        error=reason,
-        matrix=task.matrix,
-    )
-
-
-def error_result(
-    task: Task,
-    reason: str,
-    started_at: datetime,
-    output_dir: Path | None,
-    outcome: TaskOutcome = TaskOutcome.error,
-) -> TaskResult:
-    """A task that could not run: one error with the reason, never a crash of the run.
-
-    The reason's first line is the error and the rest its tail, so a failure block shows each once.
-    """
-    result = bare_result(task, outcome, reason)
-    result.output_dir = output_dir
-    result.tail = reason.splitlines()[1:][-TAIL_LINES:]
-    result.started_at = started_at
-    result.finished_at = datetime.now(UTC)
-    return result
-
-
-def crash_result(
-    task: Task, error: BaseException, started_at: datetime, output_dir: Path | None
-) -> TaskResult:
-    """An unexpected exception inside a task, with the end of its traceback for the console."""
-    result = error_result(task, f"{type(error).__name__}: {error}", started_at, output_dir)
-    lines = "".join(traceback.format_exception(error)).splitlines()
-    result.tail = lines[-TAIL_LINES:]
-    return result
