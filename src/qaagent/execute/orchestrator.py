@@ -196,8 +196,7 @@ class RunOrchestrator:
         try:
             for task in ordered:
                 handle = backend.submit(task, priority=priorities[task.name], on_event=self._emit)
-                with self._lock:
-                    self._handles.append(handle)
+                self._track(handle)
             self._wait_all()
             if self.app is not None:
                 self.app.stop()
@@ -224,6 +223,17 @@ class RunOrchestrator:
         if backend is not None:
             backend.cancel_pending()
         for handle in handles:
+            handle.cancel()
+
+    def _track(self, handle: TaskHandle) -> None:
+        """Remember a submitted task; one that started and stopped the run before this is stopped.
+
+        A task may run, and stop the run through its live failures, before `submit` returns.
+        """
+        with self._lock:
+            self._handles.append(handle)
+            stopped = self.stop_reason is not None
+        if stopped:
             handle.cancel()
 
     def request_interrupt(self) -> None:
