@@ -25,7 +25,7 @@ from qaagent.model.live import LiveTest
 from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
-from qaagent.plan import build_tasks
+from qaagent.plan.tasks import build_tasks
 from qaagent.session import RunOutcome, RunRequest, Session
 from qaagent.tools.base import RunContext
 

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qaagent.reporting.terminal import colour_wanted
+from qaagent.terminal import colour_wanted
 
 if TYPE_CHECKING:
     import structlog

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 
 if TYPE_CHECKING:
     from qaagent.config.loader import LoadedProfile
-    from qaagent.config.models import RunSettings
     from qaagent.evidence.models import Manifest
     from qaagent.evidence.writer import ReportWriter, RunFacts, RunInfo
     from qaagent.execute.app import AppLifecycle
@@ -30,9 +29,10 @@ if TYPE_CHECKING:
         RunOrchestrator,
         RunWatcher,
     )
-    from qaagent.execute.scheduler import Order
     from qaagent.model.results import TaskResult
     from qaagent.model.task import Task
+    from qaagent.plan.build import Plan
+    from qaagent.plan.order import Order
     from qaagent.secrets import SecretValues
     from qaagent.tools.base import Runner
 
@@ -129,17 +129,13 @@ class Phase(enum.Enum):
     done = "done"
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunPlan:
-    """The tasks as they will run, in start order, with where the run lives and what it masks."""
+    """The plan of a run, with where the run lives and what it masks."""
 
     run_id: str
     run_dir: Path
-    runnable: list[Task]
-    planned: list[Task]
-    expected: Mapping[str, float] | None
-    known: dict[str, float]
-    workers: int
+    plan: Plan
     secrets: SecretValues
 
 
@@ -210,24 +206,23 @@ class Session:
         self, plan: RunPlan, publisher: EventPublisher, preparation: PostPhasePreparation
     ) -> Execution:
         """Run the tasks with the progress open; split suites come back as one result each."""
+        from qaagent.evidence.merge import merge_shards
         from qaagent.evidence.redact import mask_results
         from qaagent.execute.events import PublishingWatcher
 
-        progress = self.progress(plan.planned, plan.known, plan.secrets)
+        progress = self.progress(plan.plan.tasks, plan.plan.expected, plan.secrets)
         watcher = PublishingWatcher(
-            StartAfterFirstWave(progress, preparation, plan.workers), publisher
+            StartAfterFirstWave(progress, preparation, plan.plan.workers), publisher
         )
         orchestrator = self.orchestrator(plan, watcher)
         self._orchestrator = orchestrator
         self.phase = Phase.executing
         if self._cancelled:
             orchestrator.request_interrupt()
-        settings = self.request.loaded.profile.run
         with progress:
-            execution = orchestrator.run(plan.runnable, settings.suite_order, plan.expected)
-        execution.results = mask_results(
-            merged_shards(plan.runnable, execution.results), plan.secrets
-        )
+            execution = orchestrator.run(plan.plan.tasks, plan.plan.priorities)
+        merged = merge_shards(plan.plan.in_plan_order(execution.results), plan.plan.shard_of)
+        execution.results = mask_results(merged, plan.secrets)
         return execution
 
     def orchestrator(self, plan: RunPlan, watcher: RunWatcher) -> RunOrchestrator:
@@ -240,7 +235,9 @@ class Session:
         return RunOrchestrator(
             self.runner_for or runner_for,
             execution_options(request, plan),
-            app=make_app(request.loaded, request.environment, plan.runnable, plan.run_dir),
+            app=make_app(
+                request.loaded, request.environment, list(plan.plan.runnable), plan.run_dir
+            ),
             watcher=watcher,
             backend_factory=self.backend or LocalBackend,
         )
@@ -300,24 +297,20 @@ def prepare(request: RunRequest) -> None:
 
 
 def plan_run(request: RunRequest, notify: Notify) -> RunPlan:
-    """Split suites into shards, order the tasks by what earlier runs took, create the run folder."""
+    """The plan of the request, its run folder, and the values it masks."""
     from qaagent.evidence.rundir import create_run_dir
-    from qaagent.execute.scheduler import order_tasks, start_order
-    from qaagent.history import known_task_durations
-    from qaagent.plan import with_worker_slots, worker_slots
+    from qaagent.plan.build import build_plan
 
     loaded = request.loaded
-    settings = loaded.profile.run
-    history = known_task_durations(loaded.runs_dir)
-    runnable, shard_seconds = plan_shards(loaded, request.tasks, request.environment, notify)
-    known = {**history, **shard_seconds}
-    expected = start_order(runnable, request.order, known).expected
+    env = app_env(loaded, request.environment)
+    plan = build_plan(
+        request.tasks, loaded.profile.run, loaded.runs_dir, env=env, order=request.order
+    )
+    for note in plan.notes:
+        notify(f"note: {note}")
     run_id, run_dir = create_run_dir(loaded.runs_dir)
-    workers = min(settings.max_workers or len(runnable), len(runnable)) if settings.parallel else 1
-    runnable = with_worker_slots(runnable, worker_slots(worker_budget(settings), workers))
-    secrets = run_secrets(loaded, runnable, request.environment)
-    planned = order_tasks(runnable, settings.suite_order, expected)
-    return RunPlan(run_id, run_dir, runnable, planned, expected, known, workers, secrets)
+    secrets = run_secrets(loaded, list(plan.runnable), request.environment)
+    return RunPlan(run_id, run_dir, plan, secrets)
 
 
 def execution_options(request: RunRequest, plan: RunPlan) -> ExecutionOptions:
@@ -327,7 +320,7 @@ def execution_options(request: RunRequest, plan: RunPlan) -> ExecutionOptions:
     settings = request.loaded.profile.run
     return ExecutionOptions(
         artifacts_dir=plan.run_dir / "artifacts",
-        workers=plan.workers,
+        workers=plan.plan.workers,
         pools=settings.pools,
         fail_fast=settings.fail_fast,
         max_failures=settings.max_failures,
@@ -355,11 +348,11 @@ def announce_plan(plan: RunPlan, sink: Subscriber | None) -> EventPublisher:
             "suite": task.suite,
             "kind": str(task.kind),
             "pool": task.pool,
-            "expected_seconds": plan.known.get(task.name),
+            "expected_seconds": plan.plan.expected.get(task.name),
         }
-        for task in plan.planned
+        for task in plan.plan.tasks
     ]
-    publisher.publish(Planned, workers=plan.workers, tasks=tasks)
+    publisher.publish(Planned, workers=plan.plan.workers, tasks=tasks)
     return publisher
 
 
@@ -406,8 +399,8 @@ def remember(runs_dir: Path, run_dir: Path, notify: Notify) -> None:
     A history that fails now must not change a finished run.
     """
     from qaagent.errors import QAAgentError
+    from qaagent.evidence.history import record_run
     from qaagent.evidence.rundir import point_latest
-    from qaagent.history import record_run
 
     try:
         point_latest(runs_dir, run_dir)
@@ -431,7 +424,9 @@ def run_info(request: RunRequest, plan: RunPlan, execution: Execution, facts: Ru
 
     loaded = request.loaded
     secrets = plan.secrets
-    settings = run_settings(loaded, request.tasks, plan.workers, request.environment, execution)
+    settings = run_settings(
+        loaded, request.tasks, plan.plan.workers, request.environment, execution
+    )
     return RunInfo(
         run_id=plan.run_id,
         status=execution.status,
@@ -515,11 +510,6 @@ def remove_partial(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def with_cli_args(tasks: list[Task], cli_args: list[str]) -> list[Task]:
-    """The tasks with the arguments given after `--`, for their tools to receive last."""
-    return [task.model_copy(update={"cli_args": tuple(cli_args)}) for task in tasks]
-
-
 def run_secrets(loaded: LoadedProfile, tasks: list[Task], environment: str | None) -> SecretValues:
     """Values to mask: secret-looking or listed variables of qaagent's and the tasks' environment."""
     from qaagent.secrets import SecretValues
@@ -528,43 +518,6 @@ def run_secrets(loaded: LoadedProfile, tasks: list[Task], environment: str | Non
         [os.environ, app_env(loaded, environment), *(task.env for task in tasks)],
         loaded.profile.secrets,
     )
-
-
-def plan_shards(
-    loaded: LoadedProfile, tasks: list[Task], environment: str | None, notify: Notify
-) -> tuple[list[Task], dict[str, float]]:
-    """Tasks with split suites replaced by their shards, and the expected seconds of each shard."""
-    if not any(task.split is not None for task in tasks):
-        return tasks, {}
-    from qaagent.splitting import split_tasks
-
-    workers = split_workers(loaded.profile.run)
-    split = split_tasks(tasks, workers, loaded.runs_dir, app_env(loaded, environment))
-    for note in split.notes:
-        notify(f"note: {note}")
-    return split.tasks, split.expected
-
-
-def merged_shards(runnable: list[Task], results: list[TaskResult]) -> list[TaskResult]:
-    """Results with each split suite's shards merged into one result."""
-    shard_of = {task.name: task.shard_of for task in runnable if task.shard_of}
-    if not shard_of:
-        return results
-    from qaagent.splitting import merge_shards
-
-    return merge_shards(results, shard_of)
-
-
-def split_workers(settings: RunSettings) -> int:
-    """Most shards of a split suite: the worker budget, and 1 when sequential."""
-    if not settings.parallel:
-        return 1
-    return worker_budget(settings)
-
-
-def worker_budget(settings: RunSettings) -> int:
-    """Workers the run may use in all: max_workers, else the processors."""
-    return settings.max_workers or os.cpu_count() or 1
 
 
 class PostPhasePreparation:

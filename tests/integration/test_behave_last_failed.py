@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from test_reports_run_all import qaagent
 
+from qaagent.evidence.stored import RunBundle, load_run, resolve_run
 from qaagent.model.outcomes import Counts
-from qaagent.reporting.bundle import RunBundle, load_run, resolve_run
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "behave_project"
 OUTLINE_ROW = "calculator.Calculator::Doubling 4 -- @1.2 "

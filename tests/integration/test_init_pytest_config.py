@@ -12,7 +12,7 @@ import pytest
 import yaml
 from test_reports_run_all import qaagent
 
-from qaagent.reporting.bundle import load_run, resolve_run
+from qaagent.evidence.stored import load_run, resolve_run
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "pytest_config_project"
 SUMMARY = re.compile(r"^=+ (?P<parts>.*\d+ (?:passed|failed).*) in [\d.]+s.* =+$", re.M)

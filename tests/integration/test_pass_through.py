@@ -8,8 +8,8 @@ from pathlib import Path
 from test_reports_run_all import qaagent
 
 from qaagent.evidence.models import Manifest
+from qaagent.evidence.stored import load_run, resolve_run
 from qaagent.model.outcomes import Counts
-from qaagent.reporting.bundle import load_run, resolve_run
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 

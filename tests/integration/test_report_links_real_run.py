@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from test_reports_run_all import qaagent
 
-from qaagent.reporting.bundle import resolve_run
+from qaagent.evidence.stored import resolve_run
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "report_project"
 LINK_ATTRIBUTES = frozenset({"href", "src"})

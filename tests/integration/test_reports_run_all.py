@@ -14,9 +14,9 @@ from playwright.sync_api import sync_playwright
 from qaagent_process import environment
 from qaagent_process import qaagent as run_qaagent
 
-from qaagent import history
+from qaagent.evidence import history
+from qaagent.evidence.stored import load_run, resolve_run
 from qaagent.reporting import write_reports
-from qaagent.reporting.bundle import load_run, resolve_run
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "report_project"
 XSD = Path(__file__).parents[1] / "fixtures" / "xsd" / "junit-10.xsd"

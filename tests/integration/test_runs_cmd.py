@@ -8,7 +8,7 @@ from junitparser.xunit2 import JUnitXml
 from qaagent_process import qaagent
 from rundir_builder import START, Job, T, build_run, sample_run
 
-from qaagent import history
+from qaagent.evidence import history
 from qaagent.evidence.models import MANIFEST_NAME, Manifest
 from qaagent.model.outcomes import TaskOutcome
 

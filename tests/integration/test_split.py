@@ -17,8 +17,8 @@ from test_run_all import checked_manifest, records, run_all, run_dirs
 
 from qaagent.config.loader import load_profile
 from qaagent.evidence.models import Manifest
-from qaagent.plan import build_tasks
-from qaagent.splitting import cached_collection
+from qaagent.plan.split import cached_collection
+from qaagent.plan.tasks import build_tasks
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "split_project"
 BROKEN = "tests/test_alpha.py::test_broken"

@@ -29,13 +29,15 @@ def test_every_import_contract_is_kept() -> None:
 
     assert checked.returncode == 0, report + checked.stderr
     assert "The model imports no other qaagent package but the errors KEPT" in report
-    assert "The errors, task names, secret masking and run options import no other" in report
+    assert "The errors, task names, secret masking, run options and colour choice" in report
+    assert "The plan is made from the profile, the tools and the evidence" in report
     assert "Processes are started and ended without the profile" in report
     assert "The tools run without the profile, the plan, the engine" in report
     assert "The evidence is written without the tools or the engine KEPT" in report
     assert "The engine runs the tasks without the commands or the evidence KEPT" in report
     assert "The session runs the pipeline without the commands KEPT" in report
     assert "Only the commands and the CLI import the session KEPT" in report
+    assert "Each floor imports only the floors below it KEPT" in report
     assert "0 broken" in report
 
 

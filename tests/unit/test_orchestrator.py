@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from qaagent.errors import ExitCode, UsageError
+from qaagent.errors import ExitCode
 from qaagent.execute.backend import Event, TaskControl
 from qaagent.execute.orchestrator import (
     Execution,
     ExecutionOptions,
     RunOrchestrator,
-    plan_tasks,
 )
 from qaagent.execute.task import TaskSettings, error_result, run_task
 from qaagent.model.live import LiveTest
@@ -160,17 +159,13 @@ def test_an_exception_in_one_task_is_its_error_result_and_the_others_still_run(
 
 def test_sequential_is_one_worker_and_runs_in_scheduled_order(tmp_path: Path) -> None:
     runner = FakeRunner({})
-    tasks = [
-        make_task("low", priority=0),
-        make_task("high", priority=5),
-        make_task("named"),
-    ]
+    tasks = [make_task("named"), make_task("high"), make_task("low")]
     settings = ExecutionOptions(artifacts_dir=tmp_path, workers=1)
-    execution = RunOrchestrator(runner, settings).run(tasks, suite_order=["named"])
+    execution = RunOrchestrator(runner, settings).run(tasks)
     assert runner.started == ["named", "high", "low"]
     assert runner.most_at_once["*"] == 1
     assert {result.worker for result in execution.results} == {0}
-    assert [result.task for result in execution.results] == ["low", "high", "named"]
+    assert [result.task for result in execution.results] == ["named", "high", "low"]
 
 
 def test_worker_slots_are_numbered_from_zero(tmp_path: Path) -> None:
@@ -386,19 +381,6 @@ def test_exit_code_precedence_is_interrupted_then_infrastructure_then_failures(
         result_for(make_task(f"t{index}"), outcome) for index, outcome in enumerate(outcome_set)
     ]
     assert exit_code_for(results, stop_reason) is expected
-
-
-def test_plan_expands_matrices_and_rejects_patterns_that_match_nothing() -> None:
-    tasks = [
-        make_task("unit"),
-        make_task("evals[model=a]", matrix={"model": "a"}),
-        make_task("evals[model=b]", matrix={"model": "b"}),
-    ]
-    assert [task.name for task in plan_tasks(tasks, ["evals"], ["*model=b*"])] == ["evals[model=a]"]
-    with pytest.raises(UsageError, match="'evlas'"):
-        plan_tasks(tasks, ["evlas"], [])
-    with pytest.raises(UsageError, match="Nothing to run"):
-        plan_tasks(tasks, ["unit"], ["unit"])
 
 
 def test_the_failure_block_of_a_task_that_could_not_run_shows_each_line_once(

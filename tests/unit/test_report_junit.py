@@ -7,9 +7,9 @@ from junitparser.xunit2 import JUnitXml
 from rundir_builder import Job, T, build_run, sample_run
 
 from qaagent.evidence.models import TaskEntry, TestRecord
+from qaagent.evidence.stored import load_run
 from qaagent.model.outcomes import CaseStatus, TaskOutcome
 from qaagent.reporting import write_reports
-from qaagent.reporting.bundle import load_run
 from qaagent.reporting.junit_report import junit_classname
 
 XSD = Path(__file__).parents[1] / "fixtures" / "xsd" / "junit-10.xsd"

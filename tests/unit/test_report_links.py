@@ -9,8 +9,8 @@ import pytest
 from rundir_builder import sample_run
 
 from qaagent.evidence.models import SegmentEntry, TaskEntry
+from qaagent.evidence.stored import load_run
 from qaagent.model.outcomes import TaskOutcome
-from qaagent.reporting.bundle import load_run
 from qaagent.reporting.html import Link, file_label, render_html, task_files
 from qaagent.reporting.links import RunLinks, relative_href
 

@@ -10,12 +10,12 @@ from pathlib import Path
 
 from peak_memory import bytes_per_test, failing_run, message
 
+from qaagent.evidence.stored import load_run
 from qaagent.evidence.writer import RunFacts, RunInfo, write_evidence
 from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
 from qaagent.model.results import TaskResult
 from qaagent.model.run import RunStatus
 from qaagent.reporting import write_reports
-from qaagent.reporting.bundle import load_run
 from qaagent.reporting.junit_report import write_junit
 from qaagent.reporting.summary import build_summary
 

@@ -8,8 +8,8 @@ import pytest
 from rundir_builder import Job, T, build_run, sample_run
 
 from qaagent.errors import UsageError
+from qaagent.evidence.stored import load_run
 from qaagent.reporting import ALL_FORMATS, parse_formats, write_reports
-from qaagent.reporting.bundle import load_run
 from qaagent.reporting.markdown import code_span
 from qaagent.reporting.summary import SUMMARY_SCHEMA_VERSION, RunSummary
 

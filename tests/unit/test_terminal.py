@@ -14,8 +14,9 @@ from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
 from qaagent.reporting.console import LiveBoard, failure_block
 from qaagent.reporting.progress import PlainProgress
-from qaagent.reporting.terminal import colour_choice, colour_wanted, console_colours, terminal_safe
+from qaagent.reporting.terminal import console_colours, terminal_safe
 from qaagent.secrets import SecretValues
+from qaagent.terminal import colour_choice, colour_wanted
 
 RED = "\x1b[31mred\x1b[0m"
 

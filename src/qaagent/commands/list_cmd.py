@@ -55,9 +55,9 @@ def list_tests(
     """
     from qaagent.config.loader import load_profile
     from qaagent.errors import ExitCode
-    from qaagent.execute.orchestrator import plan_tasks
-    from qaagent.plan import build_tasks
-    from qaagent.session import app_env, choose_environment, run_secrets, with_cli_args
+    from qaagent.plan.select import plan_tasks, with_cli_args
+    from qaagent.plan.tasks import build_tasks
+    from qaagent.session import app_env, choose_environment, run_secrets
 
     setup_logging()
     loaded = load_profile(config)
@@ -92,7 +92,7 @@ def listing_of(task: Task, env: Mapping[str, str], secrets: SecretValues) -> Lis
 
 def pytest_listing(task: Task, env: Mapping[str, str]) -> Listing:
     """Node ids from the same collection that splitting a suite uses."""
-    from qaagent.splitting import CollectionError, collect_tests
+    from qaagent.plan.split import CollectionError, collect_tests
 
     try:
         tests = collect_tests(task, env)
@@ -136,8 +136,8 @@ def behave_listing(task: Task, env: Mapping[str, str], secrets: SecretValues) ->
 
 def playwright_node_listing(task: Task, env: Mapping[str, str], secrets: SecretValues) -> Listing:
     """`playwright test --list`, with the suite's filter and arguments, in its project folder."""
+    from qaagent.plan.split import COLLECT_TIMEOUT
     from qaagent.processes.run import run_process
-    from qaagent.splitting import COLLECT_TIMEOUT
     from qaagent.tools.attempts import expand_argv, tool_environment
     from qaagent.tools.base import RunContext
     from qaagent.tools.playwright_tool import (

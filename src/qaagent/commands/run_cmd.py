@@ -22,9 +22,9 @@ from qaagent.options import option
 
 if TYPE_CHECKING:
     from qaagent.evidence.models import Manifest
-    from qaagent.execute.scheduler import Order
     from qaagent.model.results import TaskResult
     from qaagent.model.task import Task
+    from qaagent.plan.order import Order
     from qaagent.secrets import SecretValues
     from qaagent.session import Progress, ProgressFactory, RunRequest, Session
 
@@ -152,10 +152,10 @@ def run_all(
     """
     setup_logging()
     from qaagent.config.loader import load_profile
-    from qaagent.execute.orchestrator import plan_tasks
-    from qaagent.plan import build_tasks
+    from qaagent.plan.select import only_last_failed, plan_tasks, with_cli_args
+    from qaagent.plan.tasks import build_tasks
     from qaagent.reporting import parse_formats
-    from qaagent.session import RunRequest, choose_environment, with_cli_args
+    from qaagent.session import RunRequest, choose_environment
 
     formats = [] if report.strip().lower() == "none" else parse_formats(report)
     requested_order = parse_order(order)
@@ -173,7 +173,7 @@ def run_all(
     )
     tasks = with_cli_args(plan_tasks(build_tasks(loaded.suites), suite or [], skip or []), ctx.args)
     if last_failed:
-        tasks = only_last_failed(tasks, loaded.runs_dir)
+        tasks = only_last_failed(tasks, loaded.runs_dir, note)
     environment = choose_environment(loaded, env)
     with open_event_lines(events, json_output) as event_lines:
         request = RunRequest(
@@ -337,7 +337,7 @@ def leave(exit_code: int) -> NoReturn:
 def parse_order(text: str | None) -> Order | None:
     """--order as an Order; anything else is a usage error."""
     from qaagent.errors import UsageError
-    from qaagent.execute.scheduler import Order
+    from qaagent.plan.order import Order
 
     if text is None:
         return None
@@ -345,6 +345,12 @@ def parse_order(text: str | None) -> Order | None:
         return Order(text.strip().lower())
     except ValueError:
         raise UsageError(f"--order {text!r}: choose profile or duration.") from None
+
+
+def note(line: str) -> None:
+    """One line on stderr that says what qaagent chose for the user."""
+    with contextlib.suppress(OSError, ValueError):
+        typer.echo(line, err=True)
 
 
 def warn(message: str) -> None:
@@ -363,31 +369,6 @@ def working_folder() -> Path:
         raise UsageError(
             "The current folder no longer exists; change to an existing folder and run again."
         ) from None
-
-
-def only_last_failed(tasks: list[Task], runs_dir: Path) -> list[Task]:
-    """The tasks that failed in the latest run, each narrowed to its failed tests."""
-    from qaagent.errors import UsageError
-    from qaagent.history import last_failed
-
-    failed = last_failed(runs_dir)
-    if not failed:
-        from qaagent.reporting.bundle import stored_runs
-
-        why = "nothing failed in the latest run" if stored_runs(runs_dir) else "no run yet"
-        typer.echo(f"note: --last-failed: {why}; running every selected task.", err=True)
-        return tasks
-    narrowed = [
-        task.model_copy(update={"selected_tests": tuple(failed[task.name])})
-        for task in tasks
-        if task.name in failed
-    ]
-    if not narrowed:
-        raise UsageError(
-            f"--last-failed: the tasks that failed in the latest run ({', '.join(failed)}) "
-            "are not among the selected tasks."
-        )
-    return narrowed
 
 
 def show_outcome(

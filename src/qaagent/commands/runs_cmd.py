@@ -49,7 +49,7 @@ def find_runs_dir(config: Path | None, runs_dir: Path | None) -> Path:
 
 def find_run(run: str, config: Path | None, runs_dir: Path | None) -> Path:
     """The run a RUN argument names; a path to a run directory needs no profile."""
-    from qaagent.reporting.bundle import resolve_run, run_directory_at
+    from qaagent.evidence.stored import resolve_run, run_directory_at
 
     return run_directory_at(run) or resolve_run(find_runs_dir(config, runs_dir), run)
 
@@ -76,7 +76,7 @@ def list_runs(
     """Show recent runs, newest first: id, status, test counts (as the reports count), wall time."""
     from rich.table import Table
 
-    from qaagent.reporting.bundle import as_utc, stored_runs
+    from qaagent.evidence.stored import as_utc, stored_runs
     from qaagent.reporting.markdown import format_seconds
 
     folder = find_runs_dir(config, runs_dir)
@@ -125,7 +125,7 @@ def show_run(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Show one run: its tasks, failures with their category and suggestion, and reports."""
-    from qaagent.reporting.bundle import load_run
+    from qaagent.evidence.stored import load_run
     from qaagent.reporting.summary import build_summary
 
     run_dir = find_run(run, config, runs_dir)
@@ -220,8 +220,8 @@ def prune_runs(
     import shutil
 
     from qaagent.errors import UsageError
+    from qaagent.evidence.stored import stored_runs
     from qaagent.model.run import RunStatus
-    from qaagent.reporting.bundle import stored_runs
 
     folder = find_runs_dir(config, runs_dir)
     finished = [run for run in stored_runs(folder) if run.manifest.status is not RunStatus.running]
@@ -251,7 +251,7 @@ def flaky(
     """List tests that were flaky, or both passed and failed, in the last runs."""
     from rich.table import Table
 
-    from qaagent.history import flaky_tests, sync_history
+    from qaagent.evidence.history import flaky_tests, sync_history
 
     folder = find_runs_dir(config, runs_dir)
     out = console()

@@ -18,7 +18,7 @@ def validate(config: ConfigOption = None) -> None:
     from qaagent.commands.runs_cmd import console as plain_console
     from qaagent.config.loader import load_profile
     from qaagent.logging import get_logger
-    from qaagent.plan import build_tasks
+    from qaagent.plan.tasks import build_tasks
 
     setup_logging()
     loaded = load_profile(config)
@@ -60,8 +60,8 @@ def validate(config: ConfigOption = None) -> None:
 
 def order_lines(tasks: list[Task], suite_order: list[str], runs_dir: Path) -> list[str]:
     """The start order run-all would use by default and why, then the tasks in that order."""
-    from qaagent.execute.scheduler import order_tasks, start_order
-    from qaagent.history import HISTORY_NAME, known_task_durations
+    from qaagent.evidence.history import HISTORY_NAME, known_task_durations
+    from qaagent.plan.order import order_tasks, start_order
 
     history = known_task_durations(runs_dir) if (runs_dir / HISTORY_NAME).is_file() else {}
     chosen = start_order(tasks, None, history)

@@ -48,7 +48,7 @@ def verify(
     runs_dir: RunsDirOption = None,
 ) -> None:
     """Check every file of a stored run against its manifest; exit 1 when any is not as indexed."""
-    from qaagent.reporting.bundle import read_manifest
+    from qaagent.evidence.stored import read_manifest
 
     run_dir = find_run(run, config, runs_dir)
     manifest = read_manifest(run_dir)
@@ -80,7 +80,7 @@ def check_files(run_dir: Path, index: list[EvidenceFile]) -> list[Problem]:
 
 def indexed_path(run_dir: Path, entry: str) -> Path | None:
     """Where an index entry lies, or None when it names a place outside the run folder."""
-    from qaagent.reporting.bundle import path_in_run
+    from qaagent.evidence.stored import path_in_run
 
     parts = PurePosixPath(entry).parts
     if not parts or PurePosixPath(entry).is_absolute() or ".." in parts:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from qaagent.errors import ExitCode, UsageError
+from qaagent.errors import ExitCode
 from qaagent.execute.app import AppLifecycle, AppStartError
 from qaagent.execute.backend import (
     Backend,
@@ -25,7 +25,6 @@ from qaagent.execute.backend import (
     TaskControl,
     TaskHandle,
 )
-from qaagent.execute.scheduler import order_tasks, start_priorities
 from qaagent.execute.task import (
     RunnerFor,
     TaskBody,
@@ -39,7 +38,6 @@ from qaagent.model.outcomes import Counts, TaskOutcome
 from qaagent.model.results import TaskResult
 from qaagent.model.run import RunStatus, StopReason, exit_code_for, status_for
 from qaagent.model.task import Task
-from qaagent.plan import select_tasks, unmatched_patterns
 from qaagent.processes.tree import kill_process_trees
 from qaagent.secrets import NO_SECRETS, SecretValues
 from qaagent.tools.base import RunContext
@@ -128,25 +126,8 @@ class Execution:
         return status_for(self.exit_code)
 
 
-def plan_tasks(tasks: Sequence[Task], include: Sequence[str], exclude: Sequence[str]) -> list[Task]:
-    """Selected tasks; a pattern that matches nothing is a usage error, never silently ignored."""
-    unknown = unmatched_patterns(list(tasks), [*include, *exclude])
-    if unknown:
-        known = ", ".join(sorted({task.suite for task in tasks} | {task.name for task in tasks}))
-        shown = ", ".join(repr(pattern) for pattern in unknown)
-        raise UsageError(
-            f"--suite/--skip {shown} matches no suite or task (known: {known or 'none'})."
-        )
-    selected = select_tasks(list(tasks), include, exclude)
-    if not selected:
-        raise UsageError(
-            "Nothing to run: the profile and the --suite/--skip options select no task."
-        )
-    return selected
-
-
 class RunOrchestrator:
-    """Executes tasks on a backend and hands back their results in plan order.
+    """Executes tasks on a backend and hands back their results in the order it was given them.
 
     Sequential is one worker on the same path. Every task's exception becomes its own error
     result. Stopping (fail-fast, interrupt, run timeout) cancels queued tasks and sets the stop
@@ -177,24 +158,20 @@ class RunOrchestrator:
         self._retries: dict[str, int] = {}
         self.stop_reason: StopReason | None = None
 
-    def run(
-        self,
-        tasks: Sequence[Task],
-        suite_order: Sequence[str] = (),
-        expected: Mapping[str, float] | None = None,
-    ) -> Execution:
-        """Execute the tasks; returns when every task returned, or at once on a hard stop.
+    def run(self, tasks: Sequence[Task], priorities: Mapping[str, int] | None = None) -> Execution:
+        """Execute the tasks given in start order; returns when all returned, or at once on a hard stop.
 
-        With `expected` seconds per task, the longest start first (see `order_tasks`).
+        Each task starts with its priority, by default the higher the earlier it comes; the
+        results come back in the tasks' order.
         """
         started_at = datetime.now(UTC)
-        ordered = order_tasks(tasks, suite_order, expected)
-        priorities = start_priorities(ordered)
+        if priorities is None:
+            priorities = {task.name: len(tasks) - index for index, task in enumerate(tasks)}
         self._retries = {task.name: task.retry_count for task in tasks}
         backend = self._backend_factory(self._run_one, self.options.workers, self.options.pools)
         self._backend = backend
         try:
-            for task in ordered:
+            for task in tasks:
                 handle = backend.submit(task, priority=priorities[task.name], on_event=self._emit)
                 self._track(handle)
             self._wait_all()

@@ -15,12 +15,12 @@ from qaagent.errors import UsageError
 
 if TYPE_CHECKING:
     from qaagent.evidence.models import Manifest
+    from qaagent.evidence.stored import RunBundle
     from qaagent.model.results import TaskResult
-    from qaagent.reporting.bundle import RunBundle
     from qaagent.reporting.summary import RunSummary
 
 PRELOADED_MODULES = (
-    "qaagent.reporting.bundle",
+    "qaagent.evidence.stored",
     "qaagent.reporting.github",
     "qaagent.reporting.html",
     "qaagent.reporting.junit_report",
@@ -52,7 +52,7 @@ def parse_formats(text: str) -> list[str]:
 
 def render_report(run_dir: Path, fmt: str, *, destination: Path) -> str:
     """One report of a run as text, its links to the run's files right from `destination`."""
-    from qaagent.reporting.bundle import load_run
+    from qaagent.evidence.stored import load_run
     from qaagent.reporting.summary import build_summary
 
     bundle = load_run(run_dir)
@@ -76,7 +76,7 @@ def write_reports(
     `folders` (each task's working folder) to place the files that annotations point at.
     """
     from qaagent.evidence.models import REPORTS_DIR
-    from qaagent.reporting.bundle import evidence_path, load_run
+    from qaagent.evidence.stored import evidence_path, load_run
     from qaagent.reporting.github import publish
     from qaagent.reporting.junit_report import write_junit
     from qaagent.reporting.summary import build_summary, write_summary_json
@@ -116,7 +116,7 @@ def print_summary_json(run_dir: Path, stream: TextIO, manifest: Manifest | None 
     no file. Pass `manifest` when `manifest.json` may be missing (a disk that filled up).
     """
     from qaagent.evidence.models import REPORTS_DIR
-    from qaagent.reporting.bundle import load_run, path_in_run
+    from qaagent.evidence.stored import load_run, path_in_run
     from qaagent.reporting.summary import build_summary, write_summary_json
 
     written = path_in_run(run_dir, f"{REPORTS_DIR}/{FILE_NAMES['json']}")

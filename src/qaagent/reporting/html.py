@@ -11,10 +11,11 @@ from jinja2 import Environment, PackageLoader, Template, select_autoescape
 
 from qaagent import __version__
 from qaagent.evidence.models import ARTIFACTS_DIR, TESTS_NAME, TaskEntry
-from qaagent.reporting.bundle import FAILING, RunBundle, as_utc, path_in_run, plain_text
+from qaagent.evidence.stored import FAILING, RunBundle, as_utc, path_in_run
 from qaagent.reporting.links import RunLinks
 from qaagent.reporting.markdown import format_seconds
 from qaagent.reporting.summary import FailureSummary, RunSummary, build_summary
+from qaagent.reporting.terminal import plain_text
 
 LOG_TAIL_LINES = 60
 LOG_TAIL_BYTES = 64_000

@@ -27,8 +27,9 @@ from typing import TextIO
 from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from qaagent.evidence.models import TaskEntry, TestRecord
+from qaagent.evidence.stored import FAILING, RunBundle, as_utc
 from qaagent.model.outcomes import TASK_PROBLEMS, CaseStatus
-from qaagent.reporting.bundle import FAILING, RunBundle, as_utc, plain_text
+from qaagent.reporting.terminal import plain_text
 
 MAX_TEXT = 64_000
 DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"

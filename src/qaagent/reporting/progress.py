@@ -17,8 +17,9 @@ from qaagent.execute.backend import Event, EventKind
 from qaagent.model.outcomes import COUNT_LABELS, TaskOutcome, describe_counts
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
-from qaagent.reporting.terminal import colour_wanted, console_colours, paint, terminal_safe
+from qaagent.reporting.terminal import console_colours, paint, terminal_safe
 from qaagent.secrets import NO_SECRETS, SecretValues
+from qaagent.terminal import colour_wanted
 
 if TYPE_CHECKING:
     from qaagent.reporting.console import LiveBoard

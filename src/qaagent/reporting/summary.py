@@ -16,9 +16,9 @@ from typing import TextIO
 from pydantic import BaseModel, Field
 
 from qaagent.evidence.models import Category, Manifest, TaskEntry, TestRecord
+from qaagent.evidence.stored import FAILING, RunBundle, as_utc
 from qaagent.model.outcomes import TASK_PROBLEMS, Counts, TaskOutcome
 from qaagent.model.run import RunStatus
-from qaagent.reporting.bundle import FAILING, RunBundle, as_utc
 from qaagent.reporting.progress import parallelism
 
 SUMMARY_SCHEMA_VERSION = 2

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any
+
+from qaagent.terminal import colour_choice
 
 ANSI_COLOURS = {"red": "31", "green": "32", "yellow": "33"}
 SGR = r"\x1b\[[0-9;:]*m"
@@ -17,28 +19,11 @@ STRING_SEQUENCE = r"(?:\x1b[]PX^_]|[\x90\x98\x9d\x9e\x9f]).*?(?:\x07|\x1b\\|\x9c
 CONTROL_SEQUENCE = r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
 OTHER_ESCAPE = r"\x1b[ -/]*[0-~]?"
 CONTROL_CHARACTER = r"[\x00-\x08\x0b-\x1f\x7f-\x9f]"
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 SEQUENCE = re.compile(
     f"(?P<sgr>{SGR})|{STRING_SEQUENCE}|{CONTROL_SEQUENCE}|{OTHER_ESCAPE}|{CONTROL_CHARACTER}",
     re.DOTALL,
 )
-
-
-def colour_choice(environ: Mapping[str, str]) -> bool | None:
-    """What the environment says about colour: NO_COLOR (any value) off, FORCE_COLOR on.
-
-    NO_COLOR wins, as no-color.org asks; None leaves it to whether the output is a terminal.
-    """
-    if environ.get("NO_COLOR"):
-        return False
-    if environ.get("FORCE_COLOR", "").strip().lower() not in ("", "0", "false"):
-        return True
-    return None
-
-
-def colour_wanted(stream: TextIO, environ: Mapping[str, str]) -> bool:
-    """Whether text written to the stream should be coloured."""
-    choice = colour_choice(environ)
-    return stream.isatty() if choice is None else choice
 
 
 def console_colours(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -63,3 +48,9 @@ def paint(text: str, colour: str) -> str:
 def terminal_safe(text: str, *, colour: bool = False) -> str:
     """Printable text and tabs and newlines; SGR colour sequences too when `colour` is on."""
     return SEQUENCE.sub(lambda match: match["sgr"] if colour and match["sgr"] else "", text)
+
+
+def plain_text(text: str) -> str:
+    """Tool output without colour codes or the control characters XML and HTML cannot carry."""
+    plain = ANSI_ESCAPE.sub("", text)
+    return "".join(char for char in plain if char in "\t\n\r" or ord(char) >= 0x20)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,7 +26,6 @@ from qaagent.model.outcomes import CaseStatus
 
 LATEST = "latest"
 FAILING = frozenset({CaseStatus.failed, CaseStatus.error})
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 class RunReadError(UsageError):
@@ -257,9 +255,3 @@ def _without_manifest(folder: Path) -> RunReadError:
 def as_utc(moment: datetime) -> datetime:
     """Naive times in the evidence are UTC."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def plain_text(text: str) -> str:
-    """Tool output without colour codes or the control characters XML and HTML cannot carry."""
-    plain = ANSI_ESCAPE.sub("", text)
-    return "".join(char for char in plain if char in "\t\n\r" or ord(char) >= 0x20)

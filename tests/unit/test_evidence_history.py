@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from rundir_builder import START, Job, T, build_run
 
-from qaagent import history
+from qaagent.evidence import history
 from qaagent.model.outcomes import TaskOutcome
 
 

@@ -2,14 +2,13 @@
 
 from pathlib import Path
 
+import pytest
+from test_orchestrator import make_task
+
 from qaagent.config.suites import SuiteSpec
-from qaagent.plan import (
-    build_tasks,
-    select_tasks,
-    unmatched_patterns,
-    with_worker_slots,
-    worker_slots,
-)
+from qaagent.errors import UsageError
+from qaagent.plan.select import plan_tasks, select_tasks, unmatched_patterns
+from qaagent.plan.tasks import build_tasks, with_worker_slots
 
 
 def make_suite(name: str, **fields: object) -> SuiteSpec:
@@ -97,8 +96,14 @@ def test_workers_placeholder_gets_the_slots_of_each_task() -> None:
     assert task.env == {"PARALLEL_WORKERS": "4", "RAW": "{other}"}
 
 
-def test_worker_slots_share_the_budget_among_the_tasks_at_once() -> None:
-    assert worker_slots(8, 1) == 8
-    assert worker_slots(8, 2) == 4
-    assert worker_slots(8, 3) == 2
-    assert worker_slots(2, 5) == 1
+def test_plan_expands_matrices_and_rejects_patterns_that_match_nothing() -> None:
+    tasks = [
+        make_task("unit"),
+        make_task("evals[model=a]", matrix={"model": "a"}),
+        make_task("evals[model=b]", matrix={"model": "b"}),
+    ]
+    assert [task.name for task in plan_tasks(tasks, ["evals"], ["*model=b*"])] == ["evals[model=a]"]
+    with pytest.raises(UsageError, match="'evlas'"):
+        plan_tasks(tasks, ["evlas"], [])
+    with pytest.raises(UsageError, match="Nothing to run"):
+        plan_tasks(tasks, ["unit"], ["unit"])

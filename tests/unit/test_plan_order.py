@@ -5,7 +5,9 @@ import threading
 from test_orchestrator import make_task
 
 from qaagent.execute.backend import LocalBackend, TaskControl
-from qaagent.execute.scheduler import (
+from qaagent.model.results import TaskResult
+from qaagent.model.task import Task
+from qaagent.plan.order import (
     Order,
     choose_order,
     expected_durations,
@@ -13,8 +15,6 @@ from qaagent.execute.scheduler import (
     start_order,
     start_priorities,
 )
-from qaagent.model.results import TaskResult
-from qaagent.model.task import Task
 
 
 def test_suite_order_first_then_priority_then_plan_order() -> None:

@@ -113,7 +113,7 @@ def _transaction(connection: sqlite3.Connection) -> Iterator[None]:
 
 def record_run(runs_dir: Path, run_dir: Path) -> None:
     """Add (or replace) one finished run's task and test results; call it after every run."""
-    from qaagent.reporting.bundle import as_utc, load_run
+    from qaagent.evidence.stored import as_utc, load_run
 
     bundle = load_run(run_dir)
     manifest = bundle.manifest
@@ -148,7 +148,7 @@ def record_run(runs_dir: Path, run_dir: Path) -> None:
 
 def sync_history(runs_dir: Path) -> list[str]:
     """Record stored runs the history does not know yet (a run-all that stopped before recording)."""
-    from qaagent.reporting.bundle import stored_runs
+    from qaagent.evidence.stored import stored_runs
 
     with _store(runs_dir) as connection:
         known = {row[0] for row in connection.execute("SELECT run_id FROM runs")}
@@ -228,7 +228,7 @@ def last_failed(runs_dir: Path) -> dict[str, list[str]]:
     Tasks that errored, timed out or were interrupted are rerun whole unless they named failed tests;
     tasks that were never started (fail-fast) did not fail and are left out.
     """
-    from qaagent.reporting.bundle import FAILING, load_run, stored_runs
+    from qaagent.evidence.stored import FAILING, load_run, stored_runs
 
     finished = [run for run in stored_runs(runs_dir) if run.manifest.status.value != "running"]
     if not finished:

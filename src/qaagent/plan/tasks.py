@@ -1,9 +1,8 @@
-"""The plan: suites expanded into tasks (one per matrix combination), then selected."""
+"""Suites expanded into tasks, one per matrix combination, and `{workers}` filled in."""
 
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Iterable
 
 from qaagent.config.suites import SuiteSpec
@@ -50,11 +49,6 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
     return tasks
 
 
-def worker_slots(budget: int, at_once: int) -> int:
-    """Workers each task may use itself: the run's worker budget shared by the tasks at once."""
-    return max(1, budget // max(1, at_once))
-
-
 def with_worker_slots(tasks: Iterable[Task], slots: int) -> list[Task]:
     """`{workers}` in command, args and env replaced by the slots each task may use."""
     values = {"workers": str(slots)}
@@ -68,43 +62,6 @@ def with_worker_slots(tasks: Iterable[Task], slots: int) -> list[Task]:
         )
         for task in tasks
     ]
-
-
-def select_tasks(
-    tasks: list[Task], include: Iterable[str] = (), exclude: Iterable[str] = ()
-) -> list[Task]:
-    """Keep tasks whose task or suite name matches an include pattern and no exclude pattern."""
-    include, exclude = list(include), list(exclude)
-    return [
-        task
-        for task in tasks
-        if (not include or _matches(task, include)) and not _matches(task, exclude)
-    ]
-
-
-def unmatched_patterns(tasks: list[Task], patterns: Iterable[str]) -> list[str]:
-    """Patterns that select nothing, which is nearly always a typo."""
-    return [pattern for pattern in patterns if not _matches_any(tasks, pattern)]
-
-
-def _matches_any(tasks: list[Task], pattern: str) -> bool:
-    return any(_matches(task, [pattern]) for task in tasks)
-
-
-def _matches(task: Task, patterns: list[str]) -> bool:
-    return any(
-        name == pattern or glob_pattern(pattern).fullmatch(name)
-        for pattern in patterns
-        for name in (task.name, task.suite)
-    )
-
-
-def glob_pattern(pattern: str) -> re.Pattern[str]:
-    """`*` and `?` are wildcards; brackets stay literal, as task names hold them: `evals[m=*]`."""
-    wildcards = {"*": ".*", "?": "."}
-    return re.compile(
-        "".join(wildcards.get(char) or re.escape(char) for char in pattern), re.DOTALL
-    )
 
 
 def _fill(text: str, matrix: dict[str, str]) -> str:

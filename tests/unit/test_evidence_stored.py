@@ -7,7 +7,7 @@ import pytest
 from rundir_builder import START, Job, T, build_run
 
 from qaagent.errors import ExitCode, UsageError
-from qaagent.reporting.bundle import RunReadError, load_run, resolve_run, stored_runs
+from qaagent.evidence.stored import RunReadError, load_run, resolve_run, stored_runs
 
 
 def three_runs(runs_dir: Path) -> None:

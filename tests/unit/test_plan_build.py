@@ -1,0 +1,56 @@
+"""One Plan: tasks in start order with priorities, the worker formula, results back in plan order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_orchestrator import make_task
+
+from qaagent.config.models import RunSettings
+from qaagent.model.outcomes import TaskOutcome
+from qaagent.model.results import TaskResult
+from qaagent.plan.build import build_plan
+from qaagent.plan.order import Order
+from qaagent.plan.workers import WorkerBudget
+
+
+def test_worker_slots_share_the_budget_among_the_tasks_at_once() -> None:
+    budget = WorkerBudget(total=8, parallel=True)
+    assert [budget.slots(tasks) for tasks in (1, 2, 3)] == [8, 4, 2]
+    assert WorkerBudget(total=2, parallel=True).slots(5) == 1
+
+
+def test_max_workers_limits_the_tasks_at_once_and_sequential_is_one() -> None:
+    limited = WorkerBudget.of(RunSettings(parallel=True, max_workers=3))
+    assert (limited.at_once(10), limited.at_once(2), limited.most_shards) == (3, 2, 3)
+    sequential = WorkerBudget.of(RunSettings(parallel=False, max_workers=4))
+    assert (sequential.at_once(10), sequential.most_shards, sequential.slots(10)) == (1, 1, 4)
+
+
+def test_the_plan_orders_the_tasks_and_gives_the_earlier_the_higher_priority(
+    tmp_path: Path,
+) -> None:
+    tasks = [
+        make_task("low", priority=0),
+        make_task("high", priority=5, command=("run", "-n", "{workers}")),
+        make_task("named"),
+    ]
+    settings = RunSettings(parallel=True, max_workers=4, suite_order=["named"])
+    plan = build_plan(tasks, settings, tmp_path, env={}, order=Order.profile)
+    assert [task.name for task in plan.tasks] == ["named", "high", "low"]
+    assert [task.name for task in plan.runnable] == ["low", "high", "named"]
+    assert plan.priorities == {"named": 3, "high": 2, "low": 1}
+    assert plan.workers == 3
+    assert plan.tasks[1].command == ("run", "-n", "1")
+    assert plan.shard_of == {}
+
+
+def test_results_come_back_in_plan_order_whatever_order_they_ran_in(tmp_path: Path) -> None:
+    tasks = [make_task("a"), make_task("b", priority=9)]
+    plan = build_plan(tasks, RunSettings(), tmp_path, env={})
+    assert [task.name for task in plan.tasks] == ["b", "a"]
+    ran = [
+        TaskResult(task=name, suite=name, kind="command", outcome=TaskOutcome.passed)
+        for name in ("b", "a")
+    ]
+    assert [result.task for result in plan.in_plan_order(ran)] == ["a", "b"]
