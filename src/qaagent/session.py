@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from qaagent.model.task import Task
     from qaagent.plan.build import Plan
     from qaagent.plan.order import Order
+    from qaagent.processes.watchdog import ProcessGuard
     from qaagent.secrets import SecretValues
     from qaagent.tools.base import Runner
 
@@ -148,7 +149,11 @@ class WrittenEvidence:
 
 
 class Session:
-    """One run of a request; `cancel` stops it from a signal handler or another thread."""
+    """One run of a request; `cancel` stops it from a signal handler or another thread.
+
+    Every command and app of the run is registered with `guard`, whose watchdog ends them
+    should this process die; without one the session starts its own at the first command.
+    """
 
     def __init__(
         self,
@@ -159,8 +164,12 @@ class Session:
         notify: Notify = ignore,
         runner_for: Callable[[str], Runner] | None = None,
         backend: BackendFactory | None = None,
+        guard: ProcessGuard | None = None,
     ) -> None:
+        from qaagent.processes.watchdog import ProcessGuard
+
         self.request = request
+        self.guard = guard if guard is not None else ProcessGuard()
         self.sink = sink
         self.progress = progress
         self.notify = notify
@@ -236,10 +245,15 @@ class Session:
             self.runner_for or runner_for,
             execution_options(request, plan),
             app=make_app(
-                request.loaded, request.environment, list(plan.plan.runnable), plan.run_dir
+                request.loaded,
+                request.environment,
+                list(plan.plan.runnable),
+                plan.run_dir,
+                self.guard,
             ),
             watcher=watcher,
             backend_factory=self.backend or LocalBackend,
+            guard=self.guard,
         )
 
     def write_evidence(
@@ -645,7 +659,11 @@ def app_env(loaded: LoadedProfile, environment: str | None) -> dict[str, str]:
 
 
 def make_app(
-    loaded: LoadedProfile, environment: str | None, tasks: list[Task], run_dir: Path
+    loaded: LoadedProfile,
+    environment: str | None,
+    tasks: list[Task],
+    run_dir: Path,
+    guard: ProcessGuard,
 ) -> AppLifecycle | None:
     """The app to start before the tasks that need it, if it has a start command."""
     from qaagent.execute.app import AppLifecycle
@@ -663,4 +681,5 @@ def make_app(
         run_dir / "artifacts" / APP_LOG_FOLDER / f"{environment}.log",
         users,
         app_env(loaded, environment),
+        guard,
     )

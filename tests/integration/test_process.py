@@ -16,8 +16,10 @@ import psutil
 import pytest
 
 from qaagent.processes.run import ProcessResult, run_process
+from qaagent.processes.watchdog import ProcessGuard
 
 PY = sys.executable
+GUARD = ProcessGuard()
 
 
 def alive(pid: int) -> bool:
@@ -54,6 +56,7 @@ def run(
         log_path=tmp_path / "out.log",
         timeout=timeout,
         stop=stop or threading.Event(),
+        guard=GUARD,
         grace=grace,
         on_line=on_line,  # type: ignore[arg-type]
     )
@@ -100,6 +103,7 @@ def test_missing_working_folder_is_an_error_result(tmp_path: Path) -> None:
         log_path=tmp_path / "out.log",
         timeout=10,
         stop=threading.Event(),
+        guard=GUARD,
     )
 
     assert result.error is not None and "working folder does not exist" in result.error
@@ -234,10 +238,12 @@ def test_a_killed_parent_leaves_neither_the_command_nor_its_children(tmp_path: P
         import os, threading
         from pathlib import Path
         from qaagent.processes.run import run_process
+        from qaagent.processes.watchdog import ProcessGuard
         script = "trap '' TERM; sleep 600 & echo $$ $!; wait"
         run_process(["sh", "-c", script], cwd=Path({str(tmp_path)!r}),
                     env=dict(os.environ), log_path=Path({str(tmp_path)!r}) / "out.log",
-                    timeout=600, stop=threading.Event(), on_line=lambda line: print(line, flush=True))
+                    timeout=600, stop=threading.Event(), guard=ProcessGuard(),
+                    on_line=lambda line: print(line, flush=True))
         """
     )
     parent = subprocess.Popen([PY, "-c", probe], stdout=subprocess.PIPE, text=True)
@@ -271,6 +277,7 @@ def test_stopping_one_of_two_parallel_commands_leaves_the_other_running(tmp_path
             log_path=tmp_path / f"{name}.log",
             timeout=120,
             stop=stops[name],
+            guard=GUARD,
             grace=1,
             on_line=on_line,
         )

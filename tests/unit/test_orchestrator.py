@@ -23,6 +23,7 @@ from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
 from qaagent.model.results import TaskResult
 from qaagent.model.run import RunStatus, StopReason, exit_code_for
 from qaagent.model.task import Task
+from qaagent.processes.watchdog import ProcessGuard
 from qaagent.reporting.progress import failure_lines
 from qaagent.secrets import SecretValues
 from qaagent.tools.base import RunContext
@@ -435,8 +436,12 @@ def test_a_task_runs_from_plain_data_that_survives_pickling(tmp_path: Path) -> N
     shipped: tuple[Task, TaskSettings] = pickle.loads(pickle.dumps((make_task("unit"), settings)))
     events: list[Event] = []
     runner = FakeRunner({})
-    result = run_task(*shipped, TaskControl(threading.Event(), 3), events.append, runner_for=runner)
+    guard = ProcessGuard()
+    result = run_task(
+        *shipped, TaskControl(threading.Event(), 3), events.append, guard=guard, runner_for=runner
+    )
     assert result.outcome is TaskOutcome.passed
+    assert runner.contexts["unit"].guard is guard
     assert result.worker == 3
     assert runner.contexts["unit"].env == {"BASE_URL": "http://x"}
     assert runner.contexts["unit"].output_dir == tmp_path / "unit"
@@ -451,6 +456,7 @@ def test_a_task_whose_runner_raises_is_its_own_error_result(tmp_path: Path) -> N
         TaskSettings(tmp_path),
         TaskControl(threading.Event(), 0),
         lambda event: None,
+        guard=ProcessGuard(),
         runner_for=FakeRunner({"unit": explodes}),
     )
     assert result.outcome is TaskOutcome.error

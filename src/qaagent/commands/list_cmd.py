@@ -167,6 +167,7 @@ def playwright_node_listing(task: Task, env: Mapping[str, str], secrets: SecretV
             log_path=log_path,
             timeout=COLLECT_TIMEOUT,
             stop=context.stop,
+            guard=context.guard,
             secrets=secrets,
         )
         output = log_path.read_text(encoding="utf-8", errors="replace")

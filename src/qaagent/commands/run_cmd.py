@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from qaagent.model.results import TaskResult
     from qaagent.model.task import Task
     from qaagent.plan.order import Order
+    from qaagent.processes.watchdog import ProcessGuard
     from qaagent.secrets import SecretValues
     from qaagent.session import Progress, ProgressFactory, RunRequest, Session
 
@@ -154,6 +155,7 @@ def run_all(
     from qaagent.config.loader import load_profile
     from qaagent.plan.select import only_last_failed, plan_tasks, with_cli_args
     from qaagent.plan.tasks import build_tasks
+    from qaagent.processes.watchdog import ProcessGuard
     from qaagent.reporting import parse_formats
     from qaagent.session import RunRequest, choose_environment
 
@@ -175,6 +177,7 @@ def run_all(
     if last_failed:
         tasks = only_last_failed(tasks, loaded.runs_dir, note)
     environment = choose_environment(loaded, env)
+    guard = ProcessGuard()
     with open_event_lines(events, json_output) as event_lines:
         request = RunRequest(
             loaded,
@@ -188,26 +191,28 @@ def run_all(
             order=requested_order,
             report_stdout=sys.stderr if takes_stdout(event_lines, json_output) else None,
         )
-        exit_code = execute_run(request, event_lines, json_output)
-    leave(exit_code)
+        exit_code = execute_run(request, event_lines, json_output, guard)
+    leave(exit_code, guard)
 
 
-def execute_run(request: RunRequest, events: EventLines | None, json_output: bool) -> int:
+def execute_run(
+    request: RunRequest, events: EventLines | None, json_output: bool, guard: ProcessGuard
+) -> int:
     """Run the session under the watchdog, with progress and stop signals; print the outcome.
 
     With --json or --events jsonl on stdout, the progress and the summary table go to stderr.
     """
     from qaagent.execute.events import JsonLines
-    from qaagent.processes.watchdog import GUARD
     from qaagent.session import Session
 
-    GUARD.start()
+    guard.start()
     stream = sys.stderr if takes_stdout(events, json_output) else sys.stdout
     session = Session(
         request,
         JsonLines(events.stream) if events is not None else None,
         progress=progress_on(stream),
         notify=tell,
+        guard=guard,
     )
     late_signals = take_stop_signals(session)
     outcome = session.run()
@@ -322,11 +327,9 @@ def open_event_lines(option: str | None, json_output: bool) -> Iterator[EventLin
         yield EventLines(stream, on_stdout=False)
 
 
-def leave(exit_code: int) -> NoReturn:
+def leave(exit_code: int, guard: ProcessGuard) -> NoReturn:
     """Exit once the output is flushed and the watchdog is gone, skipping interpreter teardown."""
-    from qaagent.processes.watchdog import GUARD
-
-    GUARD.close()
+    guard.close()
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):

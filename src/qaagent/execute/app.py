@@ -15,6 +15,7 @@ from qaagent.config.models import AppEnvironment
 from qaagent.execute.task import TaskCannotRun
 from qaagent.logging import get_logger
 from qaagent.processes.tree import ProcessTree, await_gone
+from qaagent.processes.watchdog import ProcessGuard
 
 POLL_INTERVAL = 0.2
 REQUEST_TIMEOUT = 2.0
@@ -110,8 +111,10 @@ class AppLifecycle:
         log_path: Path,
         users: int,
         env: Mapping[str, str],
+        guard: ProcessGuard,
     ) -> None:
         self.name = name
+        self.guard = guard
         self.environment = environment
         self.cwd = cwd
         self.log_path = log_path
@@ -166,7 +169,7 @@ class AppLifecycle:
         env = {**os.environ, **self._env, "BASE_URL": base_url}
         with self.log_path.open("ab") as log:
             try:
-                self._tree = ProcessTree.start(argv, self.cwd, env, log)
+                self._tree = ProcessTree.start(argv, self.cwd, env, log, self.guard)
             except OSError as error:
                 raise AppStartError(
                     f"app {self.name!r}: cannot start {argv[0]!r} ({error.strerror})."

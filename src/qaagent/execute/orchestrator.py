@@ -39,6 +39,7 @@ from qaagent.model.results import TaskResult
 from qaagent.model.run import RunStatus, StopReason, exit_code_for, status_for
 from qaagent.model.task import Task
 from qaagent.processes.tree import kill_process_trees
+from qaagent.processes.watchdog import ProcessGuard
 from qaagent.secrets import NO_SECRETS, SecretValues
 from qaagent.tools.base import RunContext
 
@@ -142,10 +143,12 @@ class RunOrchestrator:
         app: AppLifecycle | None = None,
         watcher: RunWatcher | None = None,
         backend_factory: Callable[[Execute, int, Mapping[str, int]], Backend] = LocalBackend,
+        guard: ProcessGuard | None = None,
     ) -> None:
         self.runner_for = runner_for
         self.options = options
         self.app = app
+        self.guard = guard if guard is not None else ProcessGuard()
         self.watcher = watcher or QuietWatcher()
         self._backend_factory = backend_factory
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
@@ -257,6 +260,7 @@ class RunOrchestrator:
             self.options.task_settings(),
             control,
             self._emit,
+            guard=self.guard,
             runner_for=self.runner_for,
             around=self._with_app,
         )

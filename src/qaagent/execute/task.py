@@ -20,6 +20,7 @@ from qaagent.model.outcomes import TaskOutcome, task_counts
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
 from qaagent.naming import folder_name
+from qaagent.processes.watchdog import ProcessGuard
 from qaagent.secrets import NO_SECRETS, SecretValues
 from qaagent.tools.base import RunContext, Runner
 from qaagent.tools.registry import runner_for as registered_runner
@@ -46,12 +47,14 @@ def run_task(
     control: TaskControl,
     emit: EventSink,
     *,
+    guard: ProcessGuard,
     runner_for: RunnerFor = registered_runner,
     around: Callable[[Task, RunContext, TaskBody], TaskResult] | None = None,
 ) -> TaskResult:
     """Run one task in its own folder with its tool's runner; any exception is its error result.
 
-    `around` wraps the tool's run (the orchestrator holds the app there).
+    `guard` is the watchdog of the machine the task runs on; `around` wraps the tool's run
+    (the orchestrator holds the app there).
     """
     started_at = datetime.now(UTC)
     output_dir = settings.artifacts_dir / folder_name(task.name)
@@ -61,7 +64,7 @@ def run_task(
 
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
-        context = task_context(task, settings, control, emit, output_dir)
+        context = task_context(task, settings, control, emit, output_dir, guard)
         result = around(task, context, body) if around is not None else body(task, context)
     except TaskCannotRun as error:
         stopped = TaskOutcome.interrupted if control.stop.is_set() else TaskOutcome.error
@@ -76,7 +79,12 @@ class TaskCannotRun(Exception):
 
 
 def task_context(
-    task: Task, settings: TaskSettings, control: TaskControl, emit: EventSink, output_dir: Path
+    task: Task,
+    settings: TaskSettings,
+    control: TaskControl,
+    emit: EventSink,
+    output_dir: Path,
+    guard: ProcessGuard,
 ) -> RunContext:
     """The runner's view of the run: its folder, environment, stop flag and event callbacks."""
 
@@ -94,6 +102,7 @@ def task_context(
         on_output=on_output,
         on_test=on_test,
         secrets=settings.secrets,
+        guard=guard,
     )
 
 

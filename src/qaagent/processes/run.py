@@ -19,6 +19,7 @@ from typing import BinaryIO
 import psutil
 
 from qaagent.processes.tree import ProcessTree, alive
+from qaagent.processes.watchdog import ProcessGuard
 from qaagent.secrets import NO_SECRETS, SecretValues, StreamMasker
 
 TAIL_LINES = 50
@@ -89,13 +90,15 @@ def run_process(
     log_path: Path,
     timeout: float | None,
     stop: threading.Event,
+    guard: ProcessGuard,
     grace: float = 5.0,
     on_line: Callable[[str], None] | None = None,
     secrets: SecretValues = NO_SECRETS,
 ) -> ProcessResult:
     """Run `argv` to completion, timeout or stop, appending its merged output to `log_path`.
 
-    Secret values are masked in the output before it reaches the log or the tail.
+    Secret values are masked in the output before it reaches the log or the tail; the guard's
+    watchdog ends the command's tree should qaagent die meanwhile.
     """
     started = _now()
     tail = TailBuffer(on_line)
@@ -106,7 +109,7 @@ def run_process(
             _write_note(log, problem)
             return ProcessResult(argv, None, started, _now(), error=problem, log_path=log_path)
         try:
-            tree = ProcessTree.start(argv, cwd, env, subprocess.PIPE)
+            tree = ProcessTree.start(argv, cwd, env, subprocess.PIPE, guard)
         except OSError as exc:
             message = f"could not start {argv[0]}: {exc.strerror or exc}"
             _write_note(log, message)

@@ -18,7 +18,7 @@ from typing import IO
 import psutil
 
 from qaagent.processes.tagging import PROCESS_TAG, tagged_pids
-from qaagent.processes.watchdog import GUARD, group_exists
+from qaagent.processes.watchdog import ProcessGuard, group_exists
 
 POLL_SECONDS = 0.1
 TRACK_SECONDS = 1.0
@@ -38,9 +38,10 @@ class ProcessTree:
     that it ends even when qaagent is killed outright.
     """
 
-    def __init__(self, process: subprocess.Popen[bytes], token: str) -> None:
+    def __init__(self, process: subprocess.Popen[bytes], token: str, guard: ProcessGuard) -> None:
         self.process = process
         self.token = token
+        self.guard = guard
         self.leader = psutil.Process(process.pid)
         self.known: dict[int, psutil.Process] = {}
         self._guarded_groups: dict[int, str] = {}
@@ -49,13 +50,19 @@ class ProcessTree:
 
     @classmethod
     def start(
-        cls, argv: list[str], cwd: Path, env: Mapping[str, str], output: int | IO[bytes]
+        cls,
+        argv: list[str],
+        cwd: Path,
+        env: Mapping[str, str],
+        output: int | IO[bytes],
+        guard: ProcessGuard,
     ) -> ProcessTree:
-        """Start `argv` tagged with a fresh token, watched by the watchdog; OSError if it cannot."""
+        """Start `argv` tagged with a fresh token, watched by the guard; OSError if it cannot."""
         token = uuid.uuid4().hex
         process = ADOPTION.spawn(lambda: _spawn(argv, cwd, {**env, PROCESS_TAG: token}, output))
-        GUARD.watch(process.pid, token)
-        return cls(process, token)
+        guard.watch(process.pid, token)
+        ADOPTION.spare(guard.pid)
+        return cls(process, token, guard)
 
     def track(self) -> None:
         """Remember descendants while they are still linked to the command.
@@ -76,7 +83,7 @@ class ProcessTree:
             self.known.setdefault(child.pid, child)
             self._guard_group_of(child.pid)
         self._release_ended_groups()
-        ADOPTION.adopt()
+        ADOPTION.adopt(self.guard)
 
     def end(self, grace: float, wait: Callable[[list[psutil.Process], float], None]) -> None:
         """TERM the whole tree, `wait` out the grace, KILL what is left, until none is left."""
@@ -90,13 +97,13 @@ class ProcessTree:
                     break
                 _signal_all(survivors, self.process, signal.SIGKILL)
                 wait(survivors, 1.0)
-        ADOPTION.reap()
+        ADOPTION.reap(self.guard)
 
     def close(self) -> None:
         """The tree is gone and the command reaped: the watchdog and adoption forget it."""
-        GUARD.release(self.process.pid, self.token)
+        self.guard.release(self.process.pid, self.token)
         for group, token in self._guarded_groups.items():
-            GUARD.release(group, token)
+            self.guard.release(group, token)
         self._guarded_groups.clear()
         ADOPTION.forget(self.process.pid)
 
@@ -109,7 +116,7 @@ class ProcessTree:
             found.setdefault(proc.pid, proc)
         for proc in _tagged(self.token, self.process.pid):
             found.setdefault(proc.pid, proc)
-        for proc in ADOPTION.orphans_of(self.process.pid):
+        for proc in ADOPTION.orphans_of(self.process.pid, self.guard):
             found.setdefault(proc.pid, proc)
         own = os.getpid()
         return [proc for pid, proc in found.items() if pid != own and alive(proc)]
@@ -124,14 +131,14 @@ class ProcessTree:
             return
         token = f"{self.token}-{group}"
         self._guarded_groups[group] = token
-        GUARD.watch(group, token)
+        self.guard.watch(group, token)
 
     def _release_ended_groups(self) -> None:
         """Forget groups that emptied, so that the watchdog never signals a reused group id."""
         for group, token in list(self._guarded_groups.items()):
             if not group_exists(group):
                 del self._guarded_groups[group]
-                GUARD.release(group, token)
+                self.guard.release(group, token)
 
     def _children(self) -> list[psutil.Process]:
         """Descendants still linked to the command, never those of a process that reused its pid."""
@@ -146,14 +153,17 @@ class _Adoption:
 
     An orphan that left its command's session and cleared its environment carries no mark of
     the command that started it; it belongs to every command that ran when it was born, and
-    is ended with the last of them. Each is also handed to the watchdog, as its own group.
+    is ended with the last of them. Each is also handed to the watchdog of the command that
+    found it, as its own group. Being the subreaper is a property of the whole process, so
+    there is one adoption for all the guards a process holds; their watchdogs are spared.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subreaper = False
         self._running: dict[int, float] = {}
-        self._adopted: dict[int, tuple[psutil.Process, str]] = {}
+        self._adopted: dict[int, tuple[psutil.Process, str, ProcessGuard]] = {}
+        self.watchdogs: set[int] = set()
 
     def spawn(self, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
         """Start a command, known as running before any orphan search can see it."""
@@ -170,18 +180,24 @@ class _Adoption:
         with self._lock:
             self._running.pop(leader, None)
 
-    def adopt(self) -> None:
-        """Hand newly adopted orphans to the watchdog and reap those that ended by themselves."""
-        with self._lock:
-            self._refresh()
+    def spare(self, watchdog: int | None) -> None:
+        """A watchdog is a child in a session of its own, and never an orphan to end."""
+        if watchdog is not None:
+            with self._lock:
+                self.watchdogs.add(watchdog)
 
-    def orphans_of(self, leader: int) -> list[psutil.Process]:
+    def adopt(self, guard: ProcessGuard) -> None:
+        """Hand newly adopted orphans to the guard and reap those that ended by themselves."""
+        with self._lock:
+            self._refresh(guard)
+
+    def orphans_of(self, leader: int, guard: ProcessGuard) -> list[psutil.Process]:
         """Adopted orphans to end with this command: from its session, or from nobody else's."""
         with self._lock:
-            self._refresh()
+            self._refresh(guard)
             others = [started for pid, started in self._running.items() if pid != leader]
             ending = []
-            for pid, (proc, _) in self._adopted.items():
+            for pid, (proc, _, _) in self._adopted.items():
                 session = _session(pid)
                 if session == leader or (
                     session not in self._running
@@ -190,31 +206,31 @@ class _Adoption:
                     ending.append(proc)
             return ending
 
-    def reap(self) -> None:
+    def reap(self, guard: ProcessGuard) -> None:
         """Collect the exit status of adopted orphans that ended, so no zombie stays."""
         with self._lock:
-            self._refresh()
+            self._refresh(guard)
 
-    def _refresh(self) -> None:
+    def _refresh(self, guard: ProcessGuard) -> None:
         """Find orphans among qaagent's children; reap and forget those that are gone."""
         if not self._subreaper:
             return
         own_session = os.getsid(0)
-        spared = {GUARD.pid, *self._running}
+        spared = {*self.watchdogs, *self._running}
         for child in _own_children():
             if child.pid in spared or child.pid in self._adopted:
                 continue
             if _session(child.pid) not in (None, own_session):
                 token = f"adopted-{uuid.uuid4().hex}"
-                self._adopted[child.pid] = (child, token)
+                self._adopted[child.pid] = (child, token, guard)
                 with contextlib.suppress(OSError):
-                    GUARD.watch(os.getpgid(child.pid), token)
-        for pid, (proc, token) in list(self._adopted.items()):
+                    guard.watch(os.getpgid(child.pid), token)
+        for pid, (proc, token, watcher) in list(self._adopted.items()):
             if not alive(proc):
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, os.WNOHANG)
                 del self._adopted[pid]
-                GUARD.release(pid, token)
+                watcher.release(pid, token)
 
 
 ADOPTION = _Adoption()
@@ -234,12 +250,14 @@ def _signal_all(
 def kill_process_trees() -> None:
     """SIGKILL every process group started below this process, then any stragglers.
 
-    The watchdog is spared: it goes on to end what left these trees once qaagent has exited.
+    The watchdogs are spared: they go on to end what left these trees once qaagent has exited.
     """
     own_group = os.getpgrp()
-    spared = GUARD.pid
+    spared = ADOPTION.watchdogs
     descendants = [
-        process for process in psutil.Process().children(recursive=True) if process.pid != spared
+        process
+        for process in psutil.Process().children(recursive=True)
+        if process.pid not in spared
     ]
     groups = set()
     for process in descendants:

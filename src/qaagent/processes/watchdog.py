@@ -27,7 +27,11 @@ CLOSE_TIMEOUT = GRACE_SECONDS + KILL_ROUNDS * POLL_SECONDS + 5.0
 
 
 class ProcessGuard:
-    """qaagent's end of the watchdog: started once, told about every command and app it starts."""
+    """qaagent's end of a watchdog: told about every command and app started under it.
+
+    Whoever runs commands holds one and passes it down (the CLI starts it before the run, so
+    that its start does not delay the first task); it starts itself at the first command.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -95,9 +99,6 @@ class ProcessGuard:
             os.close(read)
         os.set_blocking(write, False)
         self._pipe = write
-
-
-GUARD = ProcessGuard()
 
 
 def read_registrations(lines: Iterable[bytes]) -> dict[str, int]:

@@ -191,6 +191,7 @@ class ToolRunner:
             log_path=log_path,
             timeout=deadline.remaining(),
             stop=context.stop,
+            guard=context.guard,
             on_line=context.on_output,
             secrets=context.secrets,
         )

@@ -12,6 +12,7 @@ from qaagent.model.live import LiveTest
 from qaagent.model.outcomes import TestCase
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
+from qaagent.processes.watchdog import ProcessGuard
 from qaagent.secrets import NO_SECRETS, SecretValues
 
 
@@ -26,6 +27,7 @@ class RunContext:
     on_output: Callable[[str], None] | None = None
     on_test: Callable[[LiveTest], None] | None = None
     secrets: SecretValues = NO_SECRETS
+    guard: ProcessGuard = field(default_factory=ProcessGuard)
 
 
 class Runner(Protocol):

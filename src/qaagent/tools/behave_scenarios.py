@@ -79,6 +79,7 @@ def list_scenarios(
         log_path=log_path,
         timeout=task.timeout,
         stop=context.stop,
+        guard=context.guard,
         secrets=context.secrets,
     )
     if result.error is not None:
