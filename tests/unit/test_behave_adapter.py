@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from qaagent.model.outcomes import CaseStatus, TestCase
 from qaagent.model.task import Task
 from qaagent.tools.base import RunContext
 from qaagent.tools.behave_tool import (
+    LIVE_FORMATTER,
+    PLUGIN_DIR,
     RERUN_FILE,
     SELECTION_FILE,
     BehaveAdapter,
@@ -62,8 +66,20 @@ def test_each_format_is_paired_with_its_own_outfile(tmp_path: Path) -> None:
     argv = invocation.argv
     formats = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--format"]
     outfiles = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--outfile"]
-    assert formats == ["rerun", "progress"]
-    assert outfiles == [str(attempt / RERUN_FILE), "-"]
+    assert formats == ["rerun", "progress", LIVE_FORMATTER]
+    assert outfiles == [str(attempt / RERUN_FILE), "-", os.devnull]
+
+
+def test_the_live_formatter_loads_from_the_plugin_folder_before_the_suites_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONPATH", "/suite/lib")
+    invocation = BehaveAdapter().invocation(
+        make_task(tmp_path, None), RunContext(output_dir=tmp_path), tmp_path / "attempt-1", []
+    )
+
+    assert invocation.env["PYTHONPATH"] == os.pathsep.join([str(PLUGIN_DIR), "/suite/lib"])
+    assert (PLUGIN_DIR / f"{LIVE_FORMATTER.partition(':')[0]}.py").is_file()
 
 
 def test_retry_selects_earlier_rerun_locations_as_absolute_paths(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from qaagent.model.outcomes import CaseStatus, TestCase
 from qaagent.model.task import Task
 from qaagent.tools.base import RunContext, ToolUnavailable
 from qaagent.tools.playwright_tool import (
+    LIVE_REPORTER,
     TEST_LIST_FILE,
     PlaywrightNodeAdapter,
     PlaywrightPythonAdapter,
@@ -72,7 +73,8 @@ def test_first_attempt_uses_installed_playwright_and_junit_reporter(tmp_path: Pa
     )
 
     assert invocation.argv[:4] == ["npx", "--no-install", "playwright", "test"]
-    assert "--reporter=junit,line" in invocation.argv
+    assert f"--reporter=junit,line,{LIVE_REPORTER}" in invocation.argv
+    assert LIVE_REPORTER.is_file()
     assert invocation.argv[invocation.argv.index("--output") + 1] == str(attempt / "test-results")
     assert invocation.argv[-1] == "--workers=2"
     assert invocation.cwd == project

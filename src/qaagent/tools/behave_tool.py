@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from qaagent.model.outcomes import TestCase
@@ -15,11 +16,13 @@ from qaagent.tools.behave_scenarios import (
     list_scenarios,
     select_scenarios,
 )
-from qaagent.tools.python_tools import module_command, require_modules
+from qaagent.tools.python_tools import module_command, python_path_with, require_modules
 
 RERUN_FILE = "rerun.txt"
 SELECTION_FILE = "rerun-selection.txt"
 USAGE_ERROR_EXIT = 2
+PLUGIN_DIR = Path(__file__).parent / "behave_plugin"
+LIVE_FORMATTER = "qaagent_behave:LiveFeedFormatter"
 
 
 class BehaveAdapter(AdapterDefaults):
@@ -29,7 +32,9 @@ class BehaveAdapter(AdapterDefaults):
         self, task: Task, context: RunContext, attempt_dir: Path, rerun: list[TestCase]
     ) -> Invocation:
         """First attempt: the suite path or the selected scenarios; retry: the last failures."""
-        require_modules(task, ("behave",), tool_environment(task, context))
+        inherited = tool_environment(task, context)
+        env = {"PYTHONPATH": python_path_with(PLUGIN_DIR, inherited)}
+        require_modules(task, ("behave",), {**inherited, **env})
         notes: list[str] = []
         selection = feature_paths(task)
         narrowed = False
@@ -59,7 +64,7 @@ class BehaveAdapter(AdapterDefaults):
         return Invocation(
             argv=argv,
             cwd=task.cwd,
-            env={},
+            env=env,
             junit=attempt_dir / "junit",
             notes=notes,
             partial=bool(rerun) and narrowed,
@@ -88,10 +93,11 @@ def feature_paths(task: Task) -> list[str]:
 
 
 def report_options(attempt_dir: Path) -> list[str]:
-    """JUnit per feature, the rerun file, and a compact console.
+    """JUnit per feature, the rerun file, a compact console, and the live feed of scenarios.
 
-    behave pairs each `--outfile` with the `--format` in the same position, so both of ours come
-    first, paired explicitly ("-" is the console), and formats in the suite's args keep theirs.
+    behave pairs each `--outfile` with the `--format` in the same position, so ours come first,
+    paired explicitly ("-" is the console), and formats in the suite's args keep theirs. The live
+    formatter writes to `$QAAGENT_EVENTS` itself; its own output goes nowhere.
     """
     return [
         "--junit",
@@ -105,6 +111,10 @@ def report_options(attempt_dir: Path) -> list[str]:
         "progress",
         "--outfile",
         "-",
+        "--format",
+        LIVE_FORMATTER,
+        "--outfile",
+        os.devnull,
     ]
 
 

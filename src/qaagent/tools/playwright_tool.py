@@ -29,6 +29,7 @@ PROJECT_PREFIX = re.compile(r"^\[(?P<project>[^\]]+)\] (?P<title>.*)$")
 NO_DOWNLOAD_ENV = {"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}
 CHROMIUM_PLUGIN = "qaagent_chromium"
 NPX_PLAYWRIGHT_TEST = ("npx", "--no-install", "playwright", "test")
+LIVE_REPORTER = Path(__file__).parent / "playwright_reporter" / "qaagent-reporter.cjs"
 PYTEST_USAGE_ERROR = 4
 
 
@@ -129,7 +130,7 @@ def given(args: tuple[str, ...], option: str) -> bool:
 
 
 class PlaywrightNodeAdapter(AdapterDefaults):
-    """`npx playwright test` (or the suite's command) with the JUnit reporter.
+    """`npx playwright test` (or the suite's command) with the JUnit, line and live-feed reporters.
 
     A retry runs a `--test-list` of the failures: it names tests by file and titles, so it needs
     nothing from the earlier attempt's folder, unlike `--last-failed` and its `.last-run.json`.
@@ -150,7 +151,7 @@ class PlaywrightNodeAdapter(AdapterDefaults):
         argv = [
             *(task.command or NPX_PLAYWRIGHT_TEST),
             *selection,
-            "--reporter=junit,line",
+            f"--reporter=junit,line,{LIVE_REPORTER}",
             "--output",
             str(attempt_dir / TEST_RESULTS),
             *task.args,

@@ -7,6 +7,7 @@ instead of a failed run that reads like a usage error.
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 import threading
@@ -37,6 +38,11 @@ def python_of(task: Task) -> Path:
 def module_command(task: Task, module: str) -> tuple[str, ...]:
     """The suite's own command, else `<its python> -m <module>`."""
     return task.command if task.command else (str(python_of(task)), "-m", module)
+
+
+def python_path_with(folder: Path, env: Mapping[str, str]) -> str:
+    """The PYTHONPATH of `env` with `folder` first, so the suite's python imports a plugin there."""
+    return os.pathsep.join(part for part in (str(folder), env.get("PYTHONPATH", "")) if part)
 
 
 def require_modules(task: Task, modules: tuple[str, ...], env: Mapping[str, str]) -> None:
