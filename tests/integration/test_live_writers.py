@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from qaagent_process import environment
 from test_playwright_runners import CHROMIUM, NODE_PROJECT, base_url, copy_project, node_modules
 
 from qaagent.model.live import FEED_VARIABLE, LiveTest
@@ -23,6 +25,17 @@ from qaagent.tools.playwright_tool import PlaywrightNodeAdapter
 __all__ = ["base_url", "node_modules"]  # the Playwright runners' fixtures, shared
 
 BEHAVE_PROJECT = Path(__file__).parents[1] / "fixtures" / "behave_project"
+EXAMPLE = Path(__file__).parents[2] / "examples" / "shop"
+CASE_NAMES = (
+    "teapot-price",
+    "green-tea-price",
+    "mug-category",
+    "shipping",
+    "welcome-coupon",
+    "bulk-price",
+    "tea-range",
+    "not-sold",
+)
 
 
 def run_tool(
@@ -218,3 +231,51 @@ def finished_by_id(lines: list[LiveTest]) -> dict[str, dict[str, Any]]:
     return {
         line.test: line.model_dump() for line in lines if line.event == "finished" and line.test
     }
+
+
+def run_evals(tmp_path: Path, feed: Path | None) -> tuple[list[TestCase], str]:
+    """The example's eval suite for one model on three threads, as its profile runs it."""
+    env = {**environment(), "EVALS_LATENCY": "0.01", "PYTHONDONTWRITEBYTECODE": "1"}
+    env.pop(FEED_VARIABLE, None)
+    if feed is not None:
+        env[FEED_VARIABLE] = str(feed)
+    junit = tmp_path / "evals.xml"
+    completed = subprocess.run(
+        [
+            *(sys.executable, "-m", "evals.run_evals"),
+            *("--model", "keyword-stub", "--workers", "3", "--junit", str(junit)),
+        ],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    return parse_junit([junit]).cases, completed.stdout
+
+
+def test_the_example_evals_feed_each_case_with_its_cost(tmp_path: Path) -> None:
+    feed = tmp_path / "live.jsonl"
+
+    cases, output = run_evals(tmp_path, feed)
+
+    lines = feed_lines(feed)
+    finished = [line for line in lines if line.event == "finished"]
+    assert finished_outcomes(lines) == {case.id: case.status.value for case in cases}
+    assert len(finished) == len(cases) == 8
+    assert all(line.cost is not None and line.cost > 0 for line in finished)
+    assert lines[0].count == 8
+    assert_started_before_finished(lines)
+    assert "[8/8] \u2705" in output
+
+
+def test_the_example_evals_write_the_same_junit_without_a_feed(tmp_path: Path) -> None:
+    fed, _ = run_evals(tmp_path / "fed", tmp_path / "live.jsonl")
+    unfed, _ = run_evals(tmp_path / "unfed", None)
+
+    assert [case.id for case in unfed] == [case.id for case in fed]
+    assert [case.id for case in unfed] == [f"evals.keyword-stub::{case}" for case in CASE_NAMES]
+    assert sorted(path.name for path in tmp_path.rglob("*.jsonl")) == ["live.jsonl"]
