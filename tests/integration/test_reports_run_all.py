@@ -71,6 +71,9 @@ def test_summary_json_counts_agree_with_junit(run_dir: Path) -> None:
         "flaky": 1,
         "xfailed": 0,
         "xpassed": 0,
+        "timed_out": 0,
+        "interrupted": 0,
+        "not_run": 0,
     }
     assert [(f["task"], f["test_id"], f["category"]) for f in summary["failures"]] == [
         ("unit", "tests/test_cart.py::test_total", "assertion"),

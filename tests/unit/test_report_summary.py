@@ -39,6 +39,9 @@ def test_summary_has_counts_timings_parallelism_and_categorised_failures(tmp_pat
         "flaky": 1,
         "xfailed": 0,
         "xpassed": 0,
+        "timed_out": 0,
+        "interrupted": 0,
+        "not_run": 0,
     }
     assert summary.timings.wall_time == 6.0
     assert summary.timings.task_time == 9.5

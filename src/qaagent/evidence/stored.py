@@ -22,10 +22,10 @@ from qaagent.evidence.models import (
     Manifest,
     TestRecord,
 )
-from qaagent.model.outcomes import CaseStatus
+from qaagent.model.outcomes import UNFINISHED, CaseStatus
 
 LATEST = "latest"
-FAILING = frozenset({CaseStatus.failed, CaseStatus.error})
+FAILING = frozenset({CaseStatus.failed, CaseStatus.error, *UNFINISHED})
 
 
 class RunReadError(UsageError):

@@ -134,7 +134,7 @@ def finished_fields(result: TaskResult) -> dict[str, Any]:
     return {
         "task": result.task,
         "outcome": str(result.outcome),
-        "counts": task_counts(result.outcome, result.cases).model_dump(),
+        "counts": task_counts(result.outcome, result.cases, result.counts.not_run).model_dump(),
         "duration": round(result.duration, 3),
         "error": result.error,
         "tail": result.tail if failing else [],

@@ -108,7 +108,9 @@ def task_context(
 
 def with_task_counts(result: TaskResult) -> TaskResult:
     """Counts as every report shows them: a task that ended badly is one error of its own."""
-    return result.model_copy(update={"counts": task_counts(result.outcome, result.cases)})
+    return result.model_copy(
+        update={"counts": task_counts(result.outcome, result.cases, result.counts.not_run)}
+    )
 
 
 def bare_result(task: Task, outcome: TaskOutcome, reason: str) -> TaskResult:

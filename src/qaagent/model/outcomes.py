@@ -16,6 +16,11 @@ class CaseStatus(StrEnum):
     skipped = "skipped"
     xfailed = "xfailed"
     xpassed = "xpassed"
+    timed_out = "timed-out"
+    interrupted = "interrupted"
+
+
+UNFINISHED = frozenset({CaseStatus.timed_out, CaseStatus.interrupted})
 
 
 class TaskOutcome(StrEnum):
@@ -57,6 +62,9 @@ class TestCase(BaseModel):
         description="Which occurrence of the same test in one report this is (pytest reports a "
         "teardown error as a second case); from 2 on, the id ends with ` #<repeat>`.",
     )
+    cost: float | None = Field(
+        None, description="What the test spent as its suite counts it (tokens, calls), if said."
+    )
 
     @property
     def test_key(self) -> str:
@@ -68,7 +76,9 @@ class Counts(BaseModel):
     """Per-status totals of a task's final test results; flaky passes are counted apart.
 
     `xfailed` and `xpassed` are pytest's expected failures and unexpected passes, counted as its
-    summary line counts them; a strict unexpected pass is a failure.
+    summary line counts them; a strict unexpected pass is a failure. `timed_out` and
+    `interrupted` are the tests that were running when the task timed out or was stopped, and
+    `not_run` the tests the tool collected but never started.
     """
 
     passed: int = 0
@@ -78,6 +88,9 @@ class Counts(BaseModel):
     flaky: int = 0
     xfailed: int = Field(0, description="Expected failures (pytest's xfail) that failed.")
     xpassed: int = Field(0, description="Expected failures that passed (non-strict xfail).")
+    timed_out: int = Field(0, description="Tests running when the task timed out.")
+    interrupted: int = Field(0, description="Tests running when the task was stopped.")
+    not_run: int = Field(0, description="Tests collected but never started.")
 
     @property
     def total(self) -> int:
@@ -101,28 +114,53 @@ class Counts(BaseModel):
                 counts.xfailed += 1
             elif case.status is CaseStatus.xpassed:
                 counts.xpassed += 1
+            elif case.status is CaseStatus.timed_out:
+                counts.timed_out += 1
+            elif case.status is CaseStatus.interrupted:
+                counts.interrupted += 1
             else:
                 counts.skipped += 1
         return counts
 
 
-COUNT_LABELS = ("passed", "failed", "errors", "skipped", "flaky", "xfailed", "xpassed")
+COUNT_LABELS = (
+    "passed",
+    "failed",
+    "errors",
+    "skipped",
+    "flaky",
+    "xfailed",
+    "xpassed",
+    "timed_out",
+    "interrupted",
+    "not_run",
+)
+CUT_SHORT_LABELS = ("timed_out", "interrupted", "not_run")
 
 
 def describe_counts(counts: BaseModel) -> str:
-    """`3 passed, 1 failed`: the non-zero counts in a fixed order."""
+    """`3 passed, 1 timed out`: the non-zero counts in a fixed order."""
     return ", ".join(
-        f"{getattr(counts, label)} {label}" for label in COUNT_LABELS if getattr(counts, label)
+        f"{getattr(counts, label)} {label.replace('_', ' ')}"
+        for label in COUNT_LABELS
+        if getattr(counts, label)
     )
 
 
-def task_counts(outcome: TaskOutcome, cases: list[TestCase]) -> Counts:
-    """Counts of a task's final cases, plus one error for the task itself when it ended badly.
+def task_counts(outcome: TaskOutcome, cases: list[TestCase], not_run: int = 0) -> Counts:
+    """Counts of a task's final cases and unstarted tests, plus the task's own error if any.
 
     JUnit and CI systems have no other way to show a task that crashed, timed out, was
-    interrupted or never ran, so every report counts that task-level error once.
+    interrupted or never ran, so every report counts that task-level error once, unless a
+    test that was running when it ended stands for it.
     """
     counts = Counts.of(cases)
-    if outcome in TASK_PROBLEMS:
+    counts.not_run = not_run
+    if has_task_error(outcome, counts):
         counts.errors += 1
     return counts
+
+
+def has_task_error(outcome: TaskOutcome, counts: Counts) -> bool:
+    """Whether a task ended badly with no timed-out or interrupted test naming where."""
+    return outcome in TASK_PROBLEMS and not (counts.timed_out or counts.interrupted)

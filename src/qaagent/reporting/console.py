@@ -23,8 +23,9 @@ from qaagent.model.task import Task
 from qaagent.reporting.progress import (
     FAILING,
     FAILURE_LINES,
-    SUMMARY_COLUMNS,
     closing_lines,
+    summary_columns,
+    summary_labels,
     summary_row,
 )
 from qaagent.reporting.terminal import terminal_safe
@@ -197,9 +198,10 @@ def print_summary(
     status: str,
 ) -> None:
     """The final table, the timing line and where the evidence is."""
-    table = Table(*SUMMARY_COLUMNS, box=None)
+    table = Table(*summary_columns(results), box=None)
+    labels = summary_labels(results)
     for result in results:
-        task, outcome, *cells = summary_row(result)
+        task, outcome, *cells = summary_row(result, labels)
         table.add_row(Text(task), Text(outcome, style=STYLES.get(result.outcome, "")), *cells)
     if not console.is_terminal:
         wide = console.measure(table, options=console.options.update_width(1000)).maximum

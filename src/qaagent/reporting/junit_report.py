@@ -10,7 +10,10 @@ gets one extra `<testcase>` named after the task with an `<error>`, the task-lev
 manifest's counts hold too, so the counts here equal the manifest's and summary.json's. JUnit has
 no place for pytest's expected failures and unexpected passes: as pytest writes them, an xfailed
 test is skipped and an xpassed one passed, and each `<testsuite>` has `qaagent.xfailed` and
-`qaagent.xpassed` properties with the task's counts of them.
+`qaagent.xpassed` properties with the task's counts of them. A test that was running when its task
+timed out or was stopped is an `<error>` (typed `timed-out` or `interrupted`) and stands for the
+task's own error; tests collected but never started have no `<testcase>`, only the `qaagent.not_run`
+property (beside `qaagent.timed_out` and `qaagent.interrupted`).
 
 The file is written one test case at a time: a first pass over tests.jsonl notes where each test's
 records are and counts the results each `<testsuite>` announces, a second reads each test's records
@@ -28,18 +31,24 @@ from xml.etree.ElementTree import Element, SubElement, indent, tostring
 
 from qaagent.evidence.models import TaskEntry, TestRecord
 from qaagent.evidence.stored import FAILING, RunBundle, as_utc
-from qaagent.model.outcomes import TASK_PROBLEMS, CaseStatus
+from qaagent.model.outcomes import TASK_PROBLEMS, UNFINISHED, CaseStatus, has_task_error
 from qaagent.reporting.terminal import plain_text
 
 MAX_TEXT = 64_000
 DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
 INDENT = "  "
 SUITE_LEVEL, CASE_LEVEL = 1, 2
-FINAL_TAGS = {CaseStatus.failed: "failure", CaseStatus.error: "error"}
-RERUN_TAGS = {CaseStatus.failed: "rerunFailure", CaseStatus.error: "rerunError"}
-FLAKY_TAGS = {CaseStatus.failed: "flakyFailure", CaseStatus.error: "flakyError"}
+UNFINISHED_ERRORS = (CaseStatus.error, *UNFINISHED)
+FINAL_TAGS = {
+    CaseStatus.failed: "failure",
+    CaseStatus.error: "error",
+    CaseStatus.timed_out: "error",
+    CaseStatus.interrupted: "error",
+}
+RERUN_TAGS = {CaseStatus.failed: "rerunFailure"} | dict.fromkeys(UNFINISHED_ERRORS, "rerunError")
+FLAKY_TAGS = {CaseStatus.failed: "flakyFailure"} | dict.fromkeys(UNFINISHED_ERRORS, "flakyError")
 SKIPPED_TYPES = {CaseStatus.skipped: None, CaseStatus.xfailed: "pytest.xfail"}
-UNSHOWN_COUNTS = ("xfailed", "xpassed")
+UNSHOWN_COUNTS = ("xfailed", "xpassed", "timed_out", "interrupted", "not_run")
 
 
 @dataclass
@@ -113,7 +122,7 @@ def _suite_element(task: TaskEntry, tests: _TaskTests, hostname: str) -> Element
     suite = Element("testsuite", {"name": task.name, "hostname": hostname})
     if task.started_at is not None:
         suite.set("timestamp", as_utc(task.started_at).isoformat(timespec="seconds"))
-    task_error = task.outcome in TASK_PROBLEMS
+    task_error = has_task_error(task.outcome, task.counts)
     suite.set("tests", str(len(tests.decided()) + task_error))
     suite.set("errors", str(tests.results["error"] + task_error))
     suite.set("failures", str(tests.results["failure"]))
@@ -137,13 +146,13 @@ def _write_suite(
     for test in decided:
         attempts = sorted(bundle.records_at(test.offsets), key=lambda record: record.attempt)
         _write_case(_test_case(attempts, task), stream)
-    if task.outcome in TASK_PROBLEMS:
+    if has_task_error(task.outcome, task.counts):
         _write_case(_task_error_case(task), stream)
     stream.write("\n" + INDENT * SUITE_LEVEL + "</testsuite>")
 
 
 def _count_properties(task: TaskEntry) -> Element:
-    """`qaagent.xfailed` and `qaagent.xpassed`: the task's counts that JUnit has no place for."""
+    """`qaagent.xfailed`, `qaagent.not_run`, …: the task's counts that JUnit has no place for."""
     properties = Element("properties")
     for label in UNSHOWN_COUNTS:
         value = str(getattr(task.counts, label))

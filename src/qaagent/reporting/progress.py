@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from qaagent.execute.backend import Event, EventKind
-from qaagent.model.outcomes import COUNT_LABELS, TaskOutcome, describe_counts
+from qaagent.model.outcomes import (
+    COUNT_LABELS,
+    CUT_SHORT_LABELS,
+    TaskOutcome,
+    describe_counts,
+)
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
 from qaagent.reporting.terminal import console_colours, paint, terminal_safe
@@ -166,16 +171,27 @@ def make_progress(
     )
 
 
-SUMMARY_COLUMNS = ("task", "result", *COUNT_LABELS, "duration")
+def summary_labels(results: Sequence[TaskResult]) -> tuple[str, ...]:
+    """The final table's counts: those of tests cut short only in a run that has some."""
+    return tuple(
+        label
+        for label in COUNT_LABELS
+        if label not in CUT_SHORT_LABELS or any(getattr(r.counts, label) for r in results)
+    )
 
 
-def summary_row(result: TaskResult) -> tuple[str, ...]:
+def summary_columns(results: Sequence[TaskResult]) -> tuple[str, ...]:
+    """The final table's header."""
+    return ("task", "result", *summary_labels(results), "duration")
+
+
+def summary_row(result: TaskResult, labels: Sequence[str] = COUNT_LABELS) -> tuple[str, ...]:
     """One task's cells of the final table."""
     counts = result.counts
     return (
         result.task,
         str(result.outcome),
-        *(str(getattr(counts, label)) for label in COUNT_LABELS),
+        *(str(getattr(counts, label)) for label in labels),
         f"{result.duration:.1f}s",
     )
 
@@ -213,8 +229,9 @@ def plain_summary(
     results: Sequence[TaskResult], wall_time: float, run_dir: Path, status: str
 ) -> str:
     """The final table as aligned plain text, for pipes and CI logs where rich adds only cost."""
-    rows = [SUMMARY_COLUMNS, *(summary_row(result) for result in results)]
-    widths = [max(len(row[column]) for row in rows) for column in range(len(SUMMARY_COLUMNS))]
+    labels = summary_labels(results)
+    rows = [summary_columns(results), *(summary_row(result, labels) for result in results)]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         for row in rows

@@ -36,6 +36,9 @@ class SummaryCounts(BaseModel):
     flaky: int = Field(description="Failed first, then passed on a retry.")
     xfailed: int = Field(description="Expected failures (pytest's xfail) that failed.")
     xpassed: int = Field(description="Expected failures that passed (a non-strict xfail).")
+    timed_out: int = Field(0, description="Tests running when their task timed out.")
+    interrupted: int = Field(0, description="Tests running when their task was stopped.")
+    not_run: int = Field(0, description="Tests collected but never started.")
 
     @classmethod
     def of(cls, counts: Counts) -> SummaryCounts:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
+from qaagent.model.live import FEED_VARIABLE
 from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
 from qaagent.model.results import Attempt, TaskResult
 from qaagent.model.task import Task
@@ -21,7 +22,8 @@ from qaagent.processes.matching import MATCH_SECONDS, output_matches
 from qaagent.processes.run import ProcessResult, run_process
 from qaagent.secrets import SecretValues
 from qaagent.tools.base import Invocation, RunContext, ToolAdapter, ToolUnavailable
-from qaagent.tools.junit import parse_junit
+from qaagent.tools.feed import FEED_NAME, FeedFollower, FeedTests
+from qaagent.tools.junit import JunitReport, parse_junit
 
 LOG_NAME = "output.log"
 BACKOFF_CAP = 60.0
@@ -68,6 +70,7 @@ class AttemptResult:
     transient: bool
     complete: bool
     wrote_junit: bool
+    not_run: int = 0
 
 
 class Deadline:
@@ -184,18 +187,20 @@ class ToolRunner:
         remove_stale(invocation.junit)
         offset = log_path.stat().st_size if log_path.exists() else 0
         _log_header(log_path, number, most_attempts(task), argv, invocation, context.secrets)
-        process = run_process(
-            argv,
-            cwd=invocation.cwd,
-            env=env,
-            log_path=log_path,
-            timeout=deadline.remaining(),
-            stop=context.stop,
-            guard=context.guard,
-            on_line=context.on_output,
-            secrets=context.secrets,
-        )
-        result = self._judge(task, invocation, attempt_dir, number, process, log_path, offset)
+        with FeedFollower(attempt_dir / FEED_NAME, context.on_test) as feed:
+            process = run_process(
+                argv,
+                cwd=invocation.cwd,
+                env=env,
+                log_path=log_path,
+                timeout=deadline.remaining(),
+                stop=context.stop,
+                guard=context.guard,
+                on_line=context.on_output,
+                secrets=context.secrets,
+            )
+        judged = Judged(invocation, attempt_dir, number, process, feed.tests)
+        result = self._judge(task, judged, log_path, offset)
         if _worth_retrying(result) and scan_output:
             seconds = deadline.cap(MATCH_SECONDS)
             result.transient = output_matches(
@@ -203,30 +208,29 @@ class ToolRunner:
             )
         return result
 
-    def _judge(
-        self,
-        task: Task,
-        invocation: Invocation,
-        attempt_dir: Path,
-        number: int,
-        process: ProcessResult,
-        log_path: Path,
-        offset: int,
-    ) -> AttemptResult:
-        """Read the attempt's JUnit and weigh it against the exit code."""
+    def _judge(self, task: Task, judged: Judged, log_path: Path, offset: int) -> AttemptResult:
+        """Read the attempt's JUnit, or its feed where JUnit is missing, and weigh the exit code."""
+        invocation, process, feed = judged.invocation, judged.process, judged.feed
         junit_paths = junit_files(invocation.junit)
         report = parse_junit(junit_paths)
         cases, error, verdict = report.cases, None, Verdict.passed
+        from_feed = not _complete(report, junit_paths) and feed.seen
         if process.error is not None:
             error, verdict = process.error, Verdict.unrunnable
         elif process.cancelled:
-            error, verdict = "stopped before it finished", Verdict.interrupted
+            cases, error = _cut_short(report, junit_paths, feed, CaseStatus.interrupted)
+            error, verdict = error or "stopped before it finished", Verdict.interrupted
         elif process.timed_out:
-            error, verdict = f"timed out after {task.timeout or 0:g} s", Verdict.timed_out
+            cases, error = _cut_short(report, junit_paths, feed, CaseStatus.timed_out)
+            error = error or f"timed out after {task.timeout or 0:g} s"
+            verdict = Verdict.timed_out
         elif process.exit_code is not None:
-            cases, error, verdict = self._weigh(task, process, cases, report.errors, junit_paths)
+            if from_feed:
+                report = JunitReport(cases=feed.cases(CaseStatus.error, _crashed(process)))
+            results = bool(junit_paths) or from_feed
+            cases, error, verdict = self._weigh(task, process, report.cases, report.errors, results)
         attempt = Attempt(
-            number=number,
+            number=judged.number,
             command=process.argv,
             exit_code=process.exit_code,
             started_at=process.started_at,
@@ -238,7 +242,7 @@ class ToolRunner:
             log_path=log_path,
             junit_paths=junit_paths,
         )
-        artifacts = [*self.adapter.artifacts(attempt_dir, invocation), *junit_paths]
+        artifacts = [*self.adapter.artifacts(judged.attempt_dir, invocation), *junit_paths]
         return AttemptResult(
             attempt,
             verdict,
@@ -246,7 +250,8 @@ class ToolRunner:
             artifacts,
             False,
             complete=not invocation.partial,
-            wrote_junit=bool(junit_paths),
+            wrote_junit=bool(junit_paths) or from_feed,
+            not_run=feed.not_run if from_feed else 0,
         )
 
     def _weigh(
@@ -255,9 +260,11 @@ class ToolRunner:
         process: ProcessResult,
         cases: list[TestCase],
         junit_errors: list[str],
-        junit_paths: list[Path],
+        wrote_results: bool,
     ) -> tuple[list[TestCase], str | None, Verdict]:
         """Cases, error and verdict of an attempt that ran to its end.
+
+        Its results are its JUnit XML, or the tests its feed reported when it wrote none.
 
         A shard that exits cleanly may hold no tests, since Playwright shards whole files unless
         fullyParallel is on; the merged suite is checked for tests instead.
@@ -266,7 +273,7 @@ class ToolRunner:
         reason = self.adapter.infrastructure_error(exit_code, cases)
         if reason is not None:
             return cases, reason, Verdict.unrunnable
-        if not junit_paths:
+        if not wrote_results:
             fallback = self.adapter.cases_without_junit(task, exit_code, process.tail)
             if fallback is None:
                 return [], f"{_exited(exit_code)} without writing JUnit XML", Verdict.broken
@@ -278,6 +285,50 @@ class ToolRunner:
         if exit_code != 0 and _verdict_of(cases) is Verdict.passed:
             return cases, f"{_exited(exit_code)} although no test failed", Verdict.broken
         return cases, None, _verdict_of(cases)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What one attempt left to judge: how it ran, where, and what its feed said."""
+
+    invocation: Invocation
+    attempt_dir: Path
+    number: int
+    process: ProcessResult
+    feed: FeedTests
+
+
+def feed_file(attempt_dir: Path) -> Path:
+    """The feed an attempt's tool writes its tests to, as `$QAAGENT_EVENTS` names it."""
+    return attempt_dir / FEED_NAME
+
+
+def _complete(report: JunitReport, junit_paths: list[Path]) -> bool:
+    """Whether the tool wrote its JUnit XML whole, the authority for the attempt's cases."""
+    return bool(junit_paths) and not report.errors
+
+
+def _cut_short(
+    report: JunitReport, junit_paths: list[Path], feed: FeedTests, status: CaseStatus
+) -> tuple[list[TestCase], str | None]:
+    """Cases of an attempt that was stopped or timed out, and the error naming its running test.
+
+    Complete JUnit stands; without it the feed's finished tests keep their outcomes and each
+    test still running gets `status` and the time it had run.
+    """
+    if _complete(report, junit_paths) or not feed.seen:
+        return report.cases, None
+    cases = feed.cases(status)
+    running = [case for case in cases if case.status is status]
+    if not running:
+        return cases, None
+    what = "timed out" if status is CaseStatus.timed_out else "stopped"
+    return cases, f"{what} in {running[0].id} after {running[0].duration:.1f}s"
+
+
+def _crashed(process: ProcessResult) -> str:
+    """Why a test still running had no result: the tool ended under it."""
+    return f"the tool {_exited(process.exit_code if process.exit_code is not None else -1)}"
 
 
 def _unavailable(
@@ -344,6 +395,7 @@ def task_environment(
     """Inherited environment, then the suite's, the run's, qaagent's and the tool's own."""
     env = tool_environment(task, context)
     env.update(
+        {FEED_VARIABLE: str(feed_file(attempt_dir))},
         QAAGENT_JUNIT=str(invocation.junit),
         QAAGENT_OUTPUT_DIR=str(attempt_dir),
         QAAGENT_TASK=task.name,
@@ -505,7 +557,7 @@ def _task_result(
         suite=task.suite,
         kind=task.kind,
         outcome=outcome,
-        counts=Counts.of(cases),
+        counts=Counts.of(cases).model_copy(update={"not_run": last.not_run}),
         cases=cases,
         attempts=[result.attempt for result in results],
         exit_code=last.attempt.exit_code,

@@ -14,6 +14,12 @@ quoting and does not depend on the folder pytest resolves command-line paths fro
 With QAAGENT_PYTEST_COLLECT naming a file (and `--collect-only`), each collected test is written
 there as a JSON line with what must keep it beside other tests when a suite is split: the
 module, class or package its wider-scoped fixtures belong to, and its markers.
+
+With QAAGENT_EVENTS naming a file, each test is appended there as it starts and as its outcome
+is decided, one JSON line written at once (see `qaagent.model.live`), after the count of tests
+collected. Under pytest-xdist the controller writes them, from the reports its workers send.
+The feed never breaks the run: without the variable, or when the file cannot be written, the
+plugin writes nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ import pytest
 SELECT_VARIABLE = "QAAGENT_PYTEST_SELECT"
 EXCLUDE_VARIABLE = "QAAGENT_PYTEST_EXCLUDE"
 COLLECT_VARIABLE = "QAAGENT_PYTEST_COLLECT"
+FEED_VARIABLE = "QAAGENT_EVENTS"
+MESSAGE_CHARS = 500
 SHARED_SCOPES = ("package", "module", "class")
 OUTCOME_PROPERTY = "qaagent.outcome"
 LINE_PROPERTY = "line"
@@ -59,7 +67,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    """Record the test's outcome and failing line before its teardown report copies them."""
+    """Record the test's outcome and failing line, on this report too for the live feed."""
     made = yield
     report: pytest.TestReport = made.get_result()  # type: ignore[attr-defined]
     outcome = _outcome(report)
@@ -70,6 +78,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         line = _failing_line(item, call)
         if line is not None:
             _set_property(item, LINE_PROPERTY, str(line))
+    report.user_properties = list(item.user_properties)
 
 
 def _outcome(report: pytest.TestReport) -> str | None:
@@ -138,3 +147,95 @@ def _description(item: pytest.Item) -> dict[str, object]:
         "scopes": scopes,
         "markers": sorted({marker.name for marker in item.iter_markers()}),
     }
+
+
+class LiveFeed:
+    """Writes each test's start and result to the feed file as pytest reports them."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.durations: dict[str, float] = {}
+        self.collected = False
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The count of tests that will run, after selection and deselection."""
+        self.write_collected(len(session.items))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: object, ids: list[str]) -> None:
+        """Under xdist every worker collects the same tests; the first one's count is written."""
+        self.write_collected(len(ids))
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        """The test began."""
+        self.write({"event": "started", "test": nodeid})
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """The test's result once a phase decides it; a teardown error is a line of its own."""
+        spent = self.durations.get(report.nodeid, 0.0) + report.duration
+        self.durations[report.nodeid] = spent
+        outcome = "error" if report.when == "teardown" and report.failed else _outcome(report)
+        if outcome is None:
+            return
+        duration = report.duration if report.when == "teardown" else spent
+        self.write(_finished(report, outcome, duration))
+
+    def write_collected(self, count: int) -> None:
+        """The collected count, once."""
+        if not self.collected:
+            self.collected = True
+            self.write({"event": "collected", "count": count})
+
+    def write(self, line: dict[str, object]) -> None:
+        """Append one line in a single write, so lines of parallel writers never interleave."""
+        data = (json.dumps(line) + "\n").encode("ascii")
+        try:
+            descriptor = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError:
+            return
+        try:
+            os.write(descriptor, data)
+        except OSError:
+            pass
+        finally:
+            os.close(descriptor)
+
+
+def _finished(report: pytest.TestReport, outcome: str, duration: float) -> dict[str, object]:
+    """A finished line: outcome, seconds, where the test is (or failed) and a short message."""
+    properties = dict(report.user_properties)
+    line: dict[str, object] = {
+        "test": report.nodeid,
+        "outcome": outcome,
+        "duration": round(duration, 6),
+        "file": properties.get("file", report.location[0]),
+    }
+    number = properties.get(LINE_PROPERTY)
+    if isinstance(number, str) and number.isdigit():
+        line["line"] = int(number)
+    message = _message(report)
+    if message:
+        line["message"] = message
+    return line
+
+
+def _message(report: pytest.TestReport) -> str | None:
+    """The first line of the crash message or skip reason, at most `MESSAGE_CHARS` long."""
+    longrepr = report.longrepr
+    if longrepr is None or report.passed:
+        return None
+    if isinstance(longrepr, tuple):
+        text = str(longrepr[-1])
+    else:
+        crash = getattr(longrepr, "reprcrash", None)
+        text = str(getattr(crash, "message", None) or longrepr)
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    return first[:MESSAGE_CHARS] or None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Follow the run live when qaagent asked for a feed; never on an xdist worker."""
+    path = os.environ.get(FEED_VARIABLE)
+    if path and not hasattr(config, "workerinput"):
+        config.pluginmanager.register(LiveFeed(path), "qaagent-live-feed")
