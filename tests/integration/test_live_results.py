@@ -150,3 +150,46 @@ def test_every_test_finishes_live_in_the_event_stream_before_its_task(project: P
     (task_finished,) = [event for event in lines if event["kind"] == "task-finished"]
     assert all(event["time"] <= task_finished["time"] for event in finished)
     assert all(event["seq"] < task_finished["seq"] for event in finished)
+
+
+OWN_FEED = """\
+import json, os, sys
+
+def say(line):
+    with open(os.environ["QAAGENT_EVENTS"], "a", encoding="utf-8") as feed:
+        feed.write(json.dumps(line) + "\\n")
+
+say({"event": "collected", "count": 2})
+say({"event": "started", "test": "evals::greeting"})
+say({"test": "evals::greeting", "outcome": "passed", "duration": 0.2, "cost": 1.5})
+say({"test": "evals::refund", "outcome": "failed", "message": "score 0.4", "cost": 2})
+sys.exit(1)
+"""
+
+
+def test_a_command_that_writes_the_feed_has_its_tests_and_their_cost_in_every_report(
+    project: Path,
+) -> None:
+    (project / "evals.py").write_text(OWN_FEED, encoding="utf-8")
+    (project / "own.yaml").write_text(
+        "project: {name: own}\ntests:\n  unit: {enabled: false}\n"
+        "suites:\n  evals: {kind: command, command: [python, evals.py]}\n",
+        encoding="utf-8",
+    )
+    stream = project / "events.jsonl"
+    completed = run_all(project, "--config", "own.yaml", "--events", f"jsonl={stream}")
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    finished = [event for event in events(stream) if event["kind"] == "test-finished"]
+    assert [(event["test"], event["cost"]) for event in finished] == [
+        ("evals::greeting", 1.5),
+        ("evals::refund", 2),
+    ]
+    (run_dir,) = run_dirs(project)
+    (task,) = checked_manifest(run_dir).tasks
+    assert (task.counts.passed, task.counts.failed, task.cost) == (1, 1, 3.5)
+    summary_counts, _ = reports(run_dir)
+    assert summary_counts["cost"] == 3.5
+    assert "cost 3.5" in (run_dir / "reports" / "summary.md").read_text(encoding="utf-8")
+    assert 'class="card cost"' in (run_dir / "reports" / "report.html").read_text(encoding="utf-8")
+    header = next(line for line in completed.stdout.splitlines() if line.startswith("task"))
+    assert header.split()[-2:] == ["cost", "duration"]

@@ -74,6 +74,7 @@ def test_summary_json_counts_agree_with_junit(run_dir: Path) -> None:
         "timed_out": 0,
         "interrupted": 0,
         "not_run": 0,
+        "cost": None,
     }
     assert [(f["task"], f["test_id"], f["category"]) for f in summary["failures"]] == [
         ("unit", "tests/test_cart.py::test_total", "assertion"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from qaagent.model.live import LiveTest
-from qaagent.model.outcomes import CaseStatus, TaskOutcome, TestCase, task_counts
+from qaagent.model.outcomes import CaseStatus, TaskOutcome, TestCase, task_counts, total_cost
 from qaagent.tools.feed import FeedFollower, FeedTests
 
 
@@ -88,3 +88,15 @@ def test_a_named_timed_out_test_stands_for_the_task_error() -> None:
     assert (counts.passed, counts.timed_out, counts.not_run, counts.errors) == (1, 1, 2, 0)
     assert counts.total == 4
     assert task_counts(TaskOutcome.timed_out, [passed]).errors == 1
+
+
+def test_junit_cases_get_the_cost_their_feed_line_reported_once() -> None:
+    tests = FeedTests()
+    tests.add(LiveTest(test="t::a", outcome="passed", cost=3.0))
+    first = TestCase(id="t::a", name="a", status=CaseStatus.passed)
+    teardown = TestCase(id="t::a #2", name="a", status=CaseStatus.error, repeat=2)
+    other = TestCase(id="t::b", name="b", status=CaseStatus.passed)
+    costed = tests.with_costs([first, teardown, other])
+    assert [case.cost for case in costed] == [3.0, None, None]
+    assert total_cost(costed) == 3.0
+    assert total_cost([other]) is None

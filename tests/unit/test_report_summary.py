@@ -42,6 +42,7 @@ def test_summary_has_counts_timings_parallelism_and_categorised_failures(tmp_pat
         "timed_out": 0,
         "interrupted": 0,
         "not_run": 0,
+        "cost": None,
     }
     assert summary.timings.wall_time == 6.0
     assert summary.timings.task_time == 9.5

@@ -81,6 +81,7 @@ class TaskEntry(BaseModel):
     matrix: dict[str, str] = Field(default_factory=dict)
     outcome: TaskOutcome
     counts: Counts = Field(default_factory=Counts)
+    cost: float | None = Field(None, description="What its tests spent; null if none said.")
     exit_code: int | None = None
     error: str | None = None
     started_at: datetime | None = None

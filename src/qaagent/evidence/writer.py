@@ -132,6 +132,7 @@ def task_entry(run_dir: Path, result: TaskResult) -> TaskEntry:
         matrix=result.matrix,
         outcome=result.outcome,
         counts=result.counts,
+        cost=result.cost,
         exit_code=result.exit_code,
         error=result.error,
         started_at=result.started_at,

@@ -161,6 +161,12 @@ def task_counts(outcome: TaskOutcome, cases: list[TestCase], not_run: int = 0) -
     return counts
 
 
+def total_cost(cases: list[TestCase]) -> float | None:
+    """What the tests spent together; None when none of them said."""
+    costs = [case.cost for case in cases if case.cost is not None]
+    return sum(costs) if costs else None
+
+
 def has_task_error(outcome: TaskOutcome, counts: Counts) -> bool:
     """Whether a task ended badly with no timed-out or interrupted test naming where."""
     return outcome in TASK_PROBLEMS and not (counts.timed_out or counts.interrupted)

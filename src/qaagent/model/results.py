@@ -51,6 +51,9 @@ class TaskResult(BaseModel):
     kind: str
     outcome: TaskOutcome
     counts: Counts = Field(default_factory=Counts)
+    cost: float | None = Field(
+        None, description="What the final tests spent, as the suite counts it; null if none said."
+    )
     cases: list[TestCase] = Field(default_factory=list)
     attempts: list[Attempt] = Field(default_factory=list)
     exit_code: int | None = None

@@ -54,8 +54,9 @@ def render_markdown(summary: RunSummary) -> str:
 
 
 def counts_sentence(counts: SummaryCounts) -> str:
-    """`12 tests: 10 passed, 1 failed, 1 flaky` with the zero counts left out."""
-    return f"**{counts.total} tests**: {describe_counts(counts) or 'none ran'}"
+    """`12 tests: 10 passed, 1 failed, 1 flaky` with the zero counts left out, and any cost."""
+    sentence = f"**{counts.total} tests**: {describe_counts(counts) or 'none ran'}"
+    return sentence if counts.cost is None else f"{sentence}; cost {counts.cost:g}"
 
 
 def _timing_sentence(summary: RunSummary) -> str:

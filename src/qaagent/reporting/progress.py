@@ -171,13 +171,18 @@ def make_progress(
     )
 
 
+COST_LABEL = "cost"
+
+
 def summary_labels(results: Sequence[TaskResult]) -> tuple[str, ...]:
-    """The final table's counts: those of tests cut short only in a run that has some."""
-    return tuple(
+    """The final table's counts: those of tests cut short, and the cost, only where some are."""
+    counts = tuple(
         label
         for label in COUNT_LABELS
         if label not in CUT_SHORT_LABELS or any(getattr(r.counts, label) for r in results)
     )
+    costed = any(result.cost is not None for result in results)
+    return (*counts, COST_LABEL) if costed else counts
 
 
 def summary_columns(results: Sequence[TaskResult]) -> tuple[str, ...]:
@@ -187,13 +192,19 @@ def summary_columns(results: Sequence[TaskResult]) -> tuple[str, ...]:
 
 def summary_row(result: TaskResult, labels: Sequence[str] = COUNT_LABELS) -> tuple[str, ...]:
     """One task's cells of the final table."""
-    counts = result.counts
     return (
         result.task,
         str(result.outcome),
-        *(str(getattr(counts, label)) for label in labels),
+        *(_count_cell(result, label) for label in labels),
         f"{result.duration:.1f}s",
     )
+
+
+def _count_cell(result: TaskResult, label: str) -> str:
+    """A count, or the task's cost (blank when its tests said none)."""
+    if label == COST_LABEL:
+        return "" if result.cost is None else f"{result.cost:g}"
+    return str(getattr(result.counts, label))
 
 
 def closing_lines(

@@ -39,11 +39,14 @@ class SummaryCounts(BaseModel):
     timed_out: int = Field(0, description="Tests running when their task timed out.")
     interrupted: int = Field(0, description="Tests running when their task was stopped.")
     not_run: int = Field(0, description="Tests collected but never started.")
+    cost: float | None = Field(
+        None, description="What the tests spent, as their suites count it; null if none said."
+    )
 
     @classmethod
-    def of(cls, counts: Counts) -> SummaryCounts:
-        """The manifest's counts with their total."""
-        return cls(total=counts.total, **counts.model_dump())
+    def of(cls, counts: Counts, cost: float | None) -> SummaryCounts:
+        """The manifest's counts with their total and cost."""
+        return cls(total=counts.total, cost=cost, **counts.model_dump())
 
 
 class RunInfo(BaseModel):
@@ -146,7 +149,7 @@ def build_summary(bundle: RunBundle) -> RunSummary:
             argv=manifest.argv,
             run_dir=str(bundle.run_dir.resolve()),
         ),
-        counts=SummaryCounts.of(manifest.counts),
+        counts=SummaryCounts.of(manifest.counts, run_cost(manifest.tasks)),
         timings=_timings(bundle),
         tasks=[_task_summary(task) for task in manifest.tasks],
         failures=failures_of(bundle),
@@ -177,6 +180,12 @@ def _timings(bundle: RunBundle) -> Timings:
     )
 
 
+def run_cost(tasks: list[TaskEntry]) -> float | None:
+    """What every task's tests spent together; None when no task said."""
+    costs = [task.cost for task in tasks if task.cost is not None]
+    return sum(costs) if costs else None
+
+
 def _parts_that_ran(manifest: Manifest) -> int:
     """Tasks, counting each shard of a split suite, that spent any time running."""
     return sum(max(1, len(task.segments)) for task in manifest.tasks if task.duration > 0)
@@ -189,7 +198,7 @@ def _task_summary(task: TaskEntry) -> TaskSummary:
         kind=task.kind,
         matrix=task.matrix,
         outcome=task.outcome,
-        counts=SummaryCounts.of(task.counts),
+        counts=SummaryCounts.of(task.counts, task.cost),
         exit_code=task.exit_code,
         error=task.error,
         attempts=len(task.attempts),

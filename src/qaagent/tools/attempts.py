@@ -15,7 +15,7 @@ from enum import Enum
 from pathlib import Path
 
 from qaagent.model.live import FEED_VARIABLE
-from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
+from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase, total_cost
 from qaagent.model.results import Attempt, TaskResult
 from qaagent.model.task import Task
 from qaagent.processes.matching import MATCH_SECONDS, output_matches
@@ -229,6 +229,7 @@ class ToolRunner:
                 report = JunitReport(cases=feed.cases(CaseStatus.error, _crashed(process)))
             results = bool(junit_paths) or from_feed
             cases, error, verdict = self._weigh(task, process, report.cases, report.errors, results)
+        cases = feed.with_costs(cases)
         attempt = Attempt(
             number=judged.number,
             command=process.argv,
@@ -558,6 +559,7 @@ def _task_result(
         kind=task.kind,
         outcome=outcome,
         counts=Counts.of(cases).model_copy(update={"not_run": last.not_run}),
+        cost=total_cost(cases),
         cases=cases,
         attempts=[result.attempt for result in results],
         exit_code=last.attempt.exit_code,

@@ -57,6 +57,16 @@ class FeedTests:
         seen = {test.test for test in self.finished} | set(self.running)
         return max(self.collected - len(seen), 0)
 
+    def with_costs(self, cases: list[TestCase]) -> list[TestCase]:
+        """Cases given the cost their finished line reported, once per test."""
+        costs = {test.test: test.cost for test in self.finished if test.cost is not None}
+        return [
+            case.model_copy(update={"cost": costs[case.id]})
+            if case.cost is None and case.id in costs
+            else case
+            for case in cases
+        ]
+
     def cases(self, running_status: CaseStatus, message: str | None = None) -> list[TestCase]:
         """Finished tests as cases, then each running one with `running_status` and its time."""
         now = time.monotonic()
