@@ -17,6 +17,7 @@ from qaagent.commands import (
     list_cmd,
     report_cmd,
     run_cmd,
+    run_support,
     runs_cmd,
     schema_cmd,
     validate_cmd,
@@ -108,7 +109,7 @@ def main() -> None:
     """
     lenient_console()
     try:
-        run_cmd.working_folder()
+        run_support.working_folder()
         app(prog_name="qaagent")
     except QAAgentError as error:
         typer.echo(f"qaagent: error: {error.message}", err=True)

@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from qaagent.commands.run_cmd import open_event_lines
+from qaagent.commands.run_support import open_event_lines
 from qaagent.commands.schema_cmd import DRAFT_07, events_schema
 from qaagent.errors import UsageError
 from qaagent.execute.backend import Event, EventKind

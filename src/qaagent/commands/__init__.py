@@ -7,34 +7,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import typer
+from qaagent.commands.typer_options import typer_option
+from qaagent.options import CONFIG, SKIP, SUITE
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        "-c",
-        help="Profile to use (default: qaagent.yaml or .qaagent.yaml here or in a parent folder).",
-    ),
-]
-
-SuiteOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--suite",
-        "-s",
-        metavar="NAME",
-        help="Only this suite or task; glob patterns work. Repeatable.",
-    ),
-]
-SkipOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--skip",
-        metavar="NAME",
-        help="Leave out this suite or task; glob patterns work. Repeatable.",
-    ),
-]
+ConfigOption = Annotated[Path | None, typer_option(CONFIG)]
+SuiteOption = Annotated[list[str] | None, typer_option(SUITE)]
+SkipOption = Annotated[list[str] | None, typer_option(SKIP)]
 
 
 class LogFormat(StrEnum):

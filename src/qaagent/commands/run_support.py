@@ -1,0 +1,96 @@
+"""What `qaagent run-all` settles before a run: the folder, Chromium, the order, the events' stream."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from qaagent.errors import UsageError
+
+if TYPE_CHECKING:
+    from qaagent.plan.order import Order
+
+DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
+
+
+@dataclass(frozen=True)
+class EventLines:
+    """Where `--events jsonl[=PATH]` writes: stdout, or a file it appends to."""
+
+    stream: TextIO
+    on_stdout: bool
+
+
+@contextlib.contextmanager
+def open_event_lines(option: str | None, json_output: bool) -> Iterator[EventLines | None]:
+    """The stream of --events while the run lasts.
+
+    A malformed value, one that competes with --json for stdout, or a file that cannot be
+    opened is a usage error.
+    """
+    if option is None:
+        yield None
+        return
+    name, separator, path = option.partition("=")
+    if name.strip().lower() != "jsonl" or (separator and not path):
+        raise UsageError(f"--events {option!r}: use jsonl (on stdout) or jsonl=PATH (a file).")
+    if not path:
+        if json_output:
+            raise UsageError(
+                "--events jsonl and --json both want stdout: give the events a file "
+                "(--events jsonl=PATH) or leave out one of them."
+            )
+        yield EventLines(sys.stdout, on_stdout=True)
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            stream = stack.enter_context(Path(path).open("a", encoding="utf-8"))
+        except OSError as error:
+            raise UsageError(
+                f"--events jsonl={path}: the file cannot be opened for appending "
+                f"({error.strerror or error}); its folder must exist and be writable."
+            ) from None
+        yield EventLines(stream, on_stdout=False)
+
+
+def takes_stdout(events: EventLines | None, json_output: bool) -> bool:
+    """Whether stdout is kept for JSON (--json, or --events jsonl), the rest going to stderr."""
+    return json_output or (events is not None and events.on_stdout)
+
+
+def working_folder() -> Path:
+    """The folder qaagent was started in, read once, before anything can delete it."""
+    try:
+        return Path.cwd()
+    except FileNotFoundError:
+        raise UsageError(
+            "The current folder no longer exists; change to an existing folder and run again."
+        ) from None
+
+
+def find_chromium(given: str | None, environ: Mapping[str, str]) -> str | None:
+    """--chromium, else $QAAGENT_CHROMIUM, else Debian's /usr/bin/chromium or one on PATH."""
+    if given:
+        return given
+    if environ.get("QAAGENT_CHROMIUM"):
+        return environ["QAAGENT_CHROMIUM"]
+    if DEFAULT_CHROMIUM.exists():
+        return str(DEFAULT_CHROMIUM)
+    return shutil.which("chromium")
+
+
+def parse_order(text: str | None) -> Order | None:
+    """--order as an Order; anything else is a usage error."""
+    from qaagent.plan.order import Order
+
+    if text is None:
+        return None
+    try:
+        return Order(text.strip().lower())
+    except ValueError:
+        raise UsageError(f"--order {text!r}: choose profile or duration.") from None
