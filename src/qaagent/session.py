@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from qaagent.evidence.models import Manifest
     from qaagent.evidence.writer import ReportWriter, RunFacts, RunInfo
     from qaagent.execute.app import AppLifecycle
-    from qaagent.execute.backend import Backend, Event, Execute
+    from qaagent.execute.backend import Backend, Execute
     from qaagent.execute.events import EventPublisher, Subscriber
     from qaagent.execute.orchestrator import (
         Execution,
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         RunOrchestrator,
         RunWatcher,
     )
+    from qaagent.model.events import EventBase
     from qaagent.model.results import TaskResult
     from qaagent.model.task import Task
     from qaagent.plan.build import Plan
@@ -44,7 +45,10 @@ BackendFactory = Callable[["Execute", int, Mapping[str, int]], "Backend"]
 
 
 class Progress(Protocol):
-    """What shows the run while it executes: a watcher of the orchestrator, open meanwhile."""
+    """What shows the run while it executes: a subscriber of its events, open meanwhile.
+
+    It gets every event from `planned` on; `tick` lets it redraw what changes with time alone.
+    """
 
     def __enter__(self) -> object: ...
 
@@ -55,7 +59,7 @@ class Progress(Protocol):
         traceback: TracebackType | None,
     ) -> None: ...
 
-    def event(self, event: Event) -> None: ...
+    def __call__(self, event: EventBase) -> None: ...
 
     def tick(self) -> None: ...
 
@@ -69,19 +73,17 @@ class QuietProgress:
     def __exit__(self, *exc_info: object) -> None:
         """Nothing to close."""
 
-    def event(self, event: Event) -> None:
+    def __call__(self, event: EventBase) -> None:
         """Ignore the event."""
 
     def tick(self) -> None:
         """Nothing to refresh."""
 
 
-ProgressFactory = Callable[["Sequence[Task]", "Mapping[str, float]", "SecretValues"], Progress]
+ProgressFactory = Callable[["SecretValues"], Progress]
 
 
-def quiet_progress(
-    tasks: Sequence[Task], expected: Mapping[str, float], secrets: SecretValues
-) -> Progress:
+def quiet_progress(secrets: SecretValues) -> Progress:
     """No progress display."""
     return QuietProgress()
 
@@ -184,9 +186,10 @@ class Session:
         """Plan, execute, write the evidence and remember the run."""
         prepare(self.request)
         plan = plan_run(self.request, self.notify)
-        publisher = announce_plan(plan, self.sink)
+        progress = self.progress(plan.secrets)
+        publisher = announce_plan(plan, [self.sink, progress])
         preparation = PostPhasePreparation(self.request.loaded.root, self.request.formats)
-        execution = self.execute(plan, publisher, preparation)
+        execution = self.execute(plan, publisher, progress, preparation)
         self.phase = Phase.writing
         written = self.write_evidence(plan, execution, preparation)
         self.phase = Phase.done
@@ -212,18 +215,19 @@ class Session:
             self._orchestrator.request_interrupt()
 
     def execute(
-        self, plan: RunPlan, publisher: EventPublisher, preparation: PostPhasePreparation
+        self,
+        plan: RunPlan,
+        publisher: EventPublisher,
+        progress: Progress,
+        preparation: PostPhasePreparation,
     ) -> Execution:
         """Run the tasks with the progress open; split suites come back as one result each."""
         from qaagent.evidence.merge import merge_shards
         from qaagent.evidence.redact import mask_results
         from qaagent.execute.events import PublishingWatcher
 
-        progress = self.progress(plan.plan.tasks, plan.plan.expected, plan.secrets)
-        watcher = PublishingWatcher(
-            StartAfterFirstWave(progress, preparation, plan.plan.workers), publisher
-        )
-        orchestrator = self.orchestrator(plan, watcher)
+        publisher.subscribe(StartAfterFirstWave(preparation, plan.plan.workers))
+        orchestrator = self.orchestrator(plan, PublishingWatcher(publisher, progress.tick))
         self._orchestrator = orchestrator
         self.phase = Phase.executing
         if self._cancelled:
@@ -345,8 +349,8 @@ def execution_options(request: RunRequest, plan: RunPlan) -> ExecutionOptions:
     )
 
 
-def announce_plan(plan: RunPlan, sink: Subscriber | None) -> EventPublisher:
-    """The run's publisher, with the sink subscribed, once it has published `planned`.
+def announce_plan(plan: RunPlan, subscribers: Sequence[Subscriber | None]) -> EventPublisher:
+    """The run's publisher, with the subscribers given, once it has published `planned`.
 
     `planned` lists the tasks in start order with their expected seconds.
     """
@@ -354,8 +358,9 @@ def announce_plan(plan: RunPlan, sink: Subscriber | None) -> EventPublisher:
     from qaagent.model.events import Planned
 
     publisher = EventPublisher(plan.run_id, plan.secrets)
-    if sink is not None:
-        publisher.subscribe(sink)
+    for subscriber in subscribers:
+        if subscriber is not None:
+            publisher.subscribe(subscriber)
     tasks = [
         {
             "name": task.name,
@@ -571,26 +576,20 @@ class PostPhasePreparation:
 
 
 class StartAfterFirstWave:
-    """Passes events on to the progress, and starts the preparation once every worker is busy."""
+    """Starts the preparation once every worker is busy: a subscriber counting task starts."""
 
-    def __init__(self, progress: RunWatcher, preparation: PostPhasePreparation, wave: int) -> None:
-        self.progress = progress
+    def __init__(self, preparation: PostPhasePreparation, wave: int) -> None:
         self.preparation = preparation
         self.waiting = wave
 
-    def event(self, event: Event) -> None:
-        """Count task starts, then show the event."""
-        from qaagent.execute.backend import EventKind
+    def __call__(self, event: EventBase) -> None:
+        """Count task starts; the wave's last starts the preparation."""
+        from qaagent.model.events import TaskStarted
 
-        if event.kind is EventKind.started:
+        if isinstance(event, TaskStarted):
             self.waiting -= 1
             if self.waiting <= 0:
                 self.preparation.start()
-        self.progress.event(event)
-
-    def tick(self) -> None:
-        """Refresh the progress."""
-        self.progress.tick()
 
 
 def report_writers(request: RunRequest) -> list[ReportWriter]:

@@ -1,4 +1,4 @@
-"""The import contracts of pyproject.toml hold, those of the model, processes, tools, engine and session among them."""
+"""The import contracts of pyproject.toml hold, those of the model, processes, tools, reports, engine and session among them."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def test_every_import_contract_is_kept() -> None:
     assert "The tools run without the profile, the plan, the engine" in report
     assert "The evidence is written without the tools or the engine KEPT" in report
     assert "The engine runs the tasks without the commands or the evidence KEPT" in report
+    assert "The reports and the live board are drawn without the engine or the tools KEPT" in report
     assert "The session runs the pipeline without the commands KEPT" in report
     assert "Only the commands and the CLI import the session KEPT" in report
     assert "Each floor imports only the floors below it KEPT" in report

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from test_progress_events import task_finished
 
 from qaagent.errors import ExitCode
 from qaagent.execute.backend import Event, TaskControl
@@ -389,7 +390,7 @@ def test_the_failure_block_of_a_task_that_could_not_run_shows_each_line_once(
 ) -> None:
     reason = "app 'local' exited with code 4.\nLast lines of app.log:\nboom"
     result = error_result(make_task("smoke"), reason, datetime.now(UTC), tmp_path)
-    assert failure_lines(result) == [
+    assert failure_lines(task_finished(result)) == [
         "── smoke: error ──",
         "app 'local' exited with code 4.",
         "Last lines of app.log:",

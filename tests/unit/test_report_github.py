@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 from rundir_builder import Job, T, build_run, sample_run
+from test_progress_events import task_finished
 
 from qaagent.evidence.models import Category
-from qaagent.execute.backend import Event, EventKind
 from qaagent.model.outcomes import TaskOutcome
 from qaagent.model.results import TaskResult
 from qaagent.reporting import write_reports
@@ -202,7 +202,7 @@ def test_a_failing_tasks_block_is_a_group_whose_output_cannot_issue_commands() -
         outcome=TaskOutcome.failed,
         tail=["::endgroup::", "::error::forged"],
     )
-    progress.event(Event(EventKind.finished, "unit", result=result))
+    progress(task_finished(result))
     lines = stream.getvalue().splitlines()
     assert lines[1] == "::group::unit: failed"
     token = lines[2].removeprefix("::stop-commands::")

@@ -7,11 +7,12 @@ import io
 import pytest
 from rich.console import Console
 from rich.text import Text
+from test_progress_events import task_finished
 
-from qaagent.execute.backend import Event, EventKind
+from qaagent.execute.events import EventPublisher
+from qaagent.model import events
 from qaagent.model.outcomes import TaskOutcome
 from qaagent.model.results import TaskResult
-from qaagent.model.task import Task
 from qaagent.reporting.console import LiveBoard, failure_block
 from qaagent.reporting.progress import PlainProgress
 from qaagent.reporting.terminal import console_colours, terminal_safe
@@ -61,16 +62,12 @@ def failing(tail: list[str], error: str | None = None) -> TaskResult:
     )
 
 
-def task_named(name: str) -> Task:
-    return Task(name=name, suite=name, kind="command", cwd=".")
-
-
 def test_plain_progress_prints_failures_without_escapes_or_secrets() -> None:
     stream = io.StringIO()
     progress = PlainProgress(stream, SecretValues(["hunter22"]))
     tail = ["\x1b]52;c;ZXZpbA==\x07copied", f"{RED} pw=hunter22", "\x1b[2J\x1bccleared"]
     result = failing(tail, error="\x1b]0;title\x07boom hunter22")
-    progress.event(Event(EventKind.finished, "login", 0, result=result))
+    progress(task_finished(result))
     printed = stream.getvalue()
     assert "\x1b" not in printed
     assert "copied\nred pw=***\ncleared\n" in printed
@@ -81,10 +78,17 @@ def test_the_live_board_echoes_colours_but_no_other_sequence() -> None:
     stream = io.StringIO()
     console = Console(file=stream, force_terminal=True, color_system="standard", width=100)
     tail = ["\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\", f"{RED} pw=hunter22"]
-    board = LiveBoard(console, [task_named("login")], {}, SecretValues(["hunter22"]))
-    board.event(Event(EventKind.output, "login", 0, line="\x1b[6n\x1b]52;c;ZXZpbA==\x07out"))
-    assert board.rows["login"].last_line == "out"
-    board.event(Event(EventKind.finished, "login", 0, result=failing(tail)))
+    board = LiveBoard(console, SecretValues(["hunter22"]))
+    publisher = EventPublisher("run-1")
+    publisher.subscribe(board)
+    with board:
+        publisher.publish(events.TaskStarted, task="login", worker=0)
+        publisher.publish(events.TaskOutput, task="login", line="\x1b[6n\x1b]52;c;ZXZpbA==\x07out")
+        plain = Console(file=io.StringIO(), width=120, color_system=None)
+        plain.print(board.render())
+        board(task_finished(failing(tail)))
+    row = plain.file.getvalue().splitlines()[1]
+    assert row.startswith(" login  running") and row.rstrip().endswith(" out") and "\x1b" not in row
     printed = stream.getvalue()
     assert "\x1b]" not in printed and "\x1b[6n" not in printed
     assert "click" in printed and "pw=***" in printed and "hunter22" not in printed
@@ -92,7 +96,7 @@ def test_the_live_board_echoes_colours_but_no_other_sequence() -> None:
 
 
 def test_the_failure_block_keeps_colours_for_rich_to_show_or_drop() -> None:
-    block = failure_block(failing([RED]))
+    block = failure_block(task_finished(failing([RED])))
     assert block.plain.splitlines()[1] == "red"
     assert any("red" in str(span.style) for span in block.spans)
 
@@ -129,7 +133,7 @@ def test_a_rich_console_under_no_color_writes_no_escape_sequence_at_all() -> Non
 def test_plain_progress_colours_the_outcome_only_when_colour_is_wanted() -> None:
     result = TaskResult(task="unit", suite="unit", kind="pytest", outcome=TaskOutcome.passed)
     coloured, plain = io.StringIO(), io.StringIO()
-    PlainProgress(coloured, colour=True).event(Event(EventKind.finished, "unit", result=result))
-    PlainProgress(plain).event(Event(EventKind.finished, "unit", result=result))
+    PlainProgress(coloured, colour=True)(task_finished(result))
+    PlainProgress(plain)(task_finished(result))
     assert coloured.getvalue().startswith("\x1b[32mpassed\x1b[0m unit: ")
     assert "\x1b" not in plain.getvalue()

@@ -6,7 +6,6 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -28,7 +27,6 @@ from qaagent.options import RUN_ALL_OPTIONS
 if TYPE_CHECKING:
     from qaagent.evidence.models import Manifest
     from qaagent.model.results import TaskResult
-    from qaagent.model.task import Task
     from qaagent.processes.watchdog import ProcessGuard
     from qaagent.secrets import SecretValues
     from qaagent.session import Progress, ProgressFactory, RunRequest
@@ -119,10 +117,8 @@ def progress_on(stream: TextIO) -> ProgressFactory:
     """The live board or plain progress lines on the stream, for the session to open."""
     from qaagent.reporting.progress import make_progress
 
-    def progress(
-        tasks: Sequence[Task], expected: Mapping[str, float], secrets: SecretValues
-    ) -> Progress:
-        return make_progress(stream, tasks, os.environ, expected, secrets)
+    def progress(secrets: SecretValues) -> Progress:
+        return make_progress(stream, os.environ, secrets)
 
     return progress
 

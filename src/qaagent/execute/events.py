@@ -1,8 +1,7 @@
 """The run's public event stream: one publisher stamps each event and hands it to its subscribers.
 
 The orchestrator's task events and the post-phase's steps all go through one `EventPublisher`,
-so every subscriber (`--events jsonl` today) sees one numbered stream. The console's progress
-still follows the orchestrator's own task events, which carry the whole result it shows.
+so every subscriber (`--events jsonl`, the live board, the CI lines) sees one numbered stream.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 from qaagent.execute.backend import Event, EventKind
 from qaagent.model import events
@@ -19,9 +18,6 @@ from qaagent.model.live import LiveTest
 from qaagent.model.outcomes import TaskOutcome, task_counts
 from qaagent.model.results import TaskResult
 from qaagent.secrets import NO_SECRETS, SecretValues
-
-if TYPE_CHECKING:
-    from qaagent.execute.orchestrator import RunWatcher
 
 Subscriber = Callable[[events.EventBase], None]
 FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
@@ -82,20 +78,22 @@ class JsonLines:
 
 
 class PublishingWatcher:
-    """Publishes each task event of the orchestrator, then passes it on to the console's watcher."""
+    """Watches the orchestrator for the run's subscribers: its task events become public events.
 
-    def __init__(self, watcher: RunWatcher, publisher: EventPublisher) -> None:
-        self.watcher = watcher
+    `tick` is passed on to what redraws with time alone (the live board, the CI progress line).
+    """
+
+    def __init__(self, publisher: EventPublisher, tick: Callable[[], None]) -> None:
         self.publisher = publisher
+        self._tick = tick
 
     def event(self, event: Event) -> None:
-        """Publish the event, then show it."""
+        """Publish the event."""
         publish_task_event(self.publisher, event)
-        self.watcher.event(event)
 
     def tick(self) -> None:
-        """Refresh the console."""
-        self.watcher.tick()
+        """Let the progress redraw."""
+        self._tick()
 
 
 def publish_task_event(publisher: EventPublisher, event: Event) -> None:

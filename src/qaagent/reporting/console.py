@@ -1,4 +1,4 @@
-"""What a person sees on a terminal: the live board of tasks, and the final table of a run.
+"""What a person sees on a terminal: the live board of tasks and tests, and the final table.
 
 Plain progress lines for CI and pipes live in `progress`, which needs no rich.
 """
@@ -7,31 +7,35 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import TextIO
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
+from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from qaagent.execute.backend import Event, EventKind
+from qaagent.model import events
 from qaagent.model.outcomes import TaskOutcome
 from qaagent.model.results import TaskResult
-from qaagent.model.task import Task
 from qaagent.reporting.progress import (
     FAILING,
     FAILURE_LINES,
+    Clock,
+    RunTally,
+    TaskTally,
     closing_lines,
     summary_columns,
     summary_labels,
     summary_row,
 )
-from qaagent.reporting.terminal import terminal_safe
+from qaagent.reporting.terminal import console_colours, terminal_safe
 from qaagent.secrets import NO_SECRETS, SecretValues
 
 REFRESH_INTERVAL = 0.25
+BAR_WIDTH = 20
 STYLES = {
     TaskOutcome.passed: "green",
     TaskOutcome.failed: "red",
@@ -40,6 +44,16 @@ STYLES = {
     TaskOutcome.not_run: "yellow",
     TaskOutcome.interrupted: "yellow",
 }
+TOTALS_ORDER = ("running", "queued", "passed", "failed", "error", "timed-out", "interrupted")
+
+
+class BoardConsole(Console):
+    """A console whose closed reader is an OSError for the board, not rich's exit of the program."""
+
+    def on_broken_pipe(self) -> None:
+        """Stay quiet from now on and let the board stop drawing."""
+        self.quiet = True
+        raise BrokenPipeError
 
 
 def is_interactive(console: Console, environ: Mapping[str, str]) -> bool:
@@ -47,14 +61,22 @@ def is_interactive(console: Console, environ: Mapping[str, str]) -> bool:
     return console.is_terminal and environ.get("CI", "").strip().lower() in ("", "false", "0")
 
 
-def failure_block(result: TaskResult, secrets: SecretValues = NO_SECRETS) -> Text:
+def live_board(
+    stream: TextIO, environ: Mapping[str, str], secrets: SecretValues = NO_SECRETS
+) -> LiveBoard | None:
+    """The live board on the stream when it is an interactive terminal, else None."""
+    console = BoardConsole(file=stream, highlight=False, markup=False, **console_colours(environ))
+    return LiveBoard(console, secrets) if is_interactive(console, environ) else None
+
+
+def failure_block(finished: events.TaskFinished, secrets: SecretValues = NO_SECRETS) -> Text:
     """A failing task's reason and last output lines, printed together under its name."""
-    lines = [shown(f"── {result.task}: {result.outcome} ──", secrets, style="bold red")]
-    if result.error:
-        lines.append(shown(result.error.splitlines()[0], secrets))
-    lines += [shown(line, secrets, style="dim") for line in result.tail[-FAILURE_LINES:]]
-    if result.log_path is not None:
-        lines.append(shown(f"log: {result.log_path}", secrets))
+    lines = [shown(f"── {finished.task}: {finished.outcome} ──", secrets, style="bold red")]
+    if finished.error:
+        lines.append(shown(finished.error.splitlines()[0], secrets))
+    lines += [shown(line, secrets, style="dim") for line in finished.tail[-FAILURE_LINES:]]
+    if finished.log is not None:
+        lines.append(shown(f"log: {finished.log}", secrets))
     return Text("\n").join(lines).append("\n")
 
 
@@ -66,43 +88,29 @@ def shown(text: str, secrets: SecretValues, style: str = "") -> Text:
     return Text.from_ansi(secrets.mask(terminal_safe(text, colour=True)), style=style, end="")
 
 
-@dataclass
-class _Row:
-    """A task's line on the live board."""
-
-    task: str
-    state: str = "queued"
-    started: float | None = None
-    finished: float | None = None
-    last_line: str = ""
-    worker: int | None = None
-
-
 class LiveBoard:
-    """A rich Live table of tasks, redrawn at most four times a second.
+    """A rich Live table of tasks and their tests, redrawn at most four times a second.
 
-    A terminal that goes away (closed window, dropped SSH session) ends the drawing, not the run.
+    A subscriber of the run's events. A terminal that goes away (closed window, dropped SSH
+    session) ends the drawing, not the run.
     """
 
     def __init__(
         self,
         console: Console,
-        tasks: Sequence[Task],
-        expected: Mapping[str, float],
         secrets: SecretValues = NO_SECRETS,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.console = console
-        self.expected = expected
         self.secrets = secrets
-        self.rows = {task.name: _Row(task.name) for task in tasks}
-        self.started = time.monotonic()
-        self._last_refresh = 0.0
-        self._live = Live(self.render(), console=console, auto_refresh=False, redirect_stdout=False)
+        self.tally = RunTally(clock)
+        self._last_refresh = float("-inf")
+        self._live = Live(console=console, auto_refresh=False, redirect_stdout=False)
         self.terminal_gone = False
 
     def _draw(self, action: Callable[[], object]) -> None:
-        """Draw unless the terminal went away; a write that fails ends all drawing."""
-        if self.terminal_gone:
+        """Draw while the board is open and the terminal there; a failed write ends all drawing."""
+        if self.terminal_gone or not self._live.is_started:
             return
         try:
             action()
@@ -113,7 +121,12 @@ class LiveBoard:
         self._live.update(self.render(), refresh=True)
 
     def __enter__(self) -> LiveBoard:
-        self._draw(self._live.start)
+        if not self.terminal_gone:
+            try:
+                self._live.update(self.render())
+                self._live.start()
+            except OSError:
+                self.terminal_gone = True
         return self
 
     def __exit__(
@@ -125,69 +138,95 @@ class LiveBoard:
         self._draw(self._redraw)
         self._draw(self._live.stop)
 
-    def event(self, event: Event) -> None:
-        """Move the task's row; print a failing task's last lines above the board."""
-        if event.kind is EventKind.stopping:
-            line = shown(event.line or "", self.secrets, style="yellow")
-            self._draw(lambda: self._live.console.print(line, highlight=False))
-            return
-        row = self.rows.get(event.task)
-        if row is None:
-            return
-        now = time.monotonic()
-        if event.kind is EventKind.started:
-            row.state, row.started, row.worker = "running", now, event.worker
-        elif event.kind is EventKind.output and event.line is not None:
-            row.last_line = self.secrets.mask(terminal_safe(event.line)).strip()
-        elif event.kind is EventKind.finished and event.result is not None:
-            row.state, row.finished = str(event.result.outcome), now
-            if event.result.outcome in FAILING:
-                block = failure_block(event.result, self.secrets)
-                self._draw(lambda: self._live.console.print(block, highlight=False, soft_wrap=True))
+    def __call__(self, event: events.EventBase) -> None:
+        """Move the task's row; print stops and failing tasks' last lines above the board."""
+        self.tally.apply(event)
+        if isinstance(event, events.Stopping):
+            self._print(shown(event.message, self.secrets, style="yellow"))
+        elif isinstance(event, events.TaskFinished) and TaskOutcome(event.outcome) in FAILING:
+            self._print(failure_block(event, self.secrets))
         self.tick()
+
+    def _print(self, text: Text) -> None:
+        self._draw(lambda: self._live.console.print(text, highlight=False, soft_wrap=True))
 
     def tick(self) -> None:
         """Redraw when the last redraw is old enough."""
-        now = time.monotonic()
+        now = self.tally.clock()
         if now - self._last_refresh >= REFRESH_INTERVAL:
             self._last_refresh = now
             self._draw(self._redraw)
 
     def render(self) -> Group:
-        """The board: one row per task, then totals by state."""
-        now = time.monotonic()
+        """The board: one row per task with its tests, then totals by state and the ETA."""
+        now = self.tally.clock()
+        tasks = self.tally.tasks.values()
         table = Table(box=None)
-        table.add_column("task", no_wrap=True, min_width=max(map(len, self.rows), default=4))
-        for name in ("state", "elapsed", "expected"):
-            table.add_column(name, no_wrap=True)
-        table.add_column("output", no_wrap=True, overflow="ellipsis", max_width=60)
-        for row in self.rows.values():
+        table.add_column("task", no_wrap=True, min_width=max(map(len, self.tally.tasks), default=4))
+        table.add_column("state", no_wrap=True)
+        table.add_column("tests", no_wrap=True, width=BAR_WIDTH)
+        table.add_column("passed/failed/total", no_wrap=True, justify="right")
+        table.add_column("elapsed", no_wrap=True, justify="right")
+        table.add_column("expected", no_wrap=True, justify="right")
+        table.add_column("now", no_wrap=True, overflow="ellipsis", max_width=60)
+        for task in tasks:
             table.add_row(
-                Text(row.task),
-                Text(row.state, style=self._style(row.state)),
-                _elapsed(row, now),
-                f"~{self.expected[row.task]:.0f}s" if row.task in self.expected else "",
-                Text(row.last_line, style="dim") if row.state == "running" else "",
+                Text(task.name),
+                Text(task.state, style=state_style(task.state)),
+                tests_bar(task),
+                tests_text(task),
+                f"{task.elapsed(now):.0f}s" if task.started is not None else "",
+                f"~{task.expected:.0f}s" if task.expected is not None else "",
+                self._now_text(task),
             )
-        states = [row.state for row in self.rows.values()]
+        return Group(table, Text(self.footer(), style="bold"))
+
+    def footer(self) -> str:
+        """`1 running, 2 queued, 3 passed · 12s · ETA 25s`."""
+        states = [task.state for task in self.tally.tasks.values()]
         totals = ", ".join(
-            f"{states.count(state)} {state}"
-            for state in ("running", "queued", "passed", "failed", "error", "timed-out")
-            if states.count(state)
+            f"{states.count(state)} {state}" for state in TOTALS_ORDER if states.count(state)
         )
-        return Group(table, Text(f"{totals} · {now - self.started:.0f}s", style="bold"))
+        eta = self.tally.eta()
+        shown_eta = f" · ETA {eta:.0f}s" if eta is not None else ""
+        return f"{totals} · {self.tally.elapsed():.0f}s{shown_eta}"
 
-    @staticmethod
-    def _style(state: str) -> str:
-        if state in ("running", "queued"):
-            return "cyan" if state == "running" else "dim"
-        return STYLES.get(TaskOutcome(state), "")
+    def _now_text(self, task: TaskTally) -> Text | str:
+        """The test running now, else the last output line, while the task runs."""
+        if task.state != "running":
+            return ""
+        text = task.current or task.last_line
+        return Text(self.secrets.mask(terminal_safe(text)).strip(), style="dim")
 
 
-def _elapsed(row: _Row, now: float) -> str:
-    if row.started is None:
+def state_style(state: str) -> str:
+    """The colour of a task's state."""
+    if state in ("running", "queued"):
+        return "cyan" if state == "running" else "dim"
+    return STYLES.get(TaskOutcome(state), "")
+
+
+def tests_bar(task: TaskTally) -> RenderableType:
+    """A bar of the tests ended out of those collected; empty while the count is unknown."""
+    total = task.total
+    if not total:
         return ""
-    return f"{(row.finished or now) - row.started:.1f}s"
+    style = "red" if task.failed else "green"
+    return ProgressBar(
+        total=total,
+        completed=task.done,
+        width=BAR_WIDTH,
+        complete_style=style,
+        finished_style=style,
+    )
+
+
+def tests_text(task: TaskTally) -> str:
+    """`12/1/40`: passed, failed and collected tests; `?` while the count is unknown."""
+    if not task.total and not task.done:
+        return ""
+    total = "?" if task.total is None else str(task.total)
+    return f"{task.passed}/{task.failed}/{total}"
 
 
 def print_summary(
