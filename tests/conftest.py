@@ -26,7 +26,7 @@ from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
 from qaagent.plan.tasks import build_tasks
-from qaagent.session import RunOutcome, RunRequest, Session
+from qaagent.session import ProgressFactory, RunOutcome, RunRequest, Session, quiet_progress
 from qaagent.tools.base import RunContext
 
 HANG = "hang"
@@ -118,11 +118,12 @@ class InProcessProject:
         scripts: Mapping[str, Sequence[str]],
         *,
         while_running: Callable[[Session, list[EventBase]], None] | None = None,
+        progress: ProgressFactory = quiet_progress,
     ) -> InProcessRun:
         """Write the profile, run every suite it has with the scripts, and record the events.
 
         `while_running` is called on a thread of its own once the run has started, with the
-        session and the events so far (to cancel it, for instance).
+        session and the events so far (to cancel it, for instance); `progress` shows the run.
         """
         profile_path = self.path / "qaagent.yaml"
         profile_path.write_text(profile, encoding="utf-8")
@@ -132,7 +133,7 @@ class InProcessProject:
         )
         tool = ScriptedTool(scripts)
         events: list[EventBase] = []
-        session = Session(request, events.append, runner_for=tool)
+        session = Session(request, events.append, runner_for=tool, progress=progress)
         helper = None
         if while_running is not None:
             helper = threading.Thread(target=while_running, args=(session, events), daemon=True)

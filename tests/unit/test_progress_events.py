@@ -6,6 +6,7 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
+from conftest import InProcessProject
 from rich.console import Console
 
 from qaagent.execute.events import EventPublisher, finished_fields
@@ -171,3 +172,40 @@ def test_the_board_stops_drawing_when_the_terminal_goes_away() -> None:
         assert board.terminal_gone
         board(task_finished(failed))
     assert "boom" not in terminal.getvalue()
+
+
+PROFILE = """\
+tests: {unit: {enabled: false}, behave: {enabled: false}, e2e: {enabled: false}}
+suites:
+  checks: {kind: command, command: ["checks"]}
+  lint: {kind: command, command: ["lint"]}
+run: {parallel: false}
+"""
+
+
+def test_a_run_prints_a_failing_test_as_it_ends_before_its_task_ends(
+    in_process: InProcessProject,
+) -> None:
+    stream = io.StringIO()
+    scripts = {"checks": ["passed", "failed", "passed"], "lint": ["passed"]}
+
+    in_process.run(PROFILE, scripts, progress=lambda secrets: PlainProgress(stream, secrets))
+
+    lines = stream.getvalue().splitlines()
+    assert lines[:2] == ["start  checks (worker 0)", "FAIL  checks: checks::test_2 (0.0s)"]
+    assert lines[2].startswith("failed checks: 2 passed, 1 failed in ")
+    assert "passed lint: 1 passed in " in stream.getvalue()
+
+
+def test_the_board_of_a_run_ends_with_each_tasks_tests(in_process: InProcessProject) -> None:
+    stream = io.StringIO()
+    console = BoardConsole(file=stream, force_terminal=True, width=160, color_system=None)
+    scripts = {"checks": ["passed", "failed", "passed"], "lint": ["passed"]}
+
+    in_process.run(PROFILE, scripts, progress=lambda secrets: LiveBoard(console, secrets))
+
+    last_board = stream.getvalue().rsplit(" task ", 1)[-1]
+    assert last_board.startswith("   state   tests ")
+    assert "passed/failed/total" in last_board
+    assert "2/1/3" in last_board and "1/0/1" in last_board
+    assert "1 passed, 1 failed · 0s · ETA 0s" in last_board
