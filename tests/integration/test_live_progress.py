@@ -1,4 +1,4 @@
-"""The live board of a real `qaagent run-all` on a pytest project whose tests take a moment."""
+"""The live board and the CI lines of a real `qaagent run-all` on a pytest project of slow tests."""
 
 from __future__ import annotations
 
@@ -50,3 +50,17 @@ def test_the_board_on_a_terminal_shows_tests_passed_failed_and_total_and_the_eta
     assert "· ETA " in shown.stdout
     assert "── unit: failed ──" in shown.stdout
     assert "start  unit" not in shown.stdout
+
+
+def test_in_ci_a_failing_test_is_a_line_of_its_own_before_its_task_ends(tmp_path: Path) -> None:
+    project = slow_project(tmp_path / "project")
+
+    shown = qaagent("run-all", cwd=project, env={**environment(), "CI": "true"})
+
+    assert shown.returncode == 1, shown.stderr
+    lines = shown.stdout.splitlines()
+    failing = next(n for n, line in enumerate(lines) if line.startswith("FAIL  unit: "))
+    assert "tests/test_slow.py::test_third" in lines[failing]
+    assert "assert 1 == 2" in lines[failing]
+    ended = next(n for n, line in enumerate(lines) if line.startswith("failed unit: "))
+    assert failing < ended
