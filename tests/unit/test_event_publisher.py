@@ -245,7 +245,7 @@ def test_a_failed_task_finishes_with_its_tail_and_its_log_inside_the_run_folder(
     tmp_path: Any,
 ) -> None:
     output_dir = tmp_path / "run" / "artifacts" / "unit"
-    result = TaskResult(
+    absolute = TaskResult(
         task="unit",
         suite="unit",
         kind="pytest",
@@ -254,6 +254,7 @@ def test_a_failed_task_finishes_with_its_tail_and_its_log_inside_the_run_folder(
         log_path=output_dir / "attempt-1" / "output.log",
         tail=["E   assert 1 == 2"],
     )
+    result = absolute.relative_to(tmp_path / "run")
     (finished,) = published(Event(EventKind.finished, "unit", 0, result=result))
     assert finished["tail"] == ["E   assert 1 == 2"]
     assert finished["log"] == "artifacts/unit/attempt-1/output.log"

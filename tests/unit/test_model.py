@@ -116,3 +116,41 @@ def test_the_model_loads_no_other_qaagent_package() -> None:
     ]
     assert "qaagent.model.task" in loaded
     assert outside == []
+
+
+def test_a_result_names_its_files_relative_to_the_run_folder_once_returned(tmp_path: Path) -> None:
+    run_dir = tmp_path / "run"
+    task_dir = run_dir / "artifacts" / "unit"
+    now = datetime.now(UTC)
+    result = TaskResult(
+        task="unit",
+        suite="unit",
+        kind="pytest",
+        outcome=TaskOutcome.passed,
+        output_dir=task_dir,
+        log_path=task_dir / "output.log",
+        artifacts=[task_dir / "attempt-1" / "trace.zip", Path("/elsewhere/shot.png")],
+        attempts=[
+            Attempt(
+                number=1,
+                command=["pytest"],
+                started_at=now,
+                finished_at=now,
+                log_path=task_dir / "output.log",
+                junit_paths=[task_dir / "attempt-1" / "junit.xml"],
+            )
+        ],
+        segments=[Segment(label="1/2", outcome=TaskOutcome.passed, log_path=task_dir / "s.log")],
+    )
+
+    placed = result.relative_to(run_dir)
+
+    assert placed.output_dir == Path("artifacts/unit")
+    assert placed.log_path == Path("artifacts/unit/output.log")
+    assert placed.artifacts == [
+        Path("artifacts/unit/attempt-1/trace.zip"),
+        Path("/elsewhere/shot.png"),
+    ]
+    assert placed.attempts[0].junit_paths == [Path("artifacts/unit/attempt-1/junit.xml")]
+    assert placed.segments[0].log_path == Path("artifacts/unit/s.log")
+    assert TaskResult.model_validate_json(placed.model_dump_json()) == placed

@@ -291,10 +291,13 @@ def sha256_of(path: Path) -> str:
 def relative(run_dir: Path, path: Path) -> str:
     """A path inside the run as a relative POSIX path; anything else stays absolute.
 
-    Paths written below the run directory are made relative as they are; only others are
-    resolved (through symlinks), which costs a system call per path component.
+    A result's paths are relative to the run already; absolute ones below the run directory
+    are made relative as they are; only others are resolved (through symlinks), which costs a
+    system call per path component.
     """
-    if path.is_absolute() and run_dir.is_absolute() and path.is_relative_to(run_dir):
+    if not path.is_absolute():
+        return path.as_posix()
+    if run_dir.is_absolute() and path.is_relative_to(run_dir):
         return path.relative_to(run_dir).as_posix()
     try:
         return path.resolve().relative_to(run_dir.resolve()).as_posix()

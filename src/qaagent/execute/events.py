@@ -126,7 +126,7 @@ def publish_test_event(
 def finished_fields(result: TaskResult) -> dict[str, Any]:
     """A task's result as `task-finished` states it, counted as the reports count it.
 
-    The log is named relative to the run folder, two levels above the task's own folder.
+    The log is named as the result names it: relative to the run folder.
     """
     failing = result.outcome in FAILING
     return {
@@ -136,19 +136,8 @@ def finished_fields(result: TaskResult) -> dict[str, Any]:
         "duration": round(result.duration, 3),
         "error": result.error,
         "tail": result.tail if failing else [],
-        "log": relative_log(result),
+        "log": None if result.log_path is None else result.log_path.as_posix(),
     }
-
-
-def relative_log(result: TaskResult) -> str | None:
-    """The task's log inside the run folder (`artifacts/<task>/…`), or None without one."""
-    if result.log_path is None or result.output_dir is None:
-        return None
-    run_dir = result.output_dir.parent.parent
-    try:
-        return result.log_path.relative_to(run_dir).as_posix()
-    except ValueError:
-        return str(result.log_path)
 
 
 def stop_reason_of(message: str) -> str | None:

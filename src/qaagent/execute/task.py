@@ -40,6 +40,11 @@ class TaskSettings:
     chromium: str | None = None
     secrets: SecretValues = NO_SECRETS
 
+    @property
+    def run_dir(self) -> Path:
+        """The run folder, which holds the artifacts folder; results name files relative to it."""
+        return self.artifacts_dir.parent
+
 
 def run_task(
     task: Task,
@@ -71,7 +76,8 @@ def run_task(
         result = error_result(task, str(error), started_at, output_dir, stopped)
     except Exception as error:
         result = crash_result(task, error, started_at, output_dir)
-    return result.model_copy(update={"worker": control.worker})
+    placed = result.relative_to(settings.run_dir)
+    return placed.model_copy(update={"worker": control.worker})
 
 
 class TaskCannotRun(Exception):

@@ -43,8 +43,17 @@ class Segment(BaseModel):
     log_path: Path | None = None
 
 
+def inside(root: Path, path: Path) -> Path:
+    """`path` relative to `root` when it lies below it; anything else as it is."""
+    return path.relative_to(root) if path.is_absolute() and path.is_relative_to(root) else path
+
+
 class TaskResult(BaseModel):
-    """Everything one task produced: final cases, every attempt, files, timings."""
+    """Everything one task produced: final cases, every attempt, files, timings.
+
+    Once the task has returned, its paths are relative to the run folder (see `relative_to`),
+    so that a result can travel from the machine that ran it.
+    """
 
     task: str
     suite: str
@@ -78,6 +87,37 @@ class TaskResult(BaseModel):
         if self.started_at is None or self.finished_at is None:
             return 0.0
         return (self.finished_at - self.started_at).total_seconds()
+
+    def relative_to(self, run_dir: Path) -> TaskResult:
+        """The result with every path below the run folder made relative to it."""
+        return self.model_copy(
+            update={
+                "output_dir": None if self.output_dir is None else inside(run_dir, self.output_dir),
+                "log_path": None if self.log_path is None else inside(run_dir, self.log_path),
+                "artifacts": [inside(run_dir, path) for path in self.artifacts],
+                "attempts": [
+                    attempt.model_copy(
+                        update={
+                            "log_path": None
+                            if attempt.log_path is None
+                            else inside(run_dir, attempt.log_path),
+                            "junit_paths": [inside(run_dir, path) for path in attempt.junit_paths],
+                        }
+                    )
+                    for attempt in self.attempts
+                ],
+                "segments": [
+                    segment.model_copy(
+                        update={
+                            "log_path": None
+                            if segment.log_path is None
+                            else inside(run_dir, segment.log_path)
+                        }
+                    )
+                    for segment in self.segments
+                ],
+            }
+        )
 
     @property
     def busy_time(self) -> float:
