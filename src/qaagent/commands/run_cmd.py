@@ -115,7 +115,7 @@ def execute_run(
 
 def progress_on(stream: TextIO) -> ProgressFactory:
     """The live board or plain progress lines on the stream, for the session to open."""
-    from qaagent.reporting.progress import make_progress
+    from qaagent.reporting.display import make_progress
 
     def progress(secrets: SecretValues) -> Progress:
         return make_progress(stream, os.environ, secrets)

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TextIO
 
 from qaagent.model import events
 from qaagent.model.outcomes import (
@@ -29,10 +29,6 @@ from qaagent.model.outcomes import (
 from qaagent.model.results import TaskResult
 from qaagent.reporting.terminal import paint, terminal_safe
 from qaagent.secrets import NO_SECRETS, SecretValues
-from qaagent.terminal import colour_wanted
-
-if TYPE_CHECKING:
-    from qaagent.reporting.console import LiveBoard
 
 Clock = Callable[[], float]
 FAILURE_LINES = 15
@@ -337,24 +333,6 @@ class PlainProgress:
 def may_be_terminal(stream: TextIO, environ: Mapping[str, str]) -> bool:
     """Whether rich could treat the stream as a terminal (a tty, or forced by the environment)."""
     return stream.isatty() or any(environ.get(name) for name in TERMINAL_OVERRIDES)
-
-
-def make_progress(
-    stream: TextIO, environ: Mapping[str, str], secrets: SecretValues = NO_SECRETS
-) -> PlainProgress | LiveBoard:
-    """The live board on an interactive terminal, plain lines anywhere else."""
-    if may_be_terminal(stream, environ):
-        from qaagent.reporting.console import live_board
-
-        board = live_board(stream, environ, secrets)
-        if board is not None:
-            return board
-    return PlainProgress(
-        stream,
-        secrets,
-        groups=in_github_actions(environ),
-        colour=colour_wanted(stream, environ),
-    )
 
 
 COST_LABEL = "cost"
