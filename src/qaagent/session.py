@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import enum
 import os
-import shutil
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, TextIO
@@ -19,8 +18,8 @@ from typing import TYPE_CHECKING, Protocol, TextIO
 if TYPE_CHECKING:
     from qaagent.config.loader import LoadedProfile
     from qaagent.evidence.models import Manifest
+    from qaagent.evidence.salvage import WrittenEvidence
     from qaagent.evidence.writer import ReportWriter, RunFacts, RunInfo
-    from qaagent.execute.app import AppLifecycle
     from qaagent.execute.backend import Backend, Execute
     from qaagent.execute.events import EventPublisher, Subscriber
     from qaagent.execute.orchestrator import (
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
         RunWatcher,
     )
     from qaagent.model.events import EventBase
-    from qaagent.model.results import TaskResult
     from qaagent.model.task import Task
     from qaagent.plan.build import Plan
     from qaagent.plan.order import Order
@@ -38,7 +36,6 @@ if TYPE_CHECKING:
     from qaagent.secrets import SecretValues
     from qaagent.tools.base import Runner
 
-APP_LOG_FOLDER = "_app"
 
 Notify = Callable[[str], None]
 BackendFactory = Callable[["Execute", int, Mapping[str, int]], "Backend"]
@@ -142,14 +139,6 @@ class RunPlan:
     secrets: SecretValues
 
 
-@dataclass(frozen=True)
-class WrittenEvidence:
-    """The manifest of the run, and whether it is on disk."""
-
-    manifest: Manifest
-    stored: bool = True
-
-
 class Session:
     """One run of a request; `cancel` stops it from a signal handler or another thread.
 
@@ -240,6 +229,7 @@ class Session:
 
     def orchestrator(self, plan: RunPlan, watcher: RunWatcher) -> RunOrchestrator:
         """The engine for the plan, with the app and the run's settings."""
+        from qaagent.execute.app import make_app
         from qaagent.execute.backend import LocalBackend
         from qaagent.execute.orchestrator import RunOrchestrator
         from qaagent.tools.registry import runner_for
@@ -270,6 +260,7 @@ class Session:
         """
         from qaagent.evidence.models import ARTIFACTS_DIR
         from qaagent.evidence.redact import scrub_text_files
+        from qaagent.evidence.salvage import WrittenEvidence, write_what_fits
         from qaagent.evidence.writer import write_evidence
         from qaagent.execute.orchestrator import HardStop
 
@@ -317,6 +308,7 @@ def prepare(request: RunRequest) -> None:
 def plan_run(request: RunRequest, notify: Notify) -> RunPlan:
     """The plan of the request, its run folder, and the values it masks."""
     from qaagent.evidence.rundir import create_run_dir
+    from qaagent.execute.app import app_env
     from qaagent.plan.build import build_plan
 
     loaded = request.loaded
@@ -333,6 +325,7 @@ def plan_run(request: RunRequest, notify: Notify) -> RunPlan:
 
 def execution_options(request: RunRequest, plan: RunPlan) -> ExecutionOptions:
     """How the engine runs the plan's tasks."""
+    from qaagent.execute.app import app_env
     from qaagent.execute.orchestrator import ExecutionOptions
 
     settings = request.loaded.profile.run
@@ -462,75 +455,9 @@ def run_info(request: RunRequest, plan: RunPlan, execution: Execution, facts: Ru
     )
 
 
-def write_what_fits(
-    run_dir: Path, info: RunInfo, results: list[TaskResult], error: OSError, notify: Notify
-) -> WrittenEvidence:
-    """After a failed write (a full disk): an infrastructure error, with what fits, manifest last.
-
-    The partial reports go first, then, if still nothing fits, the partial test records; a
-    manifest that cannot be written either is said in a notice with the counts.
-    """
-    from qaagent.errors import ExitCode
-    from qaagent.evidence.models import DIAGNOSTICS_NAME, REPORTS_DIR, TESTS_NAME
-    from qaagent.evidence.writer import build_manifest, write_evidence
-    from qaagent.model.run import RunStatus
-
-    failed = replace(info, exit_code=int(ExitCode.INFRASTRUCTURE_ERROR), status=RunStatus.error)
-    notify(
-        f"qaagent: error: The evidence could not be written completely to {run_dir} "
-        f"({error.strerror or error}); the reports are left out and the run is an "
-        "infrastructure error (exit code 3). Free space there, or set run.runs_dir (or "
-        "QAAGENT_RUNS_DIR) to a folder with room."
-    )
-    for leftover in (REPORTS_DIR, TESTS_NAME, DIAGNOSTICS_NAME):
-        remove_partial(run_dir / leftover)
-    try:
-        return WrittenEvidence(write_evidence(run_dir, failed, results))
-    except OSError:
-        for leftover in (TESTS_NAME, DIAGNOSTICS_NAME):
-            remove_partial(run_dir / leftover)
-    manifest = build_manifest(run_dir, failed, results)
-    try:
-        store_manifest(run_dir, manifest)
-    except OSError as final:
-        counts = manifest.counts
-        notify(
-            f"qaagent: error: The manifest could not be written to {run_dir} "
-            f"({final.strerror or final}). The run: {counts.passed} passed, {counts.failed} "
-            f"failed, {counts.errors} errors, {counts.skipped} skipped, {counts.flaky} flaky."
-        )
-        return WrittenEvidence(manifest, stored=False)
-    return WrittenEvidence(manifest)
-
-
-def store_manifest(run_dir: Path, manifest: Manifest) -> None:
-    """Index what is on disk, leftover temporaries aside, and write the manifest alone."""
-    from qaagent.evidence.writer import index_files, write_manifest
-
-    remove_manifest_temporaries(run_dir)
-    manifest.files = index_files(run_dir)
-    try:
-        write_manifest(run_dir, manifest)
-    finally:
-        remove_manifest_temporaries(run_dir)
-
-
-def remove_manifest_temporaries(run_dir: Path) -> None:
-    """Delete the half-written temporary files of failed manifest writes."""
-    for temporary in run_dir.glob(".manifest-*.tmp"):
-        temporary.unlink(missing_ok=True)
-
-
-def remove_partial(path: Path) -> None:
-    """Delete a file or folder that a failed write may have left half-written."""
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
 def run_secrets(loaded: LoadedProfile, tasks: list[Task], environment: str | None) -> SecretValues:
     """Values to mask: secret-looking or listed variables of qaagent's and the tasks' environment."""
+    from qaagent.execute.app import app_env
     from qaagent.secrets import SecretValues
 
     return SecretValues.from_environments(
@@ -635,50 +562,3 @@ def run_settings(
             for task in tasks
         },
     }
-
-
-def choose_environment(loaded: LoadedProfile, requested: str | None) -> str | None:
-    """The app environment of the run; an unknown --env is a usage error."""
-    from qaagent.errors import UsageError
-    from qaagent.execute.app import pick_environment
-
-    apps = loaded.profile.app
-    chosen = pick_environment(apps, requested)
-    if requested is not None and chosen is None:
-        known = ", ".join(apps) or "none defined under app:"
-        raise UsageError(f"--env {requested!r} is not an app environment of the profile ({known}).")
-    return chosen
-
-
-def app_env(loaded: LoadedProfile, environment: str | None) -> dict[str, str]:
-    """Variables every task gets: BASE_URL of the chosen app environment."""
-    if environment is None:
-        return {}
-    return {"BASE_URL": loaded.profile.app[environment].base_url}
-
-
-def make_app(
-    loaded: LoadedProfile,
-    environment: str | None,
-    tasks: list[Task],
-    run_dir: Path,
-    guard: ProcessGuard,
-) -> AppLifecycle | None:
-    """The app to start before the tasks that need it, if it has a start command."""
-    from qaagent.execute.app import AppLifecycle
-
-    if environment is None:
-        return None
-    settings = loaded.profile.app[environment]
-    users = sum(1 for task in tasks if task.needs_app)
-    if settings.start_command is None or users == 0:
-        return None
-    return AppLifecycle(
-        environment,
-        settings,
-        loaded.root,
-        run_dir / "artifacts" / APP_LOG_FOLDER / f"{environment}.log",
-        users,
-        app_env(loaded, environment),
-        guard,
-    )

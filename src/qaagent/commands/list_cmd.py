@@ -55,9 +55,10 @@ def list_tests(
     """
     from qaagent.config.loader import load_profile
     from qaagent.errors import ExitCode
+    from qaagent.execute.app import app_env, choose_environment
     from qaagent.plan.select import plan_tasks, with_cli_args
     from qaagent.plan.tasks import build_tasks
-    from qaagent.session import app_env, choose_environment, run_secrets
+    from qaagent.session import run_secrets
 
     setup_logging()
     loaded = load_profile(config)

@@ -45,11 +45,12 @@ def run_all(ctx: typer.Context, **given: Any) -> None:
     """
     setup_logging()
     from qaagent.config.loader import load_profile
+    from qaagent.execute.app import choose_environment
     from qaagent.plan.select import only_last_failed, plan_tasks, with_cli_args
     from qaagent.plan.tasks import build_tasks
     from qaagent.processes.watchdog import ProcessGuard
     from qaagent.reporting import parse_formats
-    from qaagent.session import RunRequest, choose_environment
+    from qaagent.session import RunRequest
 
     formats = [] if given["report"].strip().lower() == "none" else parse_formats(given["report"])
     requested_order = parse_order(given["order"])

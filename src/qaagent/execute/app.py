@@ -11,9 +11,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from qaagent.config.loader import LoadedProfile
 from qaagent.config.models import AppEnvironment
 from qaagent.execute.task import TaskCannotRun
 from qaagent.logging import get_logger
+from qaagent.model.task import Task
 from qaagent.processes.tree import ProcessTree, await_gone
 from qaagent.processes.watchdog import ProcessGuard
 
@@ -21,6 +23,8 @@ POLL_INTERVAL = 0.2
 REQUEST_TIMEOUT = 2.0
 STOP_GRACE = 5.0
 LOG_TAIL_LINES = 30
+
+APP_LOG_FOLDER = "_app"
 
 
 class AppStartError(TaskCannotRun):
@@ -245,3 +249,47 @@ class AppLifecycle:
         tree.end(STOP_GRACE, await_gone)
         tree.process.wait()
         tree.close()
+
+
+def choose_environment(loaded: LoadedProfile, requested: str | None) -> str | None:
+    """The app environment of the run; an unknown --env is a usage error."""
+    from qaagent.errors import UsageError
+
+    apps = loaded.profile.app
+    chosen = pick_environment(apps, requested)
+    if requested is not None and chosen is None:
+        known = ", ".join(apps) or "none defined under app:"
+        raise UsageError(f"--env {requested!r} is not an app environment of the profile ({known}).")
+    return chosen
+
+
+def app_env(loaded: LoadedProfile, environment: str | None) -> dict[str, str]:
+    """Variables every task gets: BASE_URL of the chosen app environment."""
+    if environment is None:
+        return {}
+    return {"BASE_URL": loaded.profile.app[environment].base_url}
+
+
+def make_app(
+    loaded: LoadedProfile,
+    environment: str | None,
+    tasks: list[Task],
+    run_dir: Path,
+    guard: ProcessGuard,
+) -> AppLifecycle | None:
+    """The app to start before the tasks that need it, if it has a start command."""
+    if environment is None:
+        return None
+    settings = loaded.profile.app[environment]
+    users = sum(1 for task in tasks if task.needs_app)
+    if settings.start_command is None or users == 0:
+        return None
+    return AppLifecycle(
+        environment,
+        settings,
+        loaded.root,
+        run_dir / "artifacts" / APP_LOG_FOLDER / f"{environment}.log",
+        users,
+        app_env(loaded, environment),
+        guard,
+    )
