@@ -12,9 +12,12 @@ from typer.core import TyperCommand
 from qaagent import __version__
 from qaagent.commands import (
     LogFormat,
+    durations_cmd,
     global_options,
     init_cmd,
     list_cmd,
+    merge_cmd,
+    plan_cmd,
     report_cmd,
     run_cmd,
     run_support,
@@ -88,6 +91,9 @@ app.command("report")(report_cmd.report)
 app.command("verify")(verify_cmd.verify)
 app.command("run-all", cls=PassThroughCommand)(run_cmd.run_all)
 app.command("list", cls=PassThroughCommand)(list_cmd.list_tests)
+app.command("plan")(plan_cmd.plan)
+app.command("merge")(merge_cmd.merge)
+app.add_typer(durations_cmd.app, name="durations")
 
 
 def lenient_console() -> None:

@@ -139,6 +139,13 @@ RUN_OPTIONS: tuple[Opt, ...] = (
     ),
     Opt("runs_dir", "Where run directories go, relative to the profile.", default=".qaagent/runs"),
     Opt(
+        "durations_file",
+        "Recorded durations that --part divides the plan by: a file of `qaagent durations "
+        "export` (default: this machine's run history).",
+        flag="--durations",
+        metavar="FILE",
+    ),
+    Opt(
         "python",
         "Python that runs pytest and behave suites: a path relative to the profile or a command "
         "on PATH (default: $VIRTUAL_ENV, else .venv or venv next to the profile, else python3 on "
@@ -243,6 +250,23 @@ CHROMIUM = Opt(
     metavar="PATH",
     setting=False,
 )
+PART = Opt(
+    "part",
+    "Run only this CI job's part I of N of the plan, divided by recorded durations "
+    "(also $QAAGENT_PART); merge the parts' runs with `qaagent merge`.",
+    flag="--part",
+    metavar="I/N",
+    setting=False,
+)
+PLAN = Opt(
+    "plan",
+    "With --part: run exactly the part saved by `qaagent plan --parts N -o FILE`, whatever "
+    "the durations say now.",
+    flag="--plan",
+    metavar="FILE",
+    value_type=Path,
+    setting=False,
+)
 
 RUN_ALL_OPTIONS: tuple[Opt, ...] = (
     CONFIG,
@@ -262,6 +286,9 @@ RUN_ALL_OPTIONS: tuple[Opt, ...] = (
     LAST_FAILED,
     ORDER,
     CHROMIUM,
+    PART,
+    OPTIONS_BY_NAME["durations_file"],
+    PLAN,
 )
 """Every option of `qaagent run-all`, in the order its help lists them."""
 

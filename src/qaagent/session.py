@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from qaagent.model.task import Task
     from qaagent.plan.build import Plan
     from qaagent.plan.order import Order
+    from qaagent.plan.parts import PartRequest
     from qaagent.processes.watchdog import ProcessGuard
     from qaagent.secrets import SecretValues
     from qaagent.tools.base import Runner
@@ -103,6 +104,7 @@ class RunRequest:
     formats: list[str] = field(default_factory=list)
     order: Order | None = None
     report_stdout: TextIO | None = None
+    part: PartRequest | None = None
 
 
 @dataclass(frozen=True)
@@ -314,7 +316,12 @@ def plan_run(request: RunRequest, notify: Notify) -> RunPlan:
     loaded = request.loaded
     env = app_env(loaded, request.environment)
     plan = build_plan(
-        request.tasks, loaded.profile.run, loaded.runs_dir, env=env, order=request.order
+        request.tasks,
+        loaded.profile.run,
+        loaded.runs_dir,
+        env=env,
+        order=request.order,
+        part=request.part,
     )
     for note in plan.notes:
         notify(f"note: {note}")
@@ -452,6 +459,7 @@ def run_info(request: RunRequest, plan: RunPlan, execution: Execution, facts: Ru
         project=loaded.profile.project.name,
         settings={key: secrets.mask_data(value) for key, value in settings.items()},
         facts=facts,
+        part=plan.plan.part,
     )
 
 

@@ -31,6 +31,9 @@ SAMPLES: dict[str, list[object]] = {
     "last_failed": [True],
     "order": ["duration"],
     "chromium": ["/opt/chromium/chrome"],
+    "part": ["2/3"],
+    "durations_file": [".test_durations"],
+    "plan": [Path("plan.json")],
 }
 
 

@@ -17,6 +17,7 @@ from qaagent.commands.run_support import (
     find_chromium,
     open_event_lines,
     parse_order,
+    part_request,
     takes_stdout,
     working_folder,
 )
@@ -53,8 +54,6 @@ def run_all(ctx: typer.Context, **given: Any) -> None:
     from qaagent.session import RunRequest
 
     formats = [] if given["report"].strip().lower() == "none" else parse_formats(given["report"])
-    requested_order = parse_order(given["order"])
-
     loaded = load_profile(given["config"], cli_overrides=given)
     selected = plan_tasks(build_tasks(loaded.suites), given["suite"] or [], given["skip"] or [])
     tasks = with_cli_args(selected, ctx.args)
@@ -72,8 +71,9 @@ def run_all(ctx: typer.Context, **given: Any) -> None:
             run_timeout=given["run_timeout"],
             chromium=find_chromium(given["chromium"], os.environ),
             formats=formats,
-            order=requested_order,
+            order=parse_order(given["order"]),
             report_stdout=sys.stderr if takes_stdout(event_lines, given["json"]) else None,
+            part=part_request(given, loaded, os.environ),
         )
         exit_code = execute_run(request, event_lines, given["json"], guard)
     leave(exit_code, guard)

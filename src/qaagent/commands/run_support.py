@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, TextIO
 from qaagent.errors import UsageError
 
 if TYPE_CHECKING:
+    from qaagent.config.loader import LoadedProfile
     from qaagent.plan.order import Order
+    from qaagent.plan.parts import PartRequest
 
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
 
@@ -94,3 +96,35 @@ def parse_order(text: str | None) -> Order | None:
         return Order(text.strip().lower())
     except ValueError:
         raise UsageError(f"--order {text!r}: choose profile or duration.") from None
+
+
+def part_request(
+    given: Mapping[str, object], loaded: LoadedProfile, environ: Mapping[str, str]
+) -> PartRequest | None:
+    """--part (else $QAAGENT_PART) with the durations file or the saved plan to divide by.
+
+    A durations file named on the command line is relative to the current folder, one in the
+    profile or the environment to the profile's folder. --plan without --part is a usage error.
+    """
+    from qaagent.options import COMMAND_LINE, PART
+    from qaagent.plan.parts import PartRequest, parse_part
+
+    text = given.get("part") or PART.env_value(environ)
+    plan = given.get("plan")
+    if text is None:
+        if plan is not None:
+            raise UsageError(
+                "--plan gives the parts of a plan: name this job's part with --part I/N."
+            )
+        return None
+    where = "--part" if given.get("part") else f"${PART.env_var}"
+    durations = loaded.profile.run.durations_file
+    durations_file = None
+    if durations is not None:
+        base = Path.cwd() if loaded.sources.get("durations_file") == COMMAND_LINE else loaded.root
+        durations_file = base / durations
+    return PartRequest(
+        parse_part(str(text), where),
+        durations_file=durations_file,
+        plan_file=Path(str(plan)) if plan is not None else None,
+    )

@@ -273,6 +273,11 @@ class RunSettings(StrictModel):
     runs_dir: str = Field(
         ".qaagent/runs", description="Where run directories go, relative to the profile."
     )
+    durations_file: str | None = Field(
+        None,
+        description="Recorded durations that --part divides the plan by: a file of `qaagent "
+        "durations export`, relative to the profile (default: the run history).",
+    )
     python: InterpreterSetting | None = Field(
         None,
         description="Python that runs pytest and behave suites: a path relative to the profile "

@@ -212,6 +212,20 @@ def test_durations(runs_dir: Path, task: str) -> dict[str, float]:
     return _recent_medians(rows)
 
 
+def every_test_duration(runs_dir: Path) -> dict[str, dict[str, float]]:
+    """Median duration of each test over its last few runs, per task, for `durations export`."""
+    with _store(runs_dir) as connection:
+        rows = connection.execute(
+            "SELECT tests.task, tests.test_id, tests.duration FROM tests JOIN runs USING (run_id) "
+            "WHERE tests.status != 'skipped' "
+            "ORDER BY runs.started_at DESC, runs.run_id DESC"
+        ).fetchall()
+    by_task: dict[str, list[tuple[str, float]]] = {}
+    for task, test_id, duration in rows:
+        by_task.setdefault(task, []).append((test_id, duration))
+    return {task: _recent_medians(tests) for task, tests in by_task.items()}
+
+
 def _recent_medians(rows: list[tuple[str, float]]) -> dict[str, float]:
     recent: dict[str, list[float]] = {}
     for name, duration in rows:

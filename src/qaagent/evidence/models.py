@@ -97,6 +97,14 @@ class TaskEntry(BaseModel):
     )
 
 
+class PartEntry(BaseModel):
+    """Which CI part a run was (`--part 2/3`) and the digest of the plan it was a part of."""
+
+    index: int
+    total: int
+    digest: str
+
+
 class EvidenceFile(BaseModel):
     """A file of the run directory with its checksum."""
 
@@ -127,6 +135,10 @@ class Manifest(BaseModel):
     settings: dict[str, object] = Field(default_factory=dict)
     counts: Counts = Field(default_factory=Counts)
     tasks: list[TaskEntry] = Field(default_factory=list)
+    part: PartEntry | None = Field(None, description="The CI part this run was (`--part`).")
+    parts: list[str] = Field(
+        default_factory=list, description="Run ids of the parts `qaagent merge` made this run of."
+    )
     files: list[EvidenceFile] = Field(default_factory=list)
 
 

@@ -25,6 +25,7 @@ from qaagent.evidence.models import (
     Diagnostics,
     EvidenceFile,
     Manifest,
+    PartEntry,
     SegmentEntry,
     TaskEntry,
     TestRecord,
@@ -74,6 +75,7 @@ class RunInfo:
     project: str | None = None
     settings: dict[str, object] = field(default_factory=dict)
     facts: RunFacts | None = None
+    part: PartEntry | None = None
 
 
 def write_evidence(
@@ -120,6 +122,7 @@ def build_manifest(run_dir: Path, info: RunInfo, results: Sequence[TaskResult]) 
         settings={key: redact_value(key, value) for key, value in info.settings.items()},
         counts=total_counts(task.counts for task in tasks),
         tasks=tasks,
+        part=info.part,
     )
 
 

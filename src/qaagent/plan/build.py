@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from qaagent.config.models import RunSettings
-from qaagent.evidence.history import known_task_durations
+from qaagent.evidence.history import known_task_durations, known_test_durations
+from qaagent.evidence.models import PartEntry
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
 from qaagent.plan.order import Order, order_tasks, start_order, start_priorities
-from qaagent.plan.split import SplitPlan, split_tasks
+from qaagent.plan.parts import (
+    DIVISIBLE_KINDS,
+    Durations,
+    PartRequest,
+    PartsPlan,
+    apply_share,
+    plan_parts,
+    read_durations,
+    read_parts_plan,
+)
+from qaagent.plan.split import (
+    CollectedTest,
+    CollectionError,
+    SplitPlan,
+    cached_collection,
+    split_tasks,
+)
 from qaagent.plan.tasks import with_worker_slots
 from qaagent.plan.workers import WorkerBudget
 
@@ -31,6 +48,7 @@ class Plan:
     workers: int
     shard_of: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    part: PartEntry | None = None
 
     def in_plan_order(self, results: Sequence[TaskResult]) -> list[TaskResult]:
         """Results in the profile's order, whatever order they ran in."""
@@ -45,8 +63,13 @@ def build_plan(
     *,
     env: Mapping[str, str],
     order: Order | None = None,
+    part: PartRequest | None = None,
 ) -> Plan:
-    """Split, fill `{workers}`, and order the tasks by what earlier runs took."""
+    """Keep this CI part's share, split, fill `{workers}`, and order by what earlier runs took."""
+    notes: list[str] = []
+    entry = None
+    if part is not None:
+        tasks, entry = part_share(tasks, part, runs_dir, env, notes)
     budget = WorkerBudget.of(settings)
     split = split_suites(tasks, budget, runs_dir, env)
     known = {**known_task_durations(runs_dir), **split.expected}
@@ -60,8 +83,90 @@ def build_plan(
         expected=known,
         workers=budget.at_once(len(runnable)),
         shard_of={task.name: task.shard_of for task in runnable if task.shard_of},
-        notes=tuple(split.notes),
+        notes=(*notes, *split.notes),
+        part=entry,
     )
+
+
+def part_share(
+    tasks: Sequence[Task],
+    part: PartRequest,
+    runs_dir: Path,
+    env: Mapping[str, str],
+    notes: list[str],
+) -> tuple[list[Task], PartEntry]:
+    """This part's tasks: from the saved plan when one is given, else divided here."""
+    if part.plan_file is not None:
+        parts = read_parts_plan(part.plan_file)
+        if parts.total != part.spec.total:
+            raise_total_mismatch(part, parts.total)
+        where = f"{part.plan_file} (part {part.spec})"
+    else:
+        durations = part_durations(tasks, part.durations_file, runs_dir)
+        parts = plan_parts(tasks, part.spec.total, durations, collector(runs_dir, env, notes))
+        where = f"--part {part.spec}"
+    share = parts.shares[part.spec.index - 1]
+    return apply_share(tasks, share, where), parts.part(part.spec)
+
+
+def raise_total_mismatch(part: PartRequest, total: int) -> None:
+    """A saved plan of another number of parts cannot give this part."""
+    from qaagent.errors import UsageError
+
+    raise UsageError(
+        f"--part {part.spec} asks for {part.spec.total} parts, but {part.plan_file} "
+        f"was saved for {total}; use --part I/{total} or save the plan again."
+    )
+
+
+def part_durations(tasks: Sequence[Task], file: Path | None, runs_dir: Path) -> Durations:
+    """The durations file when one is given, else the local history of these tasks."""
+    if file is not None:
+        return read_durations(file)
+    return Durations(
+        tasks=known_task_durations(runs_dir),
+        tests_by_task={
+            task.name: known_test_durations(runs_dir, task.name)
+            for task in tasks
+            if task.kind in DIVISIBLE_KINDS
+        },
+    )
+
+
+def collector(
+    runs_dir: Path, env: Mapping[str, str], notes: list[str]
+) -> Callable[[Task], list[CollectedTest] | None]:
+    """Lists a pytest task's tests (its selection, else a cached collection); None, with a note,
+    when they cannot be listed.
+    """
+    from qaagent.tools.pytest_tool import selected_node_ids
+
+    def collect(task: Task) -> list[CollectedTest] | None:
+        if task.selected_tests:
+            return [CollectedTest(node_id) for node_id in selected_node_ids(task.selected_tests)]
+        try:
+            tests, _ = cached_collection(task, env, runs_dir / ".collected")
+        except CollectionError as error:
+            notes.append(
+                f"{task.name}: kept whole in one part, its tests could not be listed ({error})"
+            )
+            return None
+        return tests
+
+    return collect
+
+
+def divided_plan(
+    tasks: Sequence[Task],
+    total: int,
+    durations_file: Path | None,
+    runs_dir: Path,
+    env: Mapping[str, str],
+) -> tuple[PartsPlan, list[str]]:
+    """Every part's share, for `qaagent plan --parts`, with the notes of listing the tests."""
+    notes: list[str] = []
+    durations = part_durations(tasks, durations_file, runs_dir)
+    return plan_parts(tasks, total, durations, collector(runs_dir, env, notes)), notes
 
 
 def split_suites(
