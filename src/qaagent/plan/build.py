@@ -106,6 +106,8 @@ def part_share(
         parts = plan_parts(tasks, part.spec.total, durations, collector(runs_dir, env, notes))
         where = f"--part {part.spec}"
     share = parts.shares[part.spec.index - 1]
+    if not share:
+        notes.append(f"part {part.spec} has nothing to run: the plan divides into fewer parts")
     return apply_share(tasks, share, where), parts.part(part.spec)
 
 
