@@ -39,10 +39,10 @@ def plan(
     """
     setup_logging()
     from qaagent.config.loader import load_profile
+    from qaagent.execute.app import app_env, choose_environment
     from qaagent.plan.build import divided_plan
     from qaagent.plan.select import plan_tasks
     from qaagent.plan.tasks import build_tasks
-    from qaagent.session import app_env, choose_environment
 
     loaded = load_profile(config, cli_overrides={"durations_file": durations})
     tasks = plan_tasks(build_tasks(loaded.suites), suite or [], skip or [])
