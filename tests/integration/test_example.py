@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import jsonschema
@@ -94,6 +95,12 @@ def assert_valid_events(path: Path, run_id: str) -> None:
     assert lines[-1]["exit_code"] == 0
     finished = {line["task"] for line in lines if line["kind"] == "task-finished"}
     assert finished == set(EXPECTED_PASSED)
+    live = Counter(
+        line["task"]
+        for line in lines
+        if line["kind"] == "test-finished" and line["outcome"] == "passed"
+    )
+    assert live == EXPECTED_PASSED, "every tool reports each of its tests live"
 
 
 def processes_in(root: Path) -> list[psutil.Process]:
