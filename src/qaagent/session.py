@@ -368,6 +368,7 @@ def announce_plan(plan: RunPlan, subscribers: Sequence[Subscriber | None]) -> Ev
             "kind": str(task.kind),
             "pool": task.pool,
             "expected_seconds": plan.plan.expected.get(task.name),
+            "expected_tests": plan.plan.expected_tests.get(task.name),
         }
         for task in plan.plan.tasks
     ]

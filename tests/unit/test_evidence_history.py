@@ -48,6 +48,13 @@ def test_test_durations_are_kept_per_task(tmp_path: Path) -> None:
     assert history.test_durations(tmp_path, "missing") == {}
 
 
+def test_test_counts_are_those_of_each_tasks_latest_recorded_run(tmp_path: Path) -> None:
+    three = [T("t.py::a"), T("t.py::b"), T("t.py::s", ["skipped"])]
+    record(tmp_path, "run-1", 1, [Job("unit", tests=three), Job("other", tests=[T("o.py::x")])])
+    record(tmp_path, "run-2", 2, [Job("unit", tests=[T("t.py::a")])])
+    assert history.test_counts(tmp_path) == {"unit": 1, "other": 1}
+
+
 def test_last_failed_names_the_failed_tests_of_the_latest_run(tmp_path: Path) -> None:
     record(tmp_path, "run-1", 1, [Job("unit", tests=[T("t.py::test_old", ["failed"])])])
     record(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rundir_builder import Job, T
+from test_evidence_history import record
 from test_orchestrator import make_task
 
 from qaagent.config.models import RunSettings
@@ -54,3 +56,16 @@ def test_results_come_back_in_plan_order_whatever_order_they_ran_in(tmp_path: Pa
         for name in ("b", "a")
     ]
     assert [result.task for result in plan.in_plan_order(ran)] == ["a", "b"]
+
+
+def test_a_task_is_planned_to_run_its_selection_else_as_many_tests_as_it_last_ran(
+    tmp_path: Path,
+) -> None:
+    record(tmp_path, "run-1", 1, [Job("whole", tests=[T("t::a"), T("t::b"), T("t::c")])])
+    tasks = [
+        make_task("whole"),
+        make_task("narrowed", selected_tests=("t::a", "t::b")),
+        make_task("new"),
+    ]
+    plan = build_plan(tasks, RunSettings(), tmp_path, env={})
+    assert plan.expected_tests == {"whole": 3, "narrowed": 2}

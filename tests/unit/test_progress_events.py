@@ -209,3 +209,19 @@ def test_the_board_of_a_run_ends_with_each_tasks_tests(in_process: InProcessProj
     assert "passed/failed/total" in last_board
     assert "2/1/3" in last_board and "1/0/1" in last_board
     assert "1 passed, 1 failed · 0s · ETA 0s" in last_board
+
+
+def test_a_task_without_a_collection_count_shows_the_tests_it_is_planned_to_run() -> None:
+    tally = RunTally(Clock())
+    publisher = EventPublisher("run-1")
+    publisher.subscribe(tally.apply)
+    tasks = [
+        {"name": "behave", "suite": "behave", "kind": "behave", "expected_tests": 4},
+        {"name": "unit", "suite": "unit", "kind": "pytest", "expected_tests": 9},
+    ]
+    publisher.publish(events.Planned, workers=2, tasks=tasks)
+    publisher.publish(events.TaskStarted, task="behave", worker=0)
+    finished(publisher, "behave", "f::one", "passed")
+    publisher.publish(events.TestsCollected, task="unit", count=3)
+    assert tally.tasks["behave"].total == 4
+    assert tally.tasks["unit"].total == 3

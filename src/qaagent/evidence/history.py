@@ -189,6 +189,30 @@ def known_test_durations(runs_dir: Path, task: str) -> dict[str, float]:
         return {}
 
 
+def known_test_counts(runs_dir: Path) -> dict[str, int]:
+    """`test_counts`, or none after a warning: counts only show progress."""
+    try:
+        return test_counts(runs_dir)
+    except HistoryError as error:
+        warn_once(error)
+        return {}
+
+
+def test_counts(runs_dir: Path) -> dict[str, int]:
+    """How many tests each task ran in the latest run that recorded it."""
+    with _store(runs_dir) as connection:
+        rows = connection.execute(
+            "SELECT tests.task, COUNT(*) FROM tests JOIN ("
+            "  SELECT tasks.task, MAX(runs.started_at || ' ' || runs.run_id) AS latest"
+            "  FROM tasks JOIN runs USING (run_id) GROUP BY tasks.task"
+            ") AS newest ON newest.task = tests.task "
+            "JOIN runs ON runs.run_id = tests.run_id "
+            "WHERE runs.started_at || ' ' || runs.run_id = newest.latest "
+            "GROUP BY tests.task"
+        ).fetchall()
+    return {str(task): int(count) for task, count in rows}
+
+
 def warn_once(error: HistoryError) -> None:
     """One line on stderr per history file, however often a run tries to read it."""
     if error.path in _warned:

@@ -39,6 +39,10 @@ class PlannedTask(BaseModel):
     expected_seconds: float | None = Field(
         None, description="Its duration in earlier runs; null when never recorded."
     )
+    expected_tests: int | None = Field(
+        None,
+        description="Tests it runs: its selection, else as many as it last ran; null if unknown.",
+    )
 
 
 class Planned(EventBase):

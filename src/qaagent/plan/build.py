@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qaagent.config.models import RunSettings
-from qaagent.evidence.history import known_task_durations, known_test_durations
+from qaagent.evidence.history import (
+    known_task_durations,
+    known_test_counts,
+    known_test_durations,
+)
 from qaagent.evidence.models import PartEntry
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
@@ -38,7 +42,8 @@ class Plan:
     """The tasks as they will run: split suites as shards, in start order, with their priorities.
 
     `runnable` keeps the profile's order, which the results and reports follow; `expected`
-    holds the seconds known for a task, recorded or estimated for its shard.
+    holds the seconds known for a task, recorded or estimated for its shard, and
+    `expected_tests` how many tests it runs: its selection, else as many as it last ran.
     """
 
     runnable: tuple[Task, ...]
@@ -46,6 +51,7 @@ class Plan:
     priorities: Mapping[str, int]
     expected: Mapping[str, float]
     workers: int
+    expected_tests: Mapping[str, int] = field(default_factory=dict)
     shard_of: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     part: PartEntry | None = None
@@ -76,11 +82,17 @@ def build_plan(
     ranking = start_order(split.tasks, order, known).expected
     runnable = with_worker_slots(split.tasks, budget.slots(len(split.tasks)))
     ordered = order_tasks(runnable, settings.suite_order, ranking)
+    recorded = known_test_counts(runs_dir)
     return Plan(
         runnable=tuple(runnable),
         tasks=tuple(ordered),
         priorities=start_priorities(ordered),
         expected=known,
+        expected_tests={
+            task.name: len(task.selected_tests) or recorded[task.name]
+            for task in runnable
+            if task.selected_tests or task.name in recorded
+        },
         workers=budget.at_once(len(runnable)),
         shard_of={task.name: task.shard_of for task in runnable if task.shard_of},
         notes=(*notes, *split.notes),

@@ -52,6 +52,7 @@ class TaskTally:
 
     name: str
     expected: float | None = None
+    expected_tests: int | None = None
     state: str = "queued"
     worker: int | None = None
     started: float | None = None
@@ -83,13 +84,14 @@ class TaskTally:
 
     @property
     def total(self) -> int | None:
-        """Tests the task runs: collected (never fewer than ended), or None while unknown.
+        """Tests the task runs: collected, else as planned (never fewer than ended), or None.
 
         A rerun collects only what failed, so the largest collection counts.
         """
         if self.final is not None:
             return self.final.total
-        return None if self.collected is None else max(self.collected, self.done)
+        known = self.collected if self.collected is not None else self.expected_tests
+        return None if known is None else max(known, self.done)
 
     def elapsed(self, now: float) -> float:
         """Seconds it has run, or ran; zero while queued."""
@@ -112,7 +114,8 @@ class RunTally:
         if isinstance(event, events.Planned):
             self.workers = event.workers
             self.tasks = {
-                task.name: TaskTally(task.name, task.expected_seconds) for task in event.tasks
+                task.name: TaskTally(task.name, task.expected_seconds, task.expected_tests)
+                for task in event.tasks
             }
             return
         name = getattr(event, "task", None)
