@@ -115,6 +115,8 @@ def test_behave_feed_names_each_scenario_as_the_junit_does(
     lines = feed_lines(feed)
     assert finished_outcomes(lines) == {case.id: case.status.value for case in cases}
     assert len([line for line in lines if line.event == "finished"]) == len(cases) == 8
+    assert lines[0].event == "collected"
+    assert lines[0].count == 8
     assert_started_before_finished(lines)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from behave.formatter.base import Formatter, StreamOpener
 from behave.reporter.junit import JUnitReporter
+from behave.runner_util import collect_feature_locations, parse_features
 
 FEED_VARIABLE = "QAAGENT_EVENTS"
 ERROR_STATUSES = {"error", "hook_error", "cleanup_error", "undefined", "pending"}
@@ -69,9 +70,11 @@ class LiveFeedFormatter(Formatter):  # type: ignore[misc]
         self.current_id = ""
         self.feature_name = ""
         self.seen: dict[str, int] = {}
+        self.counted = False
 
     def feature(self, feature: Any) -> None:
         """A new feature: the last scenario of the previous one is over."""
+        self.count_scenarios()
         self.finish_current()
         filename = JUnitReporter.make_feature_filename(self, feature)
         self.feature_name = f"{filename}.{feature.name or filename}"
@@ -111,6 +114,36 @@ class LiveFeedFormatter(Formatter):  # type: ignore[misc]
             line=getattr(location, "line", None),
             message=step_message(step) if step is not None else None,
         )
+
+    def count_scenarios(self) -> None:
+        """`collected`, once: the scenarios this run will execute, found as behave finds them.
+
+        The runner has parsed every feature before the first one starts, but keeps them to
+        itself; parsing them again from the same locations gives the same scenarios, of which
+        those the tags and names select are counted. A feature that cannot be parsed leaves
+        the count out rather than guess it.
+        """
+        if self.counted:
+            return
+        self.counted = True
+        config = self.config
+        try:
+            locations = [
+                location
+                for location in collect_feature_locations(config.paths)
+                if not config.exclude(location)
+            ]
+            features = parse_features(locations, language=config.lang)
+        except Exception:  # a count is never worth breaking the run for
+            return
+        count = sum(
+            1
+            for feature in features
+            if feature.should_run(config)
+            for scenario in feature.walk_scenarios()
+            if scenario.should_run(config)
+        )
+        self.feed.write(event="collected", count=count)
 
     def test_id(self, scenario: Any) -> str:
         """`<feature file, dotted>.<feature name>::<scenario name>`, as in behave's JUnit.
