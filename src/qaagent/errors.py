@@ -35,3 +35,9 @@ class UsageError(QAAgentError):
     """A command line or environment value that cannot be used."""
 
     exit_code = ExitCode.USAGE_ERROR
+
+
+class InfrastructureError(QAAgentError):
+    """Something qaagent needs around the run (a cluster, the disk) is not there."""
+
+    exit_code = ExitCode.INFRASTRUCTURE_ERROR

@@ -267,6 +267,31 @@ PLAN = Opt(
     value_type=Path,
     setting=False,
 )
+BACKEND = Opt(
+    "backend",
+    "Where the tasks run: 'local' (threads of qaagent), 'dask' (the cluster at --scheduler) "
+    "or 'dask-local' (a cluster of worker processes started here). Default: run.backend.kind.",
+    flag="--backend",
+    metavar="local|dask|dask-local",
+    setting=False,
+)
+SCHEDULER = Opt(
+    "dask_scheduler",
+    "The Dask scheduler for --backend dask, tcp://host:8786 (default: $QAAGENT_DASK_SCHEDULER, "
+    "else run.backend.scheduler).",
+    flag="--scheduler",
+    metavar="URL",
+    setting=False,
+)
+DASK_WORKERS = Opt(
+    "dask_workers",
+    "Worker processes of --backend dask-local (default: run.backend.workers, else the CPU count).",
+    flag="--dask-workers",
+    metavar="N",
+    min=1,
+    value_type=int,
+    setting=False,
+)
 
 RUN_ALL_OPTIONS: tuple[Opt, ...] = (
     CONFIG,
@@ -289,6 +314,9 @@ RUN_ALL_OPTIONS: tuple[Opt, ...] = (
     PART,
     OPTIONS_BY_NAME["durations_file"],
     PLAN,
+    BACKEND,
+    SCHEDULER,
+    DASK_WORKERS,
 )
 """Every option of `qaagent run-all`, in the order its help lists them."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from qaagent.evidence.models import Manifest
     from qaagent.evidence.salvage import WrittenEvidence
     from qaagent.evidence.writer import ReportWriter, RunFacts, RunInfo
-    from qaagent.execute.backend import Backend, Execute
+    from qaagent.execute.backend import BackendFactory
     from qaagent.execute.events import EventPublisher, Subscriber
     from qaagent.execute.orchestrator import (
         Execution,
@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 
 
 Notify = Callable[[str], None]
-BackendFactory = Callable[["Execute", int, Mapping[str, int]], "Backend"]
 
 
 class Progress(Protocol):
@@ -232,7 +231,7 @@ class Session:
     def orchestrator(self, plan: RunPlan, watcher: RunWatcher) -> RunOrchestrator:
         """The engine for the plan, with the app and the run's settings."""
         from qaagent.execute.app import make_app
-        from qaagent.execute.backend import LocalBackend
+        from qaagent.execute.backend import local_backend
         from qaagent.execute.orchestrator import RunOrchestrator
         from qaagent.tools.registry import runner_for
 
@@ -248,7 +247,7 @@ class Session:
                 self.guard,
             ),
             watcher=watcher,
-            backend_factory=self.backend or LocalBackend,
+            backend_factory=self.backend or local_backend,
             guard=self.guard,
         )
 

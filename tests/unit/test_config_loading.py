@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qaagent.config.loader import load_profile
+from qaagent.config.loader import chosen_backend, load_profile
+from qaagent.config.models import BackendSettings
 from qaagent.errors import ConfigError
 from qaagent.options import RUN_OPTIONS
 
@@ -289,3 +290,20 @@ def test_sections_with_everything_commented_out_mean_the_defaults(tmp_path: Path
     assert loaded.profile.suites == {}
     assert loaded.profile.run.parallel is True
     assert [suite.name for suite in loaded.suites] == ["unit"]
+
+
+def test_the_backend_comes_from_the_command_line_then_its_variables_then_the_profile() -> None:
+    profile = BackendSettings(kind="dask", scheduler="tcp://profile:8786", workers=3)
+    environ = {"QAAGENT_DASK_SCHEDULER": "tcp://env:8786"}
+    assert chosen_backend(profile, {}, environ).scheduler == "tcp://env:8786"
+    given = {"backend": "dask-local", "dask_workers": 2}
+    assert chosen_backend(profile, given, environ) == BackendSettings(
+        kind="dask-local", scheduler="tcp://env:8786", workers=2
+    )
+
+
+def test_a_dask_backend_without_a_scheduler_or_an_unknown_backend_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="--scheduler tcp://host:8786, QAAGENT_DASK_SCHEDULER"):
+        chosen_backend(BackendSettings(), {"backend": "dask"}, {})
+    with pytest.raises(ConfigError, match="kind 'dusk' cannot be used"):
+        chosen_backend(BackendSettings(), {"backend": "dusk"}, {})

@@ -34,6 +34,9 @@ SAMPLES: dict[str, list[object]] = {
     "part": ["2/3"],
     "durations_file": [".test_durations"],
     "plan": [Path("plan.json")],
+    "backend": ["dask", "dask-local"],
+    "dask_scheduler": ["tcp://scheduler:8786"],
+    "dask_workers": [4],
 }
 
 
@@ -64,7 +67,7 @@ def parsed(argv: list[str]) -> dict[str, Any]:
 
 
 def test_the_options_are_every_scalar_of_the_run_section() -> None:
-    scalars = set(RunSettings.model_fields) - {"suite_order", "pools"}
+    scalars = set(RunSettings.model_fields) - {"suite_order", "pools", "backend"}
     assert {opt.name for opt in RUN_OPTIONS} == scalars
 
 

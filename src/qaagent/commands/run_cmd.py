@@ -14,10 +14,12 @@ import typer
 from qaagent.commands import setup_logging
 from qaagent.commands.run_support import (
     EventLines,
+    chosen_backend,
     find_chromium,
     open_event_lines,
     parse_order,
     part_request,
+    progress_on,
     takes_stdout,
     working_folder,
 )
@@ -27,10 +29,10 @@ from qaagent.options import RUN_ALL_OPTIONS
 
 if TYPE_CHECKING:
     from qaagent.evidence.models import Manifest
+    from qaagent.execute.backend import BackendFactory
     from qaagent.model.results import TaskResult
     from qaagent.processes.watchdog import ProcessGuard
-    from qaagent.secrets import SecretValues
-    from qaagent.session import Progress, ProgressFactory, RunRequest
+    from qaagent.session import RunRequest
 
 
 @with_options(RUN_ALL_OPTIONS)
@@ -61,7 +63,10 @@ def run_all(ctx: typer.Context, **given: Any) -> None:
         tasks = only_last_failed(tasks, loaded.runs_dir, note)
     environment = choose_environment(loaded, given["env"])
     guard = ProcessGuard()
-    with open_event_lines(given["events"], given["json"]) as event_lines:
+    with (
+        open_event_lines(given["events"], given["json"]) as event_lines,
+        chosen_backend(loaded, given) as backend,
+    ):
         request = RunRequest(
             loaded,
             tasks,
@@ -75,12 +80,16 @@ def run_all(ctx: typer.Context, **given: Any) -> None:
             report_stdout=sys.stderr if takes_stdout(event_lines, given["json"]) else None,
             part=part_request(given, loaded, os.environ),
         )
-        exit_code = execute_run(request, event_lines, given["json"], guard)
+        exit_code = execute_run(request, event_lines, given["json"], guard, backend)
     leave(exit_code, guard)
 
 
 def execute_run(
-    request: RunRequest, events: EventLines | None, json_output: bool, guard: ProcessGuard
+    request: RunRequest,
+    events: EventLines | None,
+    json_output: bool,
+    guard: ProcessGuard,
+    backend: BackendFactory | None = None,
 ) -> int:
     """Run the session under the watchdog, with progress and stop signals; print the outcome.
 
@@ -97,6 +106,7 @@ def execute_run(
         progress=progress_on(stream),
         notify=note,
         guard=guard,
+        backend=backend,
     )
     late_signals = take_stop_signals(session)
     outcome = session.run()
@@ -112,16 +122,6 @@ def execute_run(
             f"the run finished its bookkeeping and keeps exit code {outcome.exit_code}."
         )
     return outcome.exit_code
-
-
-def progress_on(stream: TextIO) -> ProgressFactory:
-    """The live board or plain progress lines on the stream, for the session to open."""
-    from qaagent.reporting.display import make_progress
-
-    def progress(secrets: SecretValues) -> Progress:
-        return make_progress(stream, os.environ, secrets)
-
-    return progress
 
 
 def note(line: str) -> None:

@@ -1,21 +1,26 @@
-"""What `qaagent run-all` settles before a run: the folder, Chromium, the order, the events' stream."""
+"""What `qaagent run-all` settles before a run: the folder, Chromium, the order, the events'
+stream, the progress display, the backend."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from qaagent.errors import UsageError
 
 if TYPE_CHECKING:
     from qaagent.config.loader import LoadedProfile
+    from qaagent.execute.backend import BackendFactory
     from qaagent.plan.order import Order
     from qaagent.plan.parts import PartRequest
+    from qaagent.secrets import SecretValues
+    from qaagent.session import Progress, ProgressFactory
 
 DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
 
@@ -128,3 +133,38 @@ def part_request(
         durations_file=durations_file,
         plan_file=Path(str(plan)) if plan is not None else None,
     )
+
+
+@contextlib.contextmanager
+def chosen_backend(
+    loaded: LoadedProfile, given: Mapping[str, Any]
+) -> Iterator[BackendFactory | None]:
+    """The Dask cluster the run goes to while it lasts; None for threads of this process.
+
+    Its workers must see the profile's folder and the runs folder, created here first.
+    """
+    from qaagent.config.loader import chosen_backend as backend_settings
+
+    settings = backend_settings(loaded.profile.run.backend, given, os.environ)
+    if settings.kind == "local":
+        yield None
+        return
+    try:
+        from qaagent.execute.dask_backend import dask_cluster
+    except ImportError:
+        raise UsageError(
+            f"The {settings.kind} backend needs Dask: pip install 'qaagent[dask]'."
+        ) from None
+    loaded.runs_dir.mkdir(parents=True, exist_ok=True)
+    with dask_cluster(settings, [loaded.root, loaded.runs_dir]) as factory:
+        yield factory
+
+
+def progress_on(stream: TextIO) -> ProgressFactory:
+    """The live board or plain progress lines on the stream, for the session to open."""
+    from qaagent.reporting.display import make_progress
+
+    def progress(secrets: SecretValues) -> Progress:
+        return make_progress(stream, os.environ, secrets)
+
+    return progress

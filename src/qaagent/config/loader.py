@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from qaagent.config.models import QAAgentProfile
+from qaagent.config.models import BackendSettings, QAAgentProfile
 from qaagent.config.suites import SuiteSpec, resolve_suites
 from qaagent.config.yamlsource import (
     Location,
@@ -26,7 +26,7 @@ from qaagent.config.yamlsource import (
     parse_yaml,
 )
 from qaagent.errors import ConfigError
-from qaagent.options import RUN_OPTIONS, source_of
+from qaagent.options import BACKEND, DASK_WORKERS, RUN_OPTIONS, SCHEDULER, source_of
 
 PROFILE_NAMES = ("qaagent.yaml", ".qaagent.yaml")
 QAAGENT_SECTIONS = tuple(QAAgentProfile.model_fields)
@@ -386,3 +386,30 @@ def dotted(location: Location) -> str:
     for part in location:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
+
+
+def chosen_backend(
+    settings: BackendSettings, cli: Mapping[str, Any], environ: Mapping[str, str]
+) -> BackendSettings:
+    """Where the run's tasks go: each of --backend, --scheduler and --dask-workers overrides
+    its `QAAGENT_*` variable, which overrides the profile's `run.backend`.
+    """
+    values: dict[str, Any] = settings.model_dump()
+    for opt, key in ((BACKEND, "kind"), (SCHEDULER, "scheduler"), (DASK_WORKERS, "workers")):
+        value = cli.get(opt.name)
+        values[key] = value if value is not None else opt.env_value(environ) or values[key]
+    try:
+        chosen = BackendSettings.model_validate(values)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        raise ConfigError(
+            f"The backend {problem['loc'][0]} {problem['input']!r} cannot be used: {problem['msg']} "
+            f"(from {BACKEND.flag}, {SCHEDULER.flag}, {DASK_WORKERS.flag}, their QAAGENT_* "
+            "variables or run.backend)."
+        ) from None
+    if chosen.kind == "dask" and chosen.scheduler is None:
+        raise ConfigError(
+            f"The dask backend needs its scheduler's address: give {SCHEDULER.flag} "
+            f"tcp://host:8786, {SCHEDULER.env_var} or run.backend.scheduler."
+        )
+    return chosen

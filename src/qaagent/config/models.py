@@ -242,6 +242,22 @@ class SuiteConfig(SuiteOptions):
     kind: SuiteKind = Field(description="How the suite is run and its results read.")
 
 
+class BackendSettings(StrictModel):
+    """Where the tasks run: threads of qaagent, a Dask cluster, or a Dask cluster started here."""
+
+    kind: Literal["local", "dask", "dask-local"] = Field(
+        "local",
+        description="local (threads of qaagent), dask (the cluster at `scheduler`) or dask-local "
+        "(a cluster of worker processes started for the run).",
+    )
+    scheduler: str | None = Field(
+        None, description="The Dask scheduler's address, tcp://host:8786 (kind dask)."
+    )
+    workers: PositiveInt | None = Field(
+        None, description="Worker processes of a dask-local cluster (default: the CPU count)."
+    )
+
+
 class RunSettings(StrictModel):
     """How `qaagent run-all` runs the suites."""
 
@@ -277,6 +293,10 @@ class RunSettings(StrictModel):
         None,
         description="Recorded durations that --part divides the plan by: a file of `qaagent "
         "durations export`, relative to the profile (default: the run history).",
+    )
+    backend: BackendSettings = Field(
+        default_factory=BackendSettings,
+        description='Where the tasks run; see "Running on a Dask cluster".',
     )
     python: InterpreterSetting | None = Field(
         None,

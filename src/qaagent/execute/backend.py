@@ -10,11 +10,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from qaagent.model.live import LiveTest
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
+
+if TYPE_CHECKING:
+    from qaagent.execute.task import RunnerFor, TaskSettings
 
 
 class EventKind(StrEnum):
@@ -52,6 +55,7 @@ class TaskControl:
 
 
 Execute = Callable[[Task, TaskControl], TaskResult]
+HoldApp = Callable[[Task, threading.Event, Callable[[], TaskResult]], TaskResult]
 
 
 @dataclass
@@ -76,6 +80,31 @@ class Backend(Protocol):
     def cancel_pending(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a backend is given to run the tasks of a run.
+
+    A backend on this machine calls `execute`, the orchestrator's whole body of a task. One that
+    ships tasks elsewhere sends `run_task` the plain-data `settings` and `runner_for`, and runs
+    it inside `hold_app`, which keeps the app up here around the remote task when it needs it.
+    """
+
+    execute: Execute
+    settings: TaskSettings
+    runner_for: RunnerFor
+    hold_app: HoldApp
+    workers: int
+    pools: Mapping[str, int]
+
+
+BackendFactory = Callable[[Workload], Backend]
+
+
+def local_backend(workload: Workload) -> Backend:
+    """Threads of this process, as many as the run's workers."""
+    return LocalBackend(workload.execute, workload.workers, workload.pools)
 
 
 @dataclass(order=True)

@@ -18,12 +18,13 @@ from qaagent.errors import ExitCode
 from qaagent.execute.app import AppLifecycle, AppStartError
 from qaagent.execute.backend import (
     Backend,
+    BackendFactory,
     Event,
     EventKind,
-    Execute,
-    LocalBackend,
     TaskControl,
     TaskHandle,
+    Workload,
+    local_backend,
 )
 from qaagent.execute.task import (
     RunnerFor,
@@ -142,7 +143,7 @@ class RunOrchestrator:
         *,
         app: AppLifecycle | None = None,
         watcher: RunWatcher | None = None,
-        backend_factory: Callable[[Execute, int, Mapping[str, int]], Backend] = LocalBackend,
+        backend_factory: BackendFactory = local_backend,
         guard: ProcessGuard | None = None,
     ) -> None:
         self.runner_for = runner_for
@@ -171,7 +172,7 @@ class RunOrchestrator:
         if priorities is None:
             priorities = {task.name: len(tasks) - index for index, task in enumerate(tasks)}
         self._retries = {task.name: task.retry_count for task in tasks}
-        backend = self._backend_factory(self._run_one, self.options.workers, self.options.pools)
+        backend = self._backend_factory(self._workload())
         self._backend = backend
         try:
             for task in tasks:
@@ -191,6 +192,17 @@ class RunOrchestrator:
             with_task_counts(self._result_of(by_name[task.name], started_at)) for task in tasks
         ]
         return Execution(results, started_at, datetime.now(UTC), self.stop_reason)
+
+    def _workload(self) -> Workload:
+        """What the backend needs to run this run's tasks, here or on other machines."""
+        return Workload(
+            self._run_one,
+            self.options.task_settings(),
+            self.runner_for,
+            self._hold_app,
+            self.options.workers,
+            self.options.pools,
+        )
 
     def stop(self, reason: StopReason) -> None:
         """Start nothing more and ask running tasks to stop; an interrupt overrides other reasons."""
@@ -267,13 +279,21 @@ class RunOrchestrator:
         return self._with_run_timeout(result)
 
     def _with_app(self, task: Task, context: RunContext, body: TaskBody) -> TaskResult:
-        """The task's run with the app up around it; an app that died meanwhile errors it."""
+        """The task's run on a thread here, with the app up around it when it needs it."""
+        return self._hold_app(task, context.stop, lambda: body(task, context))
+
+    def _hold_app(
+        self, task: Task, stop: threading.Event, run: Callable[[], TaskResult]
+    ) -> TaskResult:
+        """The task's run, here or remote, with the app up around it; an app that died meanwhile
+        errors it.
+        """
         if not (task.needs_app and self.app is not None):
-            return body(task, context)
+            return run()
         try:
-            self.app.acquire(context.stop)
-            result = body(task, context)
-            if context.stop.is_set():
+            self.app.acquire(stop)
+            result = run()
+            if stop.is_set():
                 return result
             try:
                 self.app.check_running()
