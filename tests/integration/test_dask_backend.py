@@ -74,7 +74,9 @@ def test_a_dask_run_counts_what_a_local_run_counts(project: Path) -> None:
     assert {"task-started", "test-finished", "task-output", "task-finished"} <= set(kinds)
 
 
-def test_a_pool_of_one_never_runs_two_tasks_at_once_across_workers(project: Path) -> None:
+def test_a_pool_of_one_never_runs_two_tasks_at_once_across_workers_that_hold_its_resources(
+    project: Path,
+) -> None:
     (project / "tools" / "span.py").write_text(SPAN, encoding="utf-8")
     config = write_profile(
         project,
@@ -83,7 +85,8 @@ def test_a_pool_of_one_never_runs_two_tasks_at_once_across_workers(project: Path
         "    kind: command\n"
         "    command: [python, tools/span.py, spans, '{n}']\n"
         "    matrix: {n: ['1', '2', '3', '4']}\n"
-        "    pool: api\n",
+        "    pool: api\n"
+        "    resources: {browser: 1}\n",
         "{pools: {api: 1}}",
     )
 

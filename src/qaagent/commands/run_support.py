@@ -156,7 +156,11 @@ def chosen_backend(
             f"The {settings.kind} backend needs Dask: pip install 'qaagent[dask]'."
         ) from None
     loaded.runs_dir.mkdir(parents=True, exist_ok=True)
-    with dask_cluster(settings, [loaded.root, loaded.runs_dir]) as factory:
+    resources: dict[str, float] = {}
+    for suite in loaded.suites:
+        for name, amount in suite.resources.items():
+            resources[name] = max(amount, resources.get(name, 0.0))
+    with dask_cluster(settings, [loaded.root, loaded.runs_dir], resources) as factory:
         yield factory
 
 

@@ -175,6 +175,11 @@ class SuiteOptions(StrictModel):
         "({workers} is the worker slots of the task).",
     )
     pool: str | None = Field(None, description="Concurrency pool (declared in run.pools).")
+    resources: dict[str, PositiveFloat] = Field(
+        default_factory=dict,
+        description="Dask worker resources each task holds, {browser: 1}; the local backend "
+        "ignores them.",
+    )
     timeout: PositiveFloat | None = Field(None, description="Seconds before the task is killed.")
     retry_count: NonNegativeInt | None = Field(
         None, description="Reruns of failed tests (default: run.retry_count)."

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from qaagent.config.interpreter import resolve_interpreter
 from qaagent.config.models import BUILTIN_SUITES, E2ESuite, QAAgentProfile, SuiteOptions
@@ -58,6 +58,7 @@ class SuiteSpec(BaseModel):
     split: int | Literal["auto"] | None = None
     split_keep_together: tuple[str, ...] = ()
     python: Interpreter | None = None
+    resources: dict[str, float] = Field(default_factory=dict)
 
 
 @dataclass
@@ -198,6 +199,7 @@ def _resolve_one(
         env=dict(options.env),
         matrix={key: tuple(values) for key, values in options.matrix.items()},
         pool=options.pool,
+        resources=dict(options.resources),
         timeout=options.timeout if options.timeout is not None else profile.run.timeout,
         retry_count=(
             options.retry_count if options.retry_count is not None else profile.run.retry_count

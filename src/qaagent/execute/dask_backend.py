@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -266,7 +266,12 @@ class DaskBackend:
             self._pool_of(task),
         )
         future = self._client.submit(
-            run_on_worker, remote, priority=followed.priority, pure=False, key=followed.stop_name
+            run_on_worker,
+            remote,
+            priority=followed.priority,
+            resources=task.resources or None,
+            pure=False,
+            key=followed.stop_name,
         )
         outcome = self._await(future, followed, stop)
         if outcome is None:
@@ -367,9 +372,14 @@ def killed_result(
 
 
 @contextlib.contextmanager
-def dask_cluster(settings: BackendSettings, shared: Sequence[Path]) -> Iterator[BackendFactory]:
-    """A client of the chosen cluster, its workers checked to share `shared` and watched."""
-    with scheduler_address(settings) as address, connected(address) as client:
+def dask_cluster(
+    settings: BackendSettings, shared: Sequence[Path], resources: Mapping[str, float]
+) -> Iterator[BackendFactory]:
+    """A client of the chosen cluster, its workers checked to share `shared` and watched.
+
+    A `dask-local` cluster's workers each have `resources`, what the most demanding task asks.
+    """
+    with scheduler_address(settings, resources) as address, connected(address) as client:
         client.register_plugin(WatchdogPlugin(), name=WATCHDOG_PLUGIN)
         check_workers(client, shared)
 
@@ -380,7 +390,7 @@ def dask_cluster(settings: BackendSettings, shared: Sequence[Path]) -> Iterator[
 
 
 @contextlib.contextmanager
-def scheduler_address(settings: BackendSettings) -> Iterator[str]:
+def scheduler_address(settings: BackendSettings, resources: Mapping[str, float]) -> Iterator[str]:
     """The scheduler of `--backend dask`, or of a cluster started here for `dask-local`."""
     if settings.kind != "dask-local":
         assert settings.scheduler is not None
@@ -393,6 +403,7 @@ def scheduler_address(settings: BackendSettings) -> Iterator[str]:
             processes=True,
             dashboard_address=None,
             silence_logs=logging.CRITICAL,
+            resources=dict(resources),
         )
     except (OSError, RuntimeError) as error:
         raise InfrastructureError(f"A local Dask cluster could not be started: {error}.") from None

@@ -41,6 +41,7 @@ class Task(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     matrix: dict[str, str] = Field(default_factory=dict)
     pool: str | None = None
+    resources: dict[str, float] = Field(default_factory=dict)
     timeout: float | None = None
     retry_count: int = 0
     priority: int = 0

@@ -34,6 +34,7 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
                 env={name: _fill(value, matrix) for name, value in suite.env.items()},
                 matrix=matrix,
                 pool=suite.pool,
+                resources=suite.resources,
                 timeout=suite.timeout,
                 retry_count=suite.retry_count,
                 priority=suite.priority,
