@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 import pytest
+from qaagent_process import environment
 from test_run_all import (
     checked_manifest,
+    command,
     processes_left,
     project,
     run_all,
@@ -124,17 +128,28 @@ def test_a_task_whose_worker_is_killed_reruns_elsewhere_and_leaves_no_process(
     assert still_running("sleep 37", seconds=10) == []
 
 
-def test_ctrl_c_ends_a_dask_run_and_its_processes_within_seconds(project: Path) -> None:
+def test_ctrl_c_at_the_terminal_ends_a_dask_run_and_its_processes_within_seconds(
+    project: Path,
+) -> None:
+    """The interrupt reaches the whole process group, local workers included, as a terminal's."""
     config = write_profile(
         project,
         "long.yaml",
         "  long: {kind: command, command: [python, tools/step.py, --sleep, '60', --child]}\n",
     )
-    process = start_run_all(project, "--config", config, *DASK)
+    process = subprocess.Popen(
+        command("--config", config, *DASK),
+        cwd=project,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     wait_until(lambda: any("--sleep 60" in line for line in command_lines()))
 
     interrupted_at = time.monotonic()
-    process.send_signal(signal.SIGINT)
+    os.killpg(process.pid, signal.SIGINT)
     output, _ = process.communicate(timeout=WAIT_SECONDS)
     ended_after = time.monotonic() - interrupted_at
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -61,13 +62,21 @@ RETURNED = "returned"
 
 
 class WatchdogPlugin(WorkerPlugin):
-    """qaagent's watchdog on a worker: the processes of its tasks end when it dies, even by SIGKILL."""
+    """qaagent's watchdog on a worker: the processes of its tasks end when it dies, even by SIGKILL.
 
-    def __init__(self) -> None:
+    The workers of a `dask-local` cluster share qaagent's terminal, so they ignore its Ctrl-C:
+    qaagent stops their tasks itself, and a worker that died of it would have its task rerun.
+    """
+
+    def __init__(self, *, deaf_to_interrupts: bool = False) -> None:
+        self.deaf_to_interrupts = deaf_to_interrupts
         self.guard: ProcessGuard | None = None
 
     def setup(self, worker: distributed.Worker) -> None:
         """Start the worker's watchdog before its first task."""
+        if self.deaf_to_interrupts:
+            with contextlib.suppress(ValueError):
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
         self.guard = ProcessGuard()
         self.guard.start()
 
@@ -380,7 +389,8 @@ def dask_cluster(
     A `dask-local` cluster's workers each have `resources`, what the most demanding task asks.
     """
     with scheduler_address(settings, resources) as address, connected(address) as client:
-        client.register_plugin(WatchdogPlugin(), name=WATCHDOG_PLUGIN)
+        plugin = WatchdogPlugin(deaf_to_interrupts=settings.kind == "dask-local")
+        client.register_plugin(plugin, name=WATCHDOG_PLUGIN)
         check_workers(client, shared)
 
         def factory(workload: Workload) -> Backend:
@@ -397,18 +407,29 @@ def scheduler_address(settings: BackendSettings, resources: Mapping[str, float])
         yield settings.scheduler
         return
     try:
-        cluster = distributed.LocalCluster(
-            n_workers=settings.workers or os.cpu_count() or 1,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.CRITICAL,
-            resources=dict(resources),
-        )
+        with interrupts_ignored():
+            cluster = distributed.LocalCluster(
+                n_workers=settings.workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+                resources=dict(resources),
+            )
     except (OSError, RuntimeError) as error:
         raise InfrastructureError(f"A local Dask cluster could not be started: {error}.") from None
     with cluster:
         yield cluster.scheduler_address
+
+
+@contextlib.contextmanager
+def interrupts_ignored() -> Iterator[None]:
+    """Ctrl-C ignored while worker processes start, so that they begin deaf to it."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @contextlib.contextmanager
