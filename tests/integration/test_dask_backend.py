@@ -128,6 +128,24 @@ def test_a_task_whose_worker_is_killed_reruns_elsewhere_and_leaves_no_process(
     assert still_running("sleep 37", seconds=10) == []
 
 
+def test_a_task_that_kills_every_worker_it_runs_on_is_an_infrastructure_error_naming_them(
+    project: Path,
+) -> None:
+    config = write_profile(
+        project,
+        "killer.yaml",
+        '  killer: {kind: command, command: [python, -c, "import os; os.kill(os.getppid(), 9)"]}\n'
+        "  fine: {kind: command, command: [python, tools/step.py]}\n",
+    )
+
+    completed = run_all(project, "--config", config, *DASK)
+
+    assert completed.returncode == 3, completed.stdout + completed.stderr
+    killer, fine = checked_manifest(run_dirs(project)[0]).tasks
+    assert (killer.outcome, fine.outcome) == ("error", "passed")
+    assert "the workers running this task died, 4 times: tcp://" in (killer.error or "")
+
+
 def test_ctrl_c_at_the_terminal_ends_a_dask_run_and_its_processes_within_seconds(
     project: Path,
 ) -> None:
