@@ -57,7 +57,7 @@ from qaagent.secrets import SecretValues
 WATCHDOG_PLUGIN = "qaagent-watchdog"
 POLL_SECONDS = 0.2
 DRAIN_SECONDS = 2.0
-CONNECT_SECONDS = 10.0
+CONNECT_SECONDS = 30.0
 RETURNED = "returned"
 
 
