@@ -57,7 +57,7 @@ def test_shell_completion_is_offered_and_completes_commands(tmp_path: Path) -> N
     help_text = qaagent("--help", cwd=tmp_path, env=env)
     assert help_text.returncode == 0
     assert "--install-completion" in help_text.stdout
-    script = qaagent("--show-completion", "bash", cwd=tmp_path, env=env)
+    script = qaagent(cwd=tmp_path, env={**env, "_QAAGENT_COMPLETE": "source_bash"})
     assert "_QAAGENT_COMPLETE=complete_bash" in script.stdout
     request = {
         **env,
