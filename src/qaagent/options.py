@@ -146,6 +146,13 @@ RUN_OPTIONS: tuple[Opt, ...] = (
         metavar="FILE",
     ),
     Opt(
+        "cache",
+        "Skip every suite whose inputs are unchanged since a passing run (a suite's own cache "
+        "wins).",
+        default=False,
+        value_type=bool,
+    ),
+    Opt(
         "python",
         "Python that runs pytest and behave suites: a path relative to the profile or a command "
         "on PATH (default: $VIRTUAL_ENV, else .venv or venv next to the profile, else python3 on "
@@ -292,6 +299,15 @@ DASK_WORKERS = Opt(
     value_type=int,
     setting=False,
 )
+NO_CACHE = Opt(
+    "no_cache",
+    "Run every selected suite, even those whose cached result still stands (also "
+    "$QAAGENT_NO_CACHE).",
+    default=False,
+    flag="--no-cache",
+    value_type=bool,
+    setting=False,
+)
 
 RUN_ALL_OPTIONS: tuple[Opt, ...] = (
     CONFIG,
@@ -317,6 +333,7 @@ RUN_ALL_OPTIONS: tuple[Opt, ...] = (
     BACKEND,
     SCHEDULER,
     DASK_WORKERS,
+    NO_CACHE,
 )
 """Every option of `qaagent run-all`, in the order its help lists them."""
 

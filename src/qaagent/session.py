@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         RunWatcher,
     )
     from qaagent.model.events import EventBase
+    from qaagent.model.results import TaskResult
     from qaagent.model.task import Task
     from qaagent.plan.build import Plan
     from qaagent.plan.order import Order
@@ -104,6 +105,7 @@ class RunRequest:
     order: Order | None = None
     report_stdout: TextIO | None = None
     part: PartRequest | None = None
+    use_cache: bool = True
 
 
 @dataclass(frozen=True)
@@ -178,13 +180,16 @@ class Session:
         plan = plan_run(self.request, self.notify)
         progress = self.progress(plan.secrets)
         publisher = announce_plan(plan, [self.sink, progress])
+        cached = results_from_cache(plan.plan)
+        announce_cached(publisher, cached)
         preparation = PostPhasePreparation(self.request.loaded.root, self.request.formats)
-        execution = self.execute(plan, publisher, progress, preparation)
+        execution = self.execute(plan, publisher, progress, preparation, cached)
         self.phase = Phase.writing
         written = self.write_evidence(plan, execution, preparation)
         self.phase = Phase.done
         if written.stored:
             remember(self.request.loaded.runs_dir, plan.run_dir, self.notify)
+            remember_passing(self.request.loaded.runs_dir, plan.run_id, execution, self.notify)
         publish_end(publisher, plan.run_dir, written, self.request.formats, execution)
         return RunOutcome(plan.run_dir, written.manifest, execution, written.stored)
 
@@ -210,8 +215,13 @@ class Session:
         publisher: EventPublisher,
         progress: Progress,
         preparation: PostPhasePreparation,
+        cached: Sequence[TaskResult] = (),
     ) -> Execution:
-        """Run the tasks with the progress open; split suites come back as one result each."""
+        """Run the tasks with the progress open; split suites come back as one result each.
+
+        The cached results join the others in the profile's order; each result of a cached
+        suite carries its key, so the manifest says why it ran.
+        """
         from qaagent.evidence.merge import merge_shards
         from qaagent.evidence.redact import mask_results
         from qaagent.execute.events import PublishingWatcher
@@ -225,7 +235,8 @@ class Session:
         with progress:
             execution = orchestrator.run(plan.plan.tasks, plan.plan.priorities)
         merged = merge_shards(plan.plan.in_plan_order(execution.results), plan.plan.shard_of)
-        execution.results = mask_results(merged, plan.secrets)
+        keyed = with_cache_keys(merged, plan.plan)
+        execution.results = plan.plan.in_plan_order([*mask_results(keyed, plan.secrets), *cached])
         return execution
 
     def orchestrator(self, plan: RunPlan, watcher: RunWatcher) -> RunOrchestrator:
@@ -311,6 +322,7 @@ def plan_run(request: RunRequest, notify: Notify) -> RunPlan:
     from qaagent.evidence.rundir import create_run_dir
     from qaagent.execute.app import app_env
     from qaagent.plan.build import build_plan
+    from qaagent.plan.cache import KeyMaker
 
     loaded = request.loaded
     env = app_env(loaded, request.environment)
@@ -321,6 +333,7 @@ def plan_run(request: RunRequest, notify: Notify) -> RunPlan:
         env=env,
         order=request.order,
         part=request.part,
+        keys=KeyMaker(env, loaded.profile.secrets) if request.use_cache else None,
     )
     for note in plan.notes:
         notify(f"note: {note}")
@@ -373,6 +386,45 @@ def announce_plan(plan: RunPlan, subscribers: Sequence[Subscriber | None]) -> Ev
     ]
     publisher.publish(Planned, workers=plan.plan.workers, tasks=tasks)
     return publisher
+
+
+def results_from_cache(plan: Plan) -> list[TaskResult]:
+    """The results of the tasks an earlier passing run stands for, read from that run."""
+    from qaagent.evidence.cached import cached_result
+
+    return [cached_result(hit, task.suite, task.kind) for task, hit in plan.cached]
+
+
+def announce_cached(publisher: EventPublisher, results: Sequence[TaskResult]) -> None:
+    """`task-finished` with outcome `cached` for each task that will not run."""
+    from qaagent.execute.events import finished_fields
+    from qaagent.model.events import TaskFinished
+
+    for result in results:
+        publisher.publish(TaskFinished, **finished_fields(result))
+
+
+def with_cache_keys(results: Sequence[TaskResult], plan: Plan) -> list[TaskResult]:
+    """Each result of a task with caching on, with its key and what the key was made of."""
+    keys = plan.cache_keys
+    return [
+        result.model_copy(
+            update={"cache_key": keys[result.task].digest, "cache_inputs": keys[result.task].inputs}
+        )
+        if result.task in keys
+        else result
+        for result in results
+    ]
+
+
+def remember_passing(runs_dir: Path, run_id: str, execution: Execution, notify: Notify) -> None:
+    """Store the keys of the tasks that passed cleanly; a cache that fails is a warning."""
+    from qaagent.evidence.cached import store_passing
+
+    try:
+        store_passing(runs_dir, run_id, execution.results)
+    except OSError as error:
+        notify(warning(f"the results were not added to the cache: {error}"))
 
 
 def publish_end(

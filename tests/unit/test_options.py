@@ -37,6 +37,7 @@ SAMPLES: dict[str, list[object]] = {
     "backend": ["dask", "dask-local"],
     "dask_scheduler": ["tcp://scheduler:8786"],
     "dask_workers": [4],
+    "no_cache": [True],
 }
 
 

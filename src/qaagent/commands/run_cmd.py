@@ -14,6 +14,7 @@ import typer
 from qaagent.commands import setup_logging
 from qaagent.commands.run_support import (
     EventLines,
+    cache_wanted,
     chosen_backend,
     find_chromium,
     open_event_lines,
@@ -79,6 +80,7 @@ def run_all(ctx: typer.Context, **given: Any) -> None:
             order=parse_order(given["order"]),
             report_stdout=sys.stderr if takes_stdout(event_lines, given["json"]) else None,
             part=part_request(given, loaded, os.environ),
+            use_cache=cache_wanted(given, os.environ),
         )
         exit_code = execute_run(request, event_lines, given["json"], guard, backend)
     leave(exit_code, guard)

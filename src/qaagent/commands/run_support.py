@@ -172,3 +172,12 @@ def progress_on(stream: TextIO) -> ProgressFactory:
         return make_progress(stream, os.environ, secrets)
 
     return progress
+
+
+def cache_wanted(given: Mapping[str, object], environ: Mapping[str, str]) -> bool:
+    """Cached results stand unless --no-cache, or $QAAGENT_NO_CACHE set to other than 0/false/no."""
+    from qaagent.options import NO_CACHE
+
+    value = NO_CACHE.env_value(environ)
+    forced = value is not None and value.strip().lower() not in {"0", "false", "no"}
+    return not (given.get("no_cache") or forced)

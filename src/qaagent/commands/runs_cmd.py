@@ -216,10 +216,14 @@ def prune_runs(
     config: ConfigOption = None,
     runs_dir: RunsDirOption = None,
 ) -> None:
-    """Remove finished run directories older than the newest KEEP; history stays."""
+    """Remove finished run directories older than the newest KEEP; history stays.
+
+    Cached results that named a removed run go with it.
+    """
     import shutil
 
     from qaagent.errors import UsageError
+    from qaagent.evidence.cached import remove_stale
     from qaagent.evidence.stored import stored_runs
     from qaagent.model.run import RunStatus
 
@@ -237,6 +241,8 @@ def prune_runs(
                     f"{removed} runs were removed before it."
                 ) from None
         out.print(f"{'would remove' if dry_run else 'removed'} {run.run_id}")
+    if not dry_run:
+        remove_stale(folder)
     out.print(
         f"{len(doomed)} runs {'to remove' if dry_run else 'removed'}, {min(keep, len(finished))} kept."
     )

@@ -214,6 +214,16 @@ class SuiteOptions(StrictModel):
         description="Markers whose tests always land in the same split task (tests sharing a "
         "module-, class- or package-scoped fixture always do).",
     )
+    cache: bool | None = Field(
+        None,
+        description="Skip the suite when nothing it depends on changed since a passing run "
+        "(default: run.cache).",
+    )
+    inputs: list[str] = Field(
+        default_factory=list,
+        description="Glob patterns, relative to the profile, of the files the cache key reads "
+        "(default: the files git tracks or would track under the profile's folder).",
+    )
 
 
 class BuiltinSuite(SuiteOptions):
@@ -308,6 +318,11 @@ class RunSettings(StrictModel):
         description="Python that runs pytest and behave suites: a path relative to the profile "
         "or a command on PATH (default: $VIRTUAL_ENV, else .venv or venv next to the profile, "
         "else python3 on PATH).",
+    )
+    cache: bool = Field(
+        False,
+        description="Skip every suite whose inputs are unchanged since a passing run "
+        "(a suite's own cache wins).",
     )
 
 

@@ -59,6 +59,9 @@ class SuiteSpec(BaseModel):
     split_keep_together: tuple[str, ...] = ()
     python: Interpreter | None = None
     resources: dict[str, float] = Field(default_factory=dict)
+    cache: bool = False
+    inputs: tuple[str, ...] = ()
+    root: Path | None = None
 
 
 @dataclass
@@ -216,6 +219,9 @@ def _resolve_one(
         split=options.split,
         split_keep_together=tuple(options.split_keep_together),
         python=_interpreter(kind, options, source, profile, root, environ),
+        cache=options.cache if options.cache is not None else profile.run.cache,
+        inputs=tuple(options.inputs),
+        root=root,
     )
 
 

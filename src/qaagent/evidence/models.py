@@ -95,6 +95,13 @@ class TaskEntry(BaseModel):
     segments: list[SegmentEntry] = Field(
         default_factory=list, description="The shards a split suite ran as, each on its worker."
     )
+    cached_from: str | None = Field(
+        None, description="The run whose passing result stands for this task, when cached."
+    )
+    cache_key: str | None = Field(None, description="The key of its inputs, when caching is on.")
+    cache_inputs: dict[str, str] = Field(
+        default_factory=dict, description="What the cache key was made of, part by part."
+    )
 
 
 class PartEntry(BaseModel):

@@ -174,6 +174,9 @@ def task_entry(run_dir: Path, result: TaskResult) -> TaskEntry:
             )
             for segment in result.segments
         ],
+        cached_from=result.cached_from,
+        cache_key=result.cache_key,
+        cache_inputs=result.cache_inputs,
     )
 
 

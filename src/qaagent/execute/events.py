@@ -137,6 +137,7 @@ def finished_fields(result: TaskResult) -> dict[str, Any]:
         "error": result.error,
         "tail": result.tail if failing else [],
         "log": None if result.log_path is None else result.log_path.as_posix(),
+        "cached_from": result.cached_from,
     }
 
 

@@ -77,7 +77,7 @@ class TaskFinished(EventBase):
     task: str
     worker: int | None = None
     outcome: str = Field(
-        description="passed, failed, error, timed-out, interrupted or not-run, as in the reports."
+        description="passed, failed, error, timed-out, interrupted, not-run or cached, as in the reports."
     )
     counts: dict[str, int] = Field(description="Tests per status: passed, failed, errors, ….")
     duration: float = Field(description="Seconds the task took.")
@@ -86,6 +86,9 @@ class TaskFinished(EventBase):
         default_factory=list, description="The last lines of its output, when it failed."
     )
     log: str | None = Field(None, description="Its log, relative to the run folder.")
+    cached_from: str | None = Field(
+        None, description="With outcome cached: the run whose passing result stands for it."
+    )
 
 
 class TestsCollected(EventBase):

@@ -24,7 +24,10 @@ UNFINISHED = frozenset({CaseStatus.timed_out, CaseStatus.interrupted})
 
 
 class TaskOutcome(StrEnum):
-    """Outcome of a whole task, which decides the exit code."""
+    """Outcome of a whole task, which decides the exit code.
+
+    `cached` is a task not run because an earlier passing run of the same inputs stands for it.
+    """
 
     passed = "passed"
     failed = "failed"
@@ -32,8 +35,10 @@ class TaskOutcome(StrEnum):
     timed_out = "timed-out"
     not_run = "not-run"
     interrupted = "interrupted"
+    cached = "cached"
 
 
+SUCCEEDED = frozenset({TaskOutcome.passed, TaskOutcome.cached})
 TASK_PROBLEMS = frozenset(
     {TaskOutcome.error, TaskOutcome.timed_out, TaskOutcome.not_run, TaskOutcome.interrupted}
 )

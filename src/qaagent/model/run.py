@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from qaagent.errors import ExitCode
-from qaagent.model.outcomes import TaskOutcome
+from qaagent.model.outcomes import SUCCEEDED, TaskOutcome
 from qaagent.model.results import TaskResult
 
 
@@ -44,7 +44,7 @@ def exit_code_for(results: Sequence[TaskResult], stop_reason: StopReason | None)
         return ExitCode.INFRASTRUCTURE_ERROR
     if TaskOutcome.failed in outcomes:
         return ExitCode.TESTS_FAILED
-    if TaskOutcome.passed not in outcomes:
+    if not outcomes & SUCCEEDED:
         return ExitCode.INFRASTRUCTURE_ERROR
     return ExitCode.OK
 

@@ -57,3 +57,8 @@ class Task(BaseModel):
     python: Interpreter | None = Field(
         None, description="Python that runs pytest or behave; None: qaagent's own interpreter."
     )
+    cache: bool = Field(False, description="Served from an earlier passing run when unchanged.")
+    inputs: tuple[str, ...] = Field(
+        (), description="Glob patterns, relative to root, of the files its cache key reads."
+    )
+    root: Path | None = Field(None, description="The profile's folder, which inputs default to.")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qaagent.config.models import RunSettings
+from qaagent.evidence.cached import CacheHit, look_up
 from qaagent.evidence.history import (
     known_task_durations,
     known_test_counts,
@@ -15,6 +16,7 @@ from qaagent.evidence.history import (
 from qaagent.evidence.models import PartEntry
 from qaagent.model.results import TaskResult
 from qaagent.model.task import Task
+from qaagent.plan.cache import CacheKey, KeyMaker
 from qaagent.plan.order import Order, order_tasks, start_order, start_priorities
 from qaagent.plan.parts import (
     DIVISIBLE_KINDS,
@@ -55,10 +57,14 @@ class Plan:
     shard_of: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     part: PartEntry | None = None
+    cached: tuple[tuple[Task, CacheHit], ...] = ()
+    cache_keys: Mapping[str, CacheKey] = field(default_factory=dict)
+    selected: tuple[str, ...] = ()
 
     def in_plan_order(self, results: Sequence[TaskResult]) -> list[TaskResult]:
-        """Results in the profile's order, whatever order they ran in."""
-        position = {task.name: index for index, task in enumerate(self.runnable)}
+        """Results in the profile's order, whatever order they ran in; cached ones in their place."""
+        names = self.selected or tuple(task.name for task in self.runnable)
+        position = {name: index for index, name in enumerate(names)}
         return sorted(results, key=lambda result: position.get(result.task, len(position)))
 
 
@@ -70,12 +76,18 @@ def build_plan(
     env: Mapping[str, str],
     order: Order | None = None,
     part: PartRequest | None = None,
+    keys: KeyMaker | None = None,
 ) -> Plan:
-    """Keep this CI part's share, split, fill `{workers}`, and order by what earlier runs took."""
+    """Keep this CI part's share, serve what is cached, split, fill `{workers}`, and order by
+    what earlier runs took. Without `keys` nothing is served from the cache.
+    """
     notes: list[str] = []
     entry = None
     if part is not None:
         tasks, entry = part_share(tasks, part, runs_dir, env, notes)
+    selected = tuple(task.name for task in tasks)
+    cache_keys = {task.name: keys.key(task) for task in tasks if task.cache} if keys else {}
+    cached, tasks = serve_from_cache(tasks, cache_keys, runs_dir)
     budget = WorkerBudget.of(settings)
     split = split_suites(tasks, budget, runs_dir, env)
     known = {**known_task_durations(runs_dir), **split.expected}
@@ -93,11 +105,30 @@ def build_plan(
             for task in runnable
             if task.selected_tests or task.name in recorded
         },
-        workers=budget.at_once(len(runnable)),
+        workers=max(1, budget.at_once(len(runnable))),
         shard_of={task.name: task.shard_of for task in runnable if task.shard_of},
         notes=(*notes, *split.notes),
         part=entry,
+        cached=tuple(cached),
+        cache_keys=cache_keys,
+        selected=selected,
     )
+
+
+def serve_from_cache(
+    tasks: Sequence[Task], keys: Mapping[str, CacheKey], runs_dir: Path
+) -> tuple[list[tuple[Task, CacheHit]], list[Task]]:
+    """The tasks a passing run of the same key stands for, and the tasks left to run."""
+    cached: list[tuple[Task, CacheHit]] = []
+    left: list[Task] = []
+    for task in tasks:
+        key = keys.get(task.name)
+        hit = look_up(runs_dir, task.name, key.digest) if key is not None else None
+        if hit is None:
+            left.append(task)
+        else:
+            cached.append((task, hit))
+    return cached, left
 
 
 def part_share(

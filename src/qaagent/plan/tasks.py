@@ -45,6 +45,9 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
                 split=suite.split,
                 split_keep_together=suite.split_keep_together,
                 python=suite.python,
+                cache=suite.cache,
+                inputs=suite.inputs,
+                root=suite.root,
             )
         )
     return tasks

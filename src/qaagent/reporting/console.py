@@ -43,6 +43,7 @@ STYLES = {
     TaskOutcome.timed_out: "red",
     TaskOutcome.not_run: "yellow",
     TaskOutcome.interrupted: "yellow",
+    TaskOutcome.cached: "cyan",
 }
 TOTALS_ORDER = ("running", "queued", "passed", "failed", "error", "timed-out", "interrupted")
 

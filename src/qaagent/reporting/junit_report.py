@@ -152,11 +152,18 @@ def _write_suite(
 
 
 def _count_properties(task: TaskEntry) -> Element:
-    """`qaagent.xfailed`, `qaagent.not_run`, …: the task's counts that JUnit has no place for."""
+    """`qaagent.xfailed`, `qaagent.not_run`, …: the task's counts that JUnit has no place for.
+
+    A cached task's cases are the earlier run's; `qaagent.cached_from` names that run.
+    """
     properties = Element("properties")
     for label in UNSHOWN_COUNTS:
         value = str(getattr(task.counts, label))
         SubElement(properties, "property", {"name": f"qaagent.{label}", "value": value})
+    if task.cached_from is not None:
+        SubElement(
+            properties, "property", {"name": "qaagent.cached_from", "value": task.cached_from}
+        )
     return properties
 
 

@@ -7,7 +7,7 @@ import re
 
 from qaagent.model.outcomes import TaskOutcome, describe_counts
 from qaagent.model.run import RunStatus
-from qaagent.reporting.summary import FailureSummary, RunSummary, SummaryCounts
+from qaagent.reporting.summary import FailureSummary, RunSummary, SummaryCounts, TaskSummary
 
 MAX_FAILURES = 20
 BACKTICKS = re.compile(r"`+")
@@ -25,6 +25,7 @@ OUTCOME_MARKS = {
     TaskOutcome.timed_out: "⏱️ timed out",
     TaskOutcome.not_run: "⏭️ not run",
     TaskOutcome.interrupted: "⏹️ interrupted",
+    TaskOutcome.cached: "♻️ cached",
 }
 
 
@@ -45,12 +46,18 @@ def render_markdown(summary: RunSummary) -> str:
     for task in summary.tasks:
         counts = task.counts
         lines.append(
-            f"| {_cell(task.name)} | {OUTCOME_MARKS[task.outcome]} | {counts.passed} | "
+            f"| {_cell(task.name)} | {outcome_cell(task)} | {counts.passed} | "
             f"{counts.failed} | {counts.errors} | {counts.skipped} | {counts.flaky} | "
             f"{format_seconds(task.duration)} |"
         )
     lines.extend(_failure_lines(summary.failures))
     return "\n".join(lines) + "\n"
+
+
+def outcome_cell(task: TaskSummary) -> str:
+    """The task's outcome, and for a cached task the run that stands for it."""
+    mark = OUTCOME_MARKS[task.outcome]
+    return mark if task.cached_from is None else f"{mark} from {code_span(task.cached_from)}"
 
 
 def counts_sentence(counts: SummaryCounts) -> str:

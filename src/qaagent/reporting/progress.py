@@ -42,6 +42,7 @@ OUTCOME_COLOURS = {
     TaskOutcome.timed_out: "red",
     TaskOutcome.not_run: "yellow",
     TaskOutcome.interrupted: "yellow",
+    TaskOutcome.cached: "cyan",
 }
 TERMINAL_OVERRIDES = ("FORCE_TERMINAL", "TTY_INTERACTIVE", "TTY_COMPATIBLE")
 
@@ -246,6 +247,13 @@ def grouped(title: str, lines: list[str]) -> list[str]:
     ]
 
 
+def finished_where(finished: events.TaskFinished) -> str:
+    """`in 3.2s`, or for a cached task the run that stands for it."""
+    if finished.cached_from is not None:
+        return f"from run {finished.cached_from}"
+    return f"in {finished.duration:.1f}s"
+
+
 def failure_lines(finished: events.TaskFinished) -> list[str]:
     """A failing task's reason and last output lines, to print together under its name.
 
@@ -313,7 +321,7 @@ class PlainProgress:
     def _finished(self, finished: events.TaskFinished) -> None:
         outcome = TaskOutcome(finished.outcome)
         shown = self._painted(f"{outcome:<6}", OUTCOME_COLOURS[outcome])
-        self._write(f"{shown} {finished.task}: {counts_text(finished)} in {finished.duration:.1f}s")
+        self._write(f"{shown} {finished.task}: {counts_text(finished)} {finished_where(finished)}")
         if outcome in FAILING:
             lines = failure_lines(finished)
             if self.groups:
@@ -363,7 +371,7 @@ def summary_row(result: TaskResult, labels: Sequence[str] = COUNT_LABELS) -> tup
         result.task,
         str(result.outcome),
         *(_count_cell(result, label) for label in labels),
-        f"{result.duration:.1f}s",
+        f"{result.duration:.1f}s" if result.cached_from is None else f"from {result.cached_from}",
     )
 
 

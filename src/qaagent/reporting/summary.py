@@ -108,6 +108,12 @@ class TaskSummary(BaseModel):
     duration: float
     worker: int | None
     log: str | None = Field(description="Log file, relative to the run directory.")
+    cached_from: str | None = Field(
+        None,
+        description="With outcome cached: the id of the run whose passing result stands for "
+        "this task; its folder is beside this run's.",
+    )
+    cache_key: str | None = Field(None, description="The key of its inputs, when caching is on.")
 
 
 class FailureSummary(BaseModel):
@@ -207,6 +213,8 @@ def _task_summary(task: TaskEntry) -> TaskSummary:
         duration=task.duration,
         worker=task.worker,
         log=task.log,
+        cached_from=task.cached_from,
+        cache_key=task.cache_key,
     )
 
 
