@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/makespan.py
 	$(BIN)/python bench/split.py
 	$(BIN)/python bench/scale.py
+	$(BIN)/python bench/cache.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .grimp_cache .import_linter_cache

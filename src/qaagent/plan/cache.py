@@ -53,7 +53,7 @@ class KeyMaker:
 
     env: Mapping[str, str] = field(default_factory=dict)
     secret_names: Collection[str] = ()
-    _versions: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
+    _versions: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def key(self, task: Task) -> CacheKey:
         """The task's key from every part that, changed, must make it run again."""
@@ -79,10 +79,11 @@ class KeyMaker:
         if task.command or task.kind not in DISTRIBUTIONS:
             return "-"
         python = str(python_of(task))
-        probe = (python, (DISTRIBUTIONS[task.kind],))
-        if probe not in self._versions:
-            self._versions[probe] = f"{python} {python_versions(python, probe[1], task.env)}"
-        return self._versions[probe]
+        if python not in self._versions:
+            self._versions[python] = python_versions(python, task.env)
+        versions = self._versions[python]
+        tool = DISTRIBUTIONS[task.kind]
+        return f"{python} {versions.get('python', 'unavailable')} {tool} {versions.get(tool, '-')}"
 
 
 def input_files(task: Task) -> dict[str, Path]:
@@ -176,19 +177,20 @@ def secret(name: str, secret_names: Collection[str]) -> bool:
     return is_secret_name(name) or name in secret_names
 
 
-def python_versions(python: str, distributions: tuple[str, ...], env: Mapping[str, str]) -> str:
-    """`3.12.3 pytest 8.3.2`: the interpreter's version and its tools'; `unavailable` if it fails."""
+def python_versions(python: str, env: Mapping[str, str]) -> dict[str, str]:
+    """The interpreter's version (`python`) and each tool's; empty when it cannot answer."""
     try:
         answer = run_captured(
-            [python, "-c", VERSION_PROBE, *distributions],
+            [python, "-c", VERSION_PROBE, *sorted(set(DISTRIBUTIONS.values()))],
             env={**os.environ, **env},
             timeout=PROBE_TIMEOUT,
         )
     except (OSError, CommandTimedOut):
-        return "unavailable"
+        return {}
     if answer.exit_code != 0:
-        return "unavailable"
-    return " ".join(answer.stdout.split())
+        return {}
+    first, *tools = answer.stdout.splitlines() or [""]
+    return {"python": first.strip(), **dict(line.split(" ", 1) for line in tools if " " in line)}
 
 
 def node_playwright_version(cwd: Path) -> str:
