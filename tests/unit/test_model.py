@@ -97,6 +97,14 @@ def test_the_exit_code_and_status_follow_the_outcomes() -> None:
     assert status_for(ExitCode.INFRASTRUCTURE_ERROR) is RunStatus.error
 
 
+def test_a_run_of_cached_tasks_only_passes_like_a_run_that_passed() -> None:
+    cached = a_result().model_copy(update={"outcome": TaskOutcome.cached})
+    failed = a_result()
+
+    assert exit_code_for([cached], None) is ExitCode.OK
+    assert exit_code_for([cached, failed], None) is ExitCode.TESTS_FAILED
+
+
 def test_the_model_loads_no_other_qaagent_package() -> None:
     """Every stage imports the model, so the model can import none of them."""
     probe = (

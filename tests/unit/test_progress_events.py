@@ -129,6 +129,26 @@ def test_the_ci_lines_show_each_failing_test_as_it_ends_and_progress_every_ten_s
     ]
 
 
+def test_a_cached_task_shows_the_run_it_comes_from_on_the_ci_lines_and_the_board() -> None:
+    stream = io.StringIO()
+    progress = PlainProgress(stream, SecretValues([]), clock=Clock())
+    board = LiveBoard(Console(file=io.StringIO(), width=160), SecretValues([]), clock=Clock())
+    publisher = EventPublisher("run-2")
+    publisher.subscribe(progress)
+    publisher.subscribe(board)
+    planned(publisher, lint=None)
+    publisher.publish(
+        events.TaskFinished,
+        task="unit",
+        outcome="cached",
+        counts={"passed": 3},
+        duration=0.0,
+        cached_from="run-1",
+    )
+    assert stream.getvalue().splitlines() == ["cached unit: 3 passed from run run-1"]
+    assert "1 cached" in board.footer()
+
+
 def test_the_board_shows_each_tasks_tests_the_current_test_and_the_eta() -> None:
     clock = Clock()
     stream = io.StringIO()

@@ -45,7 +45,16 @@ STYLES = {
     TaskOutcome.interrupted: "yellow",
     TaskOutcome.cached: "cyan",
 }
-TOTALS_ORDER = ("running", "queued", "passed", "failed", "error", "timed-out", "interrupted")
+TOTALS_ORDER = (
+    "running",
+    "queued",
+    "passed",
+    "cached",
+    "failed",
+    "error",
+    "timed-out",
+    "interrupted",
+)
 
 
 class BoardConsole(Console):
