@@ -333,7 +333,8 @@ def plan_run(request: RunRequest, notify: Notify) -> RunPlan:
         env=env,
         order=request.order,
         part=request.part,
-        keys=KeyMaker(env, loaded.profile.secrets) if request.use_cache else None,
+        keys=KeyMaker(env, loaded.profile.secrets),
+        serve_cached=request.use_cache,
     )
     for note in plan.notes:
         notify(f"note: {note}")

@@ -135,7 +135,9 @@ def test_a_failing_run_is_never_cached(tmp_path: Path) -> None:
     assert not list((project / ".qaagent" / "runs" / "cache").glob("*.json"))
 
 
-def test_no_cache_runs_the_suite_and_the_manifest_shows_the_keys_inputs(tmp_path: Path) -> None:
+def test_no_cache_runs_the_suite_and_stores_its_pass_and_the_manifest_shows_the_keys_inputs(
+    tmp_path: Path,
+) -> None:
     project = project_with(tmp_path)
     first = only_task(run_all(project))
     assert set(first.cache_inputs) == {"files", "command", "env", "tools"}
@@ -143,8 +145,10 @@ def test_no_cache_runs_the_suite_and_the_manifest_shows_the_keys_inputs(tmp_path
     assert "pytest" in first.cache_inputs["tools"]
     assert only_task(run_all(project, "--no-cache")).outcome is TaskOutcome.passed
     env = {**environment(), "QAAGENT_NO_CACHE": "1"}
-    assert only_task(run_all(project, env=env)).outcome is TaskOutcome.passed
-    assert only_task(run_all(project)).outcome is TaskOutcome.cached
+    forced = run_all(project, env=env)
+    assert only_task(forced).outcome is TaskOutcome.passed
+    assert only_task(forced).cache_key == first.cache_key
+    assert only_task(run_all(project)).cached_from == forced.run_id
 
 
 def test_a_pruned_run_no_longer_stands_for_the_suite(tmp_path: Path) -> None:

@@ -77,9 +77,11 @@ def build_plan(
     order: Order | None = None,
     part: PartRequest | None = None,
     keys: KeyMaker | None = None,
+    serve_cached: bool = True,
 ) -> Plan:
     """Keep this CI part's share, serve what is cached, split, fill `{workers}`, and order by
-    what earlier runs took. Without `keys` nothing is served from the cache.
+    what earlier runs took. Without `keys` no task has a key; without `serve_cached` every task
+    runs, its key kept so that a pass is stored.
     """
     notes: list[str] = []
     entry = None
@@ -87,7 +89,7 @@ def build_plan(
         tasks, entry = part_share(tasks, part, runs_dir, env, notes)
     selected = tuple(task.name for task in tasks)
     cache_keys = {task.name: keys.key(task) for task in tasks if task.cache} if keys else {}
-    cached, tasks = serve_from_cache(tasks, cache_keys, runs_dir)
+    cached, tasks = serve_from_cache(tasks, cache_keys if serve_cached else {}, runs_dir)
     budget = WorkerBudget.of(settings)
     split = split_suites(tasks, budget, runs_dir, env)
     known = {**known_task_durations(runs_dir), **split.expected}

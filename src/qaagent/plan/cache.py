@@ -54,12 +54,15 @@ class KeyMaker:
     env: Mapping[str, str] = field(default_factory=dict)
     secret_names: Collection[str] = ()
     _versions: dict[str, dict[str, str]] = field(default_factory=dict)
+    _files: dict[tuple[Path | None, tuple[str, ...], Path], tuple[int, str]] = field(
+        default_factory=dict
+    )
 
     def key(self, task: Task) -> CacheKey:
         """The task's key from every part that, changed, must make it run again."""
-        files = input_files(task)
+        count, files = self.files(task)
         parts = {
-            "files": files_digest(files),
+            "files": files,
             "command": command_text(task),
             "env": env_digest({**self.env, **task.env}, self.secret_names),
             "tools": self.tools(task),
@@ -67,10 +70,18 @@ class KeyMaker:
         digest = sha256_text(json.dumps(parts, sort_keys=True))
         inputs = {
             **parts,
-            "files": f"{len(files)} files, sha256 {parts['files']}",
+            "files": f"{count} files, sha256 {files}",
             "env": f"sha256 {parts['env']} of {env_names(task, self.env, self.secret_names)}",
         }
         return CacheKey(digest, inputs)
+
+    def files(self, task: Task) -> tuple[int, str]:
+        """How many input files the task has and their digest; the tasks of a suite share it."""
+        where = (task.root, task.inputs, task.cwd)
+        if where not in self._files:
+            found = input_files(task)
+            self._files[where] = (len(found), files_digest(found))
+        return self._files[where]
 
     def tools(self, task: Task) -> str:
         """The interpreter with its version and the tool's, or the node Playwright's."""
