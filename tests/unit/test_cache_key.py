@@ -89,3 +89,11 @@ def test_a_flaky_pass_and_a_run_folder_that_is_gone_are_misses(tmp_path: Path) -
     assert not (tmp_path / "cache" / "k2.json").exists()
     assert (tmp_path / "cache" / "k1.json").exists()
     assert look_up(tmp_path, "evals", "k1") is None
+
+
+def test_an_entry_naming_a_run_outside_the_runs_folder_is_a_miss(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    (runs / "cache").mkdir(parents=True)
+    entry = '{"task": "evals", "run_id": "../elsewhere", "key": "k1", "inputs": {}}'
+    (runs / "cache" / "k1.json").write_text(entry)
+    assert look_up(runs, "evals", "k1") is None

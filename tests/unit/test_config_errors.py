@@ -614,3 +614,22 @@ def test_split_must_be_auto_or_a_positive_number(tmp_path: Path) -> None:
     (tmp_path / "tests").mkdir()
     path = write_profile(tmp_path, "tests:\n  unit:\n    split: 0\n")
     assert "tests.unit.split" in load_error(path)
+
+
+def test_a_cache_input_outside_the_profiles_folder_names_its_suite_and_line(
+    tmp_path: Path,
+) -> None:
+    path = write_profile(
+        tmp_path,
+        """
+        suites:
+          api:
+            kind: pytest
+            cache: true
+            inputs: ["src/**/*.py", "../secrets/*"]
+        """,
+    )
+    message = load_error(path)
+    assert "qaagent.yaml" in message and "line 5" in message
+    problem = problem_for(message, "suites.api.inputs[1]")
+    assert "must be a glob below the profile's folder" in problem and "../secrets/*" in problem

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -88,7 +89,16 @@ def _without_nul(value: str) -> str:
     return value
 
 
+def _relative_glob(pattern: str) -> str:
+    """An input pattern is a glob below the profile's folder, which the cache key reads."""
+    parts = PurePosixPath(pattern).parts
+    if not pattern or "\0" in pattern or pattern.startswith(("/", "\\")) or ".." in parts:
+        raise ValueError("must be a glob below the profile's folder, such as 'src/**/*.py'")
+    return pattern
+
+
 RetryPattern = Annotated[str, AfterValidator(_compiles)]
+InputPattern = Annotated[str, AfterValidator(_relative_glob)]
 MatrixValue = Annotated[Text, AfterValidator(_without_nul)]
 VariableName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 MatrixValues = Annotated[
@@ -219,9 +229,9 @@ class SuiteOptions(StrictModel):
         description="Skip the suite when nothing it depends on changed since a passing run "
         "(default: run.cache).",
     )
-    inputs: list[str] = Field(
+    inputs: list[InputPattern] = Field(
         default_factory=list,
-        description="Glob patterns, relative to the profile, of the files the cache key reads "
+        description="Glob patterns below the profile's folder of the files the cache key reads "
         "(default: the files git tracks or would track under the profile's folder).",
     )
 

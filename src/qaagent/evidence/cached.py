@@ -7,7 +7,6 @@ miss and is removed with it. Only a task that passed with no flaky test is ever 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,20 +47,28 @@ def cache_dir(runs_dir: Path) -> Path:
 
 def look_up(runs_dir: Path, task: str, key: str) -> CacheHit | None:
     """The passing run stored under `key` for `task`; None when there is none left to read."""
+    entry = read_entry(cache_dir(runs_dir) / f"{key}.json")
+    if entry is None or entry.task != task:
+        return None
     try:
-        entry = CacheEntry.model_validate_json((cache_dir(runs_dir) / f"{key}.json").read_bytes())
-        run_dir = runs_dir / entry.run_id
-        manifest = read_manifest(run_dir)
-    except (OSError, ValidationError, RunReadError):
+        manifest = read_manifest(runs_dir / entry.run_id)
+    except RunReadError:
         return None
     stored = next((item for item in manifest.tasks if item.name == task), None)
-    if (
-        entry.task != task
-        or stored is None
-        or not passed_cleanly(stored.outcome, stored.counts.flaky)
-    ):
+    if stored is None or not passed_cleanly(stored.outcome, stored.counts.flaky):
         return None
-    return CacheHit(entry, run_dir, stored)
+    return CacheHit(entry, runs_dir / entry.run_id, stored)
+
+
+def read_entry(path: Path) -> CacheEntry | None:
+    """The entry at `path`; None when unreadable or when its run id would lead out of the runs."""
+    try:
+        entry = CacheEntry.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError):
+        return None
+    if Path(entry.run_id).name != entry.run_id or entry.run_id in {"", ".", ".."}:
+        return None
+    return entry
 
 
 def passed_cleanly(outcome: TaskOutcome, flaky: int) -> bool:
@@ -91,27 +98,20 @@ def write_atomically(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-def remove_stale(runs_dir: Path) -> int:
-    """Drop the entries whose run folder is gone; how many were dropped."""
+def remove_stale(runs_dir: Path) -> None:
+    """Drop the entries whose run folder is gone, or that cannot be read."""
     folder = cache_dir(runs_dir)
     if not folder.is_dir():
-        return 0
-    removed = 0
+        return
     for path in folder.glob("*.json"):
-        try:
-            run_id = json.loads(path.read_bytes()).get("run_id", "")
-        except (OSError, ValueError, AttributeError):
-            run_id = ""
-        if not run_id or not (runs_dir / str(run_id) / MANIFEST_NAME).is_file():
+        entry = read_entry(path)
+        if entry is None or not (runs_dir / entry.run_id / MANIFEST_NAME).is_file():
             with contextlib.suppress(OSError):
                 path.unlink()
-                removed += 1
-    return removed
 
 
 def cached_result(hit: CacheHit, suite: str, kind: str) -> TaskResult:
     """The stored run's result of the task, reported `cached`, with its final tests."""
-    bundle = load_run(hit.run_dir)
     stored = hit.task
     return TaskResult(
         task=stored.name,
@@ -120,13 +120,21 @@ def cached_result(hit: CacheHit, suite: str, kind: str) -> TaskResult:
         outcome=TaskOutcome.cached,
         counts=stored.counts,
         cost=stored.cost,
-        cases=[case_of(record) for record in bundle.final_records(stored.name)],
+        cases=final_cases(hit.run_dir, stored.name),
         exit_code=stored.exit_code,
         matrix=stored.matrix,
         cached_from=hit.entry.run_id,
         cache_key=hit.entry.key,
         cache_inputs=hit.entry.inputs,
     )
+
+
+def final_cases(run_dir: Path, task: str) -> list[TestCase]:
+    """The task's final tests in the stored run; none when its records cannot be read."""
+    try:
+        return [case_of(record) for record in load_run(run_dir).final_records(task)]
+    except RunReadError:
+        return []
 
 
 def case_of(record: TestRecord) -> TestCase:

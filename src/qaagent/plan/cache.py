@@ -149,7 +149,8 @@ def files_digest(files: Mapping[str, Path]) -> str:
     for name in sorted(files):
         digest.update(name.encode("utf-8", "surrogateescape") + b"\0")
         try:
-            digest.update(hashlib.sha256(files[name].read_bytes()).hexdigest().encode())
+            with files[name].open("rb") as content:
+                digest.update(hashlib.file_digest(content, "sha256").hexdigest().encode())
         except OSError:
             digest.update(b"unreadable")
         digest.update(b"\0")
