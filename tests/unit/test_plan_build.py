@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rundir_builder import Job, T
@@ -9,9 +10,13 @@ from test_evidence_history import record
 from test_orchestrator import make_task
 
 from qaagent.config.models import RunSettings
+from qaagent.evidence.cached import store_passing
+from qaagent.evidence.models import MANIFEST_NAME, Manifest, TaskEntry
 from qaagent.model.outcomes import TaskOutcome
 from qaagent.model.results import TaskResult
+from qaagent.model.run import RunStatus
 from qaagent.plan.build import build_plan
+from qaagent.plan.cache import KeyMaker
 from qaagent.plan.order import Order
 from qaagent.plan.workers import WorkerBudget
 
@@ -69,3 +74,41 @@ def test_a_task_is_planned_to_run_its_selection_else_as_many_tests_as_it_last_ra
     ]
     plan = build_plan(tasks, RunSettings(), tmp_path, env={})
     assert plan.expected_tests == {"whole": 3, "narrowed": 2}
+
+
+def test_a_task_a_stored_pass_stands_for_never_runs_and_keeps_its_place(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    source = tmp_path / "project"
+    source.mkdir()
+    (source / "check.py").write_text("print('ok')")
+    tasks = [
+        make_task(name, cwd=source, root=source, cache=name != "c", inputs=("*.py",))
+        for name in ("a", "b", "c")
+    ]
+    keys = KeyMaker()
+    key = keys.key(tasks[1])
+    stored = Manifest(
+        run_id="run-1",
+        status=RunStatus.passed,
+        started_at=datetime.now(UTC),
+        tasks=[TaskEntry(name="b", suite="b", kind="command", outcome=TaskOutcome.passed)],
+    )
+    (runs / "run-1").mkdir(parents=True)
+    (runs / "run-1" / MANIFEST_NAME).write_text(stored.model_dump_json())
+    passed = TaskResult(
+        task="b", suite="b", kind="command", outcome=TaskOutcome.passed, cache_key=key.digest
+    )
+    store_passing(runs, "run-1", [passed])
+
+    plan = build_plan(tasks, RunSettings(), runs, env={}, keys=keys)
+    assert [task.name for task in plan.runnable] == ["a", "c"]
+    assert [(task.name, hit.entry.run_id) for task, hit in plan.cached] == [("b", "run-1")]
+    assert set(plan.cache_keys) == {"a", "b"}
+    cached = TaskResult(task="b", suite="b", kind="command", outcome=TaskOutcome.cached)
+    ran = [
+        TaskResult(task=name, suite=name, kind="command", outcome=TaskOutcome.passed)
+        for name in "ca"
+    ]
+    assert [result.task for result in plan.in_plan_order([*ran, cached])] == ["a", "b", "c"]
+    unserved = build_plan(tasks, RunSettings(), runs, env={}, keys=keys, serve_cached=False)
+    assert ([task.name for task in unserved.runnable], unserved.cached) == (["a", "b", "c"], ())

@@ -62,10 +62,17 @@ class Plan:
     selected: tuple[str, ...] = ()
 
     def in_plan_order(self, results: Sequence[TaskResult]) -> list[TaskResult]:
-        """Results in the profile's order, whatever order they ran in; cached ones in their place."""
-        names = self.selected or tuple(task.name for task in self.runnable)
-        position = {name: index for index, name in enumerate(names)}
-        return sorted(results, key=lambda result: position.get(result.task, len(position)))
+        """Results in the profile's order, whatever order they ran in: a cached task's in its
+        place, a suite's shards in theirs.
+        """
+        runnable = {task.name: index for index, task in enumerate(self.runnable)}
+        selected = {name: index for index, name in enumerate(self.selected or runnable)}
+
+        def place(result: TaskResult) -> tuple[int, int]:
+            whole = self.shard_of.get(result.task, result.task)
+            return selected.get(whole, len(selected)), runnable.get(result.task, len(runnable))
+
+        return sorted(results, key=place)
 
 
 def build_plan(
