@@ -550,5 +550,6 @@ def test_the_manifest_says_where_each_run_setting_came_from(project: Path) -> No
         "runs_dir": "default",
         "python": "default",
         "durations_file": "default",
+        "cache": "default",
     }
     assert (settings["max_workers"], settings["retry_count"], settings["timeout"]) == (2, 1, 60.0)
