@@ -172,7 +172,8 @@ class Session:
         self.phase = Phase.planning
         self._orchestrator: RunOrchestrator | None = None
         self._cancelled = False
-        self._finishing_after_hard_stop = False
+        self._hard = False
+        self._reports_abandoned = False
 
     def run(self) -> RunOutcome:
         """Plan, execute, write the evidence and remember the run."""
@@ -194,20 +195,20 @@ class Session:
         return RunOutcome(plan.run_dir, written.manifest, execution, written.stored)
 
     def cancel(self, hard: bool = False) -> None:
-        """Stop the run: gracefully, or (hard, from the main thread only) at once.
+        """Stop the run: gracefully, or (hard) at once, killing every process it started.
 
-        A hard stop raises HardStop where the main thread is, so it belongs in a signal handler.
-        Once the manifest is written, or a hard stop is being finished, nothing more changes.
+        Safe in a signal handler or from another thread: it sets flags and, when hard, signals
+        process trees, and never raises into the code the main thread runs. A hard stop while
+        the evidence is written leaves out the reports still to come; once the manifest is
+        written, nothing more changes.
         """
-        from qaagent.execute.orchestrator import HardStop
-
-        if self.phase is Phase.done or self._finishing_after_hard_stop:
+        if self.phase is Phase.done:
             return
-        if hard and self._orchestrator is not None:
-            raise HardStop
         self._cancelled = True
+        self._hard = self._hard or hard
+        self._reports_abandoned = self._hard and self.phase is Phase.writing
         if self._orchestrator is not None:
-            self._orchestrator.request_interrupt()
+            self._orchestrator.request_interrupt(hard=hard)
 
     def execute(
         self,
@@ -231,7 +232,7 @@ class Session:
         self._orchestrator = orchestrator
         self.phase = Phase.executing
         if self._cancelled:
-            orchestrator.request_interrupt()
+            orchestrator.request_interrupt(hard=self._hard)
         with progress:
             execution = orchestrator.run(plan.plan.tasks, plan.plan.priorities)
         merged = merge_shards(plan.plan.in_plan_order(execution.results), plan.plan.shard_of)
@@ -274,22 +275,15 @@ class Session:
         from qaagent.evidence.redact import scrub_text_files
         from qaagent.evidence.salvage import WrittenEvidence, write_what_fits
         from qaagent.evidence.writer import write_evidence
-        from qaagent.execute.orchestrator import HardStop
 
         info = run_info(self.request, plan, execution, preparation.result())
-        writers = report_writers(self.request)
+        writers = report_writers(self.request, lambda: self._reports_abandoned)
         results = execution.results
         try:
             scrub_text_files(plan.run_dir / ARTIFACTS_DIR, plan.secrets)
             return WrittenEvidence(
                 write_evidence(plan.run_dir, info, results, report_writers=writers)
             )
-        except HardStop:
-            self._finishing_after_hard_stop = True
-        except OSError as error:
-            return write_what_fits(plan.run_dir, info, results, error, self.notify)
-        try:
-            return WrittenEvidence(write_evidence(plan.run_dir, info, results))
         except OSError as error:
             return write_what_fits(plan.run_dir, info, results, error, self.notify)
 
@@ -580,8 +574,8 @@ class StartAfterFirstWave:
                 self.preparation.start()
 
 
-def report_writers(request: RunRequest) -> list[ReportWriter]:
-    """Reports written into the run before the manifest indexes it.
+def report_writers(request: RunRequest, abandoned: Callable[[], bool]) -> list[ReportWriter]:
+    """Reports written into the run before the manifest indexes it, unless they were abandoned.
 
     GitHub annotations go to the request's `report_stdout`, so that a caller printing JSON on
     stdout can send them elsewhere.
@@ -594,6 +588,8 @@ def report_writers(request: RunRequest) -> list[ReportWriter]:
     folders = {task.name: task.cwd for task in request.tasks}
 
     def write(run_dir: Path, manifest: Manifest) -> None:
+        if abandoned():
+            return
         write_reports(
             run_dir, formats, manifest=manifest, stdout=request.report_stdout, folders=folders
         )

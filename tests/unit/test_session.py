@@ -133,3 +133,26 @@ def test_a_cancel_after_the_evidence_is_written_changes_nothing(
 
     assert run.outcome.exit_code == 1
     assert run.manifest["exit_code"] == 1
+
+
+def test_a_hard_cancel_from_another_thread_ends_the_run_without_raising_anywhere(
+    in_process: InProcessProject,
+) -> None:
+    raised: list[BaseException] = []
+
+    def cancel_hard(session: Session, events: list[EventBase]) -> None:
+        watch = cancel_once("test-started", count=2)
+        try:
+            watch(session, events)
+            session.cancel(hard=True)
+        except BaseException as error:
+            raised.append(error)
+
+    run = in_process.run(
+        profile(), {"good": ["passed", HANG], "bad": ["failed"]}, while_running=cancel_hard
+    )
+
+    assert raised == []
+    assert run.outcome.exit_code == 130
+    assert run.manifest["settings"]["stop_reason"] == "interrupted"
+    assert (run.outcome.run_dir / "reports" / "summary.json").is_file()

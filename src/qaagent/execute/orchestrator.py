@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import signal
 import threading
@@ -65,10 +64,6 @@ NOT_STARTED = {
 }
 RUN_TIMEOUT_REASON = "stopped: the run reached --run-timeout"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-
-
-class HardStop(Exception):
-    """A second interrupt: kill everything now and keep only what is known."""
 
 
 class RunWatcher(Protocol):
@@ -157,13 +152,14 @@ class RunOrchestrator:
         self._handles: list[TaskHandle] = []
         self._backend: Backend | None = None
         self._interrupt_requested = False
+        self._hard_requested = False
         self._final_failures: dict[str, int] = {}
         self._live_failures: dict[str, int] = {}
         self._retries: dict[str, int] = {}
         self.stop_reason: StopReason | None = None
 
     def run(self, tasks: Sequence[Task], priorities: Mapping[str, int] | None = None) -> Execution:
-        """Execute the tasks given in start order; returns when all returned, or at once on a hard stop.
+        """Execute the tasks given in start order; returns when all returned, or soon after a hard stop.
 
         Each task starts with its priority, by default the higher the earlier it comes; the
         results come back in the tasks' order.
@@ -174,18 +170,17 @@ class RunOrchestrator:
         self._retries = {task.name: task.retry_count for task in tasks}
         backend = self._backend_factory(self._workload())
         self._backend = backend
-        try:
-            for task in tasks:
-                handle = backend.submit(task, priority=priorities[task.name], on_event=self._emit)
-                self._track(handle)
-            self._wait_all()
+        for task in tasks:
+            handle = backend.submit(task, priority=priorities[task.name], on_event=self._emit)
+            self._track(handle)
+        if self._wait_all():
+            self.stop_reason = StopReason.interrupted
+            backend.cancel_pending()
+            self._let_runners_settle()
+        else:
             if self.app is not None:
                 self.app.stop()
             backend.close()
-        except HardStop:
-            self.stop_reason = StopReason.interrupted
-            kill_process_trees()
-            self._let_runners_settle()
         self._drain_events()
         by_name = {handle.task.name: handle for handle in self._handles}
         results = [
@@ -228,16 +223,27 @@ class RunOrchestrator:
         if stopped:
             handle.cancel()
 
-    def request_interrupt(self) -> None:
-        """Ctrl-C, SIGTERM or SIGHUP: safe in a signal handler; the wait loop does the stopping."""
-        self._interrupt_requested = True
+    def request_interrupt(self, hard: bool = False) -> None:
+        """Ctrl-C, SIGTERM or SIGHUP: safe in a signal handler; the wait loop does the stopping.
 
-    def _wait_all(self) -> None:
+        A hard interrupt (the second) also kills every process tree started below qaagent at
+        once, the app's included, and the wait then returns without the tasks' bookkeeping.
+        Nothing is raised into the code the main thread happens to run.
+        """
+        self._interrupt_requested = True
+        if hard and not self._hard_requested:
+            self._hard_requested = True
+            kill_process_trees()
+
+    def _wait_all(self) -> bool:
+        """Wait for every task, stopping them when asked; whether a hard interrupt ended it."""
         deadline = time.monotonic() + self.options.run_timeout if self.options.run_timeout else None
         while True:
             pending = [handle.future for handle in self._handles if not handle.future.done()]
             if not pending:
-                return
+                return False
+            if self._hard_requested:
+                return True
             self._drain_events()
             self.watcher.tick()
             if self._interrupt_requested and self.stop_reason is not StopReason.interrupted:
@@ -249,8 +255,7 @@ class RunOrchestrator:
     def _let_runners_settle(self) -> None:
         """After a kill, give runners a moment to finish their files, so checksums hold."""
         pending = [handle.future for handle in self._handles if not handle.future.done()]
-        with contextlib.suppress(HardStop):
-            wait(pending, timeout=SETTLE_SECONDS)
+        wait(pending, timeout=SETTLE_SECONDS)
 
     def _emit(self, event: Event) -> None:
         """Judge the event on the thread it comes from, then queue it for the watcher."""
