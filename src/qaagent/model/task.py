@@ -23,6 +23,19 @@ class Interpreter(BaseModel):
         return f"{self.path} ({self.origin})"
 
 
+class ForkParts(BaseModel):
+    """The parts of a split pytest suite run by one pytest that collects once and forks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    labels: tuple[str, ...]
+    tests: tuple[tuple[str, ...], ...] | None = Field(
+        None, description="Node ids per part; None: parts take whole groups as they free up."
+    )
+    groups: tuple[tuple[str, ...], ...] = ()
+    timeout: float | None = None
+
+
 class Task(BaseModel):
     """One unit of work: a suite, or one matrix combination of it, run by one runner."""
 
@@ -54,6 +67,7 @@ class Task(BaseModel):
     split: int | Literal["auto"] | None = None
     split_keep_together: tuple[str, ...] = ()
     shard_of: str | None = None
+    fork: ForkParts | None = None
     python: Interpreter | None = Field(
         None, description="Python that runs pytest or behave; None: qaagent's own interpreter."
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from qaagent.model.live import FEED_VARIABLE
 from qaagent.model.outcomes import CaseStatus, Counts, TaskOutcome, TestCase, total_cost
-from qaagent.model.results import Attempt, TaskResult
+from qaagent.model.results import Attempt, Segment, TaskResult
 from qaagent.model.task import Task
 from qaagent.processes.matching import MATCH_SECONDS, output_matches
 from qaagent.processes.run import ProcessResult, run_process
@@ -46,6 +46,10 @@ class AdapterDefaults:
     ) -> list[TestCase] | None:
         """A tool that should write JUnit XML and did not has failed to run."""
         return None
+
+    def segments(self, output_dir: Path) -> list[Segment]:
+        """A task runs as one part unless its tool says otherwise."""
+        return []
 
 
 class Verdict(Enum):
@@ -161,7 +165,10 @@ class ToolRunner:
                     break
             if deadline.expired():
                 break
-        return _task_result(task, context, results, log_path)
+        segments = self.adapter.segments(context.output_dir)
+        return _task_result(task, context, results, log_path).model_copy(
+            update={"segments": segments}
+        )
 
     def _attempt(
         self,

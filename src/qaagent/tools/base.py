@@ -10,7 +10,7 @@ from typing import Protocol
 
 from qaagent.model.live import LiveTest
 from qaagent.model.outcomes import TestCase
-from qaagent.model.results import TaskResult
+from qaagent.model.results import Segment, TaskResult
 from qaagent.model.task import Task
 from qaagent.processes.watchdog import ProcessGuard
 from qaagent.secrets import NO_SECRETS, SecretValues
@@ -88,4 +88,8 @@ class ToolAdapter(Protocol):
         self, task: Task, exit_code: int, tail: list[str]
     ) -> list[TestCase] | None:
         """Cases to report when the tool wrote no JUnit XML, or None when that is an error."""
+        ...
+
+    def segments(self, output_dir: Path) -> list[Segment]:
+        """The parts the task's first attempt ran as, each with its own log; empty for one."""
         ...

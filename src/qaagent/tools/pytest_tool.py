@@ -7,9 +7,11 @@ import re
 from pathlib import Path
 
 from qaagent.model.outcomes import CaseStatus, TestCase
+from qaagent.model.results import Segment
 from qaagent.model.task import Task
 from qaagent.tools.attempts import AdapterDefaults, tool_environment
 from qaagent.tools.base import Invocation, RunContext
+from qaagent.tools.pytest_fork import FORK_PLUGIN, FORK_VARIABLE, fork_segments, write_fork_request
 from qaagent.tools.python_tools import module_command, require_modules
 
 PLUGIN_DIR = Path(__file__).parent / "pytest_plugin"
@@ -57,9 +59,17 @@ class PytestAdapter(AdapterDefaults):
             exclude_file.write_text("\n".join(task.excluded_tests) + "\n", encoding="utf-8")
             env[EXCLUDE_VARIABLE] = str(exclude_file)
             notes.append(f"leaving out {len(task.excluded_tests)} test(s) run by other shards")
+        if task.fork is not None and not rerun:
+            env[FORK_VARIABLE] = str(write_fork_request(task.fork, attempt_dir))
+            argv += ["-p", FORK_PLUGIN]
+            notes.append(f"collecting once and forking {len(task.fork.labels)} parts")
         return Invocation(
             argv=argv, cwd=task.cwd, env=env, junit=junit, notes=notes, partial=partial
         )
+
+    def segments(self, output_dir: Path) -> list[Segment]:
+        """The forked parts of a split suite, read from what its parent process left."""
+        return fork_segments(output_dir)
 
     def infrastructure_error(self, exit_code: int, cases: list[TestCase]) -> str | None:
         """pytest's exit codes 3, 4 and 5, or 2 after a collection error, mean no test ran."""
