@@ -1,4 +1,5 @@
-"""`split: 3` on a real pytest suite: three shards on the timeline, one suite in every report."""
+"""`split: 3` with `split_mode: processes` on a real pytest suite: three shards on the timeline,
+one suite in every report."""
 
 from __future__ import annotations
 
@@ -28,7 +29,15 @@ BROKEN = "tests/test_alpha.py::test_broken"
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("split") / "project"
     shutil.copytree(FIXTURE, root)
+    in_processes(root)
     return root
+
+
+def in_processes(root: Path) -> None:
+    """The profile's split suite runs one pytest process per shard."""
+    profile = root / "qaagent.yaml"
+    text = profile.read_text("utf-8")
+    profile.write_text(text.replace("    split: 3\n", "    split: 3\n    split_mode: processes\n"))
 
 
 @pytest.fixture(scope="module")

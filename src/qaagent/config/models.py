@@ -234,6 +234,12 @@ class SuiteOptions(StrictModel):
         description="Glob patterns below the profile's folder of the files the cache key reads "
         "(default: the files git tracks or would track under the profile's folder).",
     )
+    split_mode: Literal["fork", "processes"] = Field(
+        "fork",
+        description="How a split pytest suite runs its parts: 'fork' collects once and forks one "
+        "child per part (Linux; separate processes when threads are alive after collection), "
+        "'processes' starts one pytest per part.",
+    )
 
 
 class BuiltinSuite(SuiteOptions):

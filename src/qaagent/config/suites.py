@@ -57,6 +57,7 @@ class SuiteSpec(BaseModel):
     retry_on_backoff: float = 1.0
     split: int | Literal["auto"] | None = None
     split_keep_together: tuple[str, ...] = ()
+    split_mode: Literal["fork", "processes"] = "fork"
     python: Interpreter | None = None
     resources: dict[str, float] = Field(default_factory=dict)
     cache: bool = False
@@ -218,6 +219,7 @@ def _resolve_one(
         retry_on_backoff=options.retry_on_backoff or profile.run.retry_on_backoff,
         split=options.split,
         split_keep_together=tuple(options.split_keep_together),
+        split_mode=options.split_mode,
         python=_interpreter(kind, options, source, profile, root, environ),
         cache=options.cache if options.cache is not None else profile.run.cache,
         inputs=tuple(options.inputs),

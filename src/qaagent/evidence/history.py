@@ -250,6 +250,34 @@ def every_test_duration(runs_dir: Path) -> dict[str, dict[str, float]]:
     return {task: _recent_medians(tests) for task, tests in by_task.items()}
 
 
+def startup_seconds(runs_dir: Path, task: str) -> float | None:
+    """What a task spends besides its tests (start-up, imports, collection), over recent runs.
+
+    The median of its duration less the sum of its tests' durations, over the last few runs
+    where that is positive (a suite split over parallel parts has a negative one); None when
+    no run says.
+    """
+    with _store(runs_dir) as connection:
+        rows = connection.execute(
+            "SELECT tasks.duration - SUM(tests.duration) FROM tasks JOIN runs USING (run_id) "
+            "JOIN tests ON tests.run_id = tasks.run_id AND tests.task = tasks.task "
+            "WHERE tasks.task = ? AND tasks.outcome IN ('passed', 'failed') "
+            "GROUP BY tasks.run_id ORDER BY runs.started_at DESC, runs.run_id DESC",
+            (task,),
+        ).fetchall()
+    overheads = [float(row[0]) for row in rows if row[0] is not None and row[0] > 0]
+    return statistics.median(overheads[:RECENT_RUNS]) if overheads else None
+
+
+def known_startup_seconds(runs_dir: Path, task: str) -> float | None:
+    """`startup_seconds`, or none after a warning: it only chooses how many parts to run."""
+    try:
+        return startup_seconds(runs_dir, task)
+    except HistoryError as error:
+        warn_once(error)
+        return None
+
+
 def _recent_medians(rows: list[tuple[str, float]]) -> dict[str, float]:
     recent: dict[str, list[float]] = {}
     for name, duration in rows:

@@ -66,6 +66,7 @@ class Task(BaseModel):
     excluded_tests: tuple[str, ...] = ()
     split: int | Literal["auto"] | None = None
     split_keep_together: tuple[str, ...] = ()
+    split_mode: Literal["fork", "processes"] = "fork"
     shard_of: str | None = None
     fork: ForkParts | None = None
     python: Interpreter | None = Field(

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qaagent.model.task import Task
+from qaagent.model.task import ForkParts, Task
+from qaagent.plan.cost import UNKNOWN_STARTUP_SECONDS, SplitChoice, SplitMode, choose_parts
 from qaagent.plan.tasks import with_worker_slots
 from qaagent.processes.captured import CommandTimedOut, run_captured
 
@@ -26,6 +27,7 @@ COLLECT_VARIABLE = "QAAGENT_PYTEST_COLLECT"
 COLLECTED_EXIT_CODES = (0, 5)
 SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules"})
 CONFIG_FILES = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "conftest.py")
+FORKABLE_KINDS = frozenset({"pytest"})
 
 
 class CollectionError(Exception):
@@ -48,6 +50,7 @@ class SplitPlan:
     tasks: list[Task]
     expected: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    choices: dict[str, str] = field(default_factory=dict)
 
 
 def group_tests(tests: Sequence[CollectedTest], keep_together: Iterable[str]) -> list[list[str]]:
@@ -307,7 +310,7 @@ def split_tasks(
             plan.tasks += [task] if task.selected_tests else playwright_shards(task, count)
         else:
             try:
-                plan.tasks += _split_by_node_id(task, count, runs_dir, env, plan.expected)
+                plan.tasks += _split_by_node_id(task, count, runs_dir, env, plan)
             except CollectionError as error:
                 plan.notes.append(
                     f"{task.name}: not split, its tests could not be listed ({error})"
@@ -316,11 +319,24 @@ def split_tasks(
     return plan
 
 
+def split_mode(task: Task) -> SplitMode:
+    """Fork after one collection where the suite asks for it, its tool allows it and it is Linux."""
+    from qaagent.tools.pytest_fork import fork_supported
+
+    forkable = task.kind in FORKABLE_KINDS and fork_supported()
+    return "fork" if task.split_mode == "fork" and forkable else "processes"
+
+
+def cores() -> int:
+    """The cores parts could run on, which caps the parts the cost model chooses."""
+    return os.cpu_count() or 1
+
+
 def _split_by_node_id(
-    task: Task, count: int, runs_dir: Path, env: Mapping[str, str], expected: dict[str, float]
+    task: Task, count: int, runs_dir: Path, env: Mapping[str, str], plan: SplitPlan
 ) -> list[Task]:
-    """Shards of a pytest-collected suite, or the task alone when it has too few groups."""
-    from qaagent.evidence.history import known_test_durations
+    """Shards of a pytest-collected suite, its forked parts, or the task alone when it pays."""
+    from qaagent.evidence.history import known_startup_seconds, known_test_durations
     from qaagent.tools.pytest_tool import selected_node_ids
 
     if task.selected_tests:
@@ -330,13 +346,63 @@ def _split_by_node_id(
         tests, _ = cached_collection(task, env, runs_dir / ".collected")
         open_last = True
     groups = group_tests(tests, task.split_keep_together)
-    if min(count, len(groups)) < 2:
+    most = min(count, len(groups))
+    if most < 2:
         return [task]
     recorded = known_test_durations(runs_dir, task.name)
     weights = weigh_tests([test.node_id for test in tests], recorded)
-    bins = partition(groups, weights, min(count, len(groups)))
+    mode = split_mode(task)
+    known = any(test.node_id in recorded for test in tests)
+    if known:
+        startup = known_startup_seconds(runs_dir, task.name) or UNKNOWN_STARTUP_SECONDS
+        choice = choose_parts(
+            lambda parts: partition(groups, weights, parts),
+            weights,
+            startup,
+            min(most, cores()),
+            mode,
+        )
+        plan.choices[task.name] = choice.describe()
+        if choice.parts < 2:
+            plan.expected[task.name] = choice.expected[1]
+            return [task]
+        bins = choice.bins
+    else:
+        bins = partition(groups, weights, most)
+        plan.choices[task.name] = f"{len(bins)} parts ({mode}): no recorded durations"
+    if mode == "fork":
+        return [_fork_task(task, bins, groups, known, plan, choice if known else None)]
     shards = node_id_shards(task, bins, weights, open_last)
-    if any(test.node_id in recorded for test in tests):
+    if known:
         for shard, node_ids in zip(shards, bins, strict=True):
-            expected[shard.name] = sum(weights[node_id] for node_id in node_ids)
+            plan.expected[shard.name] = sum(weights[node_id] for node_id in node_ids)
     return shards
+
+
+def _fork_task(
+    task: Task,
+    bins: Sequence[Sequence[str]],
+    groups: Sequence[Sequence[str]],
+    fixed: bool,
+    plan: SplitPlan,
+    choice: SplitChoice | None,
+) -> Task:
+    """The suite as one task whose pytest collects once and forks a child per part.
+
+    With recorded durations each part runs a fixed bin; without, the parts take whole groups
+    as they free up. The task's timeout leaves the parent time to kill a part that outlives
+    the suite's own timeout and to report it.
+    """
+    from qaagent.tools.pytest_fork import FORK_GRACE
+
+    labels = tuple(shard_name(task, number, len(bins)) for number in range(1, len(bins) + 1))
+    fork = ForkParts(
+        labels=labels,
+        tests=tuple(tuple(node_ids) for node_ids in bins) if fixed else None,
+        groups=() if fixed else tuple(tuple(group) for group in groups),
+        timeout=task.timeout,
+    )
+    if choice is not None:
+        plan.expected[task.name] = choice.expected[choice.parts]
+    timeout = None if task.timeout is None else task.timeout + FORK_GRACE
+    return task.model_copy(update={"fork": fork, "timeout": timeout})

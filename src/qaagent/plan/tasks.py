@@ -44,6 +44,7 @@ def expand_matrix(suite: SuiteSpec) -> list[Task]:
                 retry_on_backoff=suite.retry_on_backoff,
                 split=suite.split,
                 split_keep_together=suite.split_keep_together,
+                split_mode=suite.split_mode,
                 python=suite.python,
                 cache=suite.cache,
                 inputs=suite.inputs,

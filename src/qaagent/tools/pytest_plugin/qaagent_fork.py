@@ -97,7 +97,10 @@ def pytest_runtestloop(session: pytest.Session) -> object:
     safe = hasattr(os, "fork") and threading.active_count() == 1
     if not safe:
         sys.stderr.write("qaagent: threads are alive after collection; parts run as processes\n")
-    groups = None if spec.get("parts") is not None or not safe else _groups(session, spec)
+    groups = None if spec.get("parts") is not None else _groups(session, spec)
+    if groups is not None and not safe:
+        _share_out(groups, parts)
+        groups = None
     for part in parts:
         part.folder.mkdir(parents=True, exist_ok=True)
     junit = _divert_parent_junit(config, Path(spec["folder"]))
@@ -138,6 +141,15 @@ def _groups(session: pytest.Session, spec: dict[str, Any]) -> list[list[pytest.I
     grouped = {node_id for group in spec["groups"] for node_id in group}
     groups += [[item] for item in session.items if item.nodeid not in grouped]
     return [group for group in groups if group]
+
+
+def _share_out(groups: list[list[pytest.Item]], parts: list[Part]) -> None:
+    """Whole groups, largest first, each onto the part with the fewest tests so far."""
+    for group in sorted(groups, key=len, reverse=True):
+        min(parts, key=lambda part: len(part.items)).items.extend(group)
+    order = {id(item): index for index, item in enumerate(item for g in groups for item in g)}
+    for part in parts:
+        part.items.sort(key=lambda item: order[id(item)])
 
 
 def _divert_parent_junit(config: pytest.Config, folder: Path) -> str | None:

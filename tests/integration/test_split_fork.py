@@ -1,0 +1,151 @@
+"""`split_mode: fork` on real pytest suites: one pytest collects once and forks its parts."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from test_run_all import checked_manifest, records, run_all, run_dirs
+from test_split import BROKEN, FIXTURE, in_processes
+
+from qaagent.model.outcomes import TaskOutcome
+
+LABELS = [f"unit[shard={number}/3]" for number in (1, 2, 3)]
+
+
+def copied(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    root = tmp_path_factory.mktemp(name) / "project"
+    shutil.copytree(FIXTURE, root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def forked(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copied(tmp_path_factory, "fork")
+    completed = run_all(root, "--report", "all")
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def in_separate_processes(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = copied(tmp_path_factory, "processes")
+    in_processes(root)
+    completed = run_all(root, "--report", "all")
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    return root
+
+
+def junit_cases(run_dir: Path) -> list[tuple[str, str, tuple[str, ...]]]:
+    """The report's JUnit cases: class name, name and the tags of their results, sorted."""
+    tree = ElementTree.parse(run_dir / "reports" / "junit.xml")
+    return sorted(
+        (
+            case.get("classname", ""),
+            case.get("name", ""),
+            tuple(sorted(child.tag for child in case if child.tag != "properties")),
+        )
+        for case in tree.iter("testcase")
+    )
+
+
+def test_fork_mode_results_equal_process_mode(forked: Path, in_separate_processes: Path) -> None:
+    fork_run, process_run = run_dirs(forked)[-1], run_dirs(in_separate_processes)[-1]
+    fork_task = checked_manifest(fork_run).tasks[0]
+    process_task = checked_manifest(process_run).tasks[0]
+    assert fork_task.counts == process_task.counts
+    assert fork_task.outcome is process_task.outcome is TaskOutcome.failed
+    fork_ids = sorted((r.test_id, r.status, r.attempt) for r in records(fork_run))
+    process_ids = sorted((r.test_id, r.status, r.attempt) for r in records(process_run))
+    assert fork_ids == process_ids
+    assert len({test_id for test_id, _, _ in fork_ids}) == 14
+    assert junit_cases(fork_run) == junit_cases(process_run)
+
+
+def test_each_forked_part_is_a_segment_with_its_own_log(forked: Path) -> None:
+    run_dir = run_dirs(forked)[-1]
+    task = checked_manifest(run_dir).tasks[0]
+    assert [segment.label for segment in task.segments] == LABELS
+    assert {segment.outcome for segment in task.segments} <= {
+        TaskOutcome.passed,
+        TaskOutcome.failed,
+    }
+    assert [segment.outcome for segment in task.segments].count(TaskOutcome.failed) == 1
+    logs = [(run_dir / str(segment.log)).read_text("utf-8") for segment in task.segments]
+    assert sum(BROKEN.rpartition("::")[2] in log for log in logs) == 1
+
+
+def test_a_retry_reruns_only_the_failed_test_and_last_failed_works(forked: Path) -> None:
+    first = run_dirs(forked)[-1]
+    assert {r.test_id for r in records(first) if r.attempt == 2} == {BROKEN}
+    completed = run_all(forked, "--last-failed")
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert {record.test_id for record in records(run_dirs(forked)[-1])} == {BROKEN}
+
+
+HANGING_PROFILE = """\
+tests:
+  unit:
+    path: tests
+    split: 2
+    timeout: 3
+  behave:
+    enabled: false
+  e2e:
+    enabled: false
+run:
+  parallel: true
+  max_workers: 2
+"""
+
+
+def small_project(root: Path, conftest: str = "") -> Path:
+    (root / "tests").mkdir(parents=True)
+    (root / "qaagent.yaml").write_text(HANGING_PROFILE, "utf-8")
+    (root / "tests" / "conftest.py").write_text(conftest, "utf-8")
+    (root / "tests" / "test_quick.py").write_text(
+        "def test_one() -> None:\n    pass\n\n\ndef test_two() -> None:\n    pass\n", "utf-8"
+    )
+    (root / "tests" / "test_slow.py").write_text(
+        "import os, time\n\n\ndef test_hangs() -> None:\n"
+        "    if os.environ.get('HANG_HERE'):\n        time.sleep(120)\n",
+        "utf-8",
+    )
+    return root
+
+
+def test_a_part_that_hangs_is_killed_and_reported_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = small_project(tmp_path / "project")
+    monkeypatch.setenv("HANG_HERE", "1")
+    completed = run_all(root)
+    assert completed.returncode != 0, completed.stdout + completed.stderr
+    run_dir = run_dirs(root)[-1]
+    task = checked_manifest(run_dir).tasks[0]
+    endings = {segment.label: segment.outcome for segment in task.segments}
+    assert sorted(endings.values(), key=str) == sorted(
+        [TaskOutcome.passed, TaskOutcome.timed_out], key=str
+    )
+    statuses = {record.test_id: record.status.value for record in records(run_dir)}
+    assert statuses["tests/test_quick.py::test_one"] == "passed"
+    assert statuses["tests/test_quick.py::test_two"] == "passed"
+    assert statuses["tests/test_slow.py::test_hangs"] == "error"
+
+
+def test_threads_alive_after_collection_start_the_parts_as_processes(tmp_path: Path) -> None:
+    conftest = (
+        "import threading, time\n\n"
+        "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+    )
+    root = small_project(tmp_path / "project", conftest)
+    completed = run_all(root)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    run_dir = run_dirs(root)[-1]
+    task = checked_manifest(run_dir).tasks[0]
+    assert len(task.segments) == 2
+    assert task.counts.passed == 3
+    log = (run_dir / str(task.log)).read_text("utf-8")
+    assert "threads are alive after collection; parts run as processes" in log
