@@ -8,7 +8,7 @@ from xml.etree import ElementTree
 
 import pytest
 from test_run_all import checked_manifest, records, run_all, run_dirs
-from test_split import BROKEN, FIXTURE, in_processes
+from test_split import BROKEN, FIXTURE, TimelineBars, in_processes
 
 from qaagent.model.outcomes import TaskOutcome
 
@@ -75,6 +75,9 @@ def test_each_forked_part_is_a_segment_with_its_own_log(forked: Path) -> None:
     assert [segment.outcome for segment in task.segments].count(TaskOutcome.failed) == 1
     logs = [(run_dir / str(segment.log)).read_text("utf-8") for segment in task.segments]
     assert sum(BROKEN.rpartition("::")[2] in log for log in logs) == 1
+    parser = TimelineBars()
+    parser.feed((run_dir / "reports" / "report.html").read_text("utf-8"))
+    assert sorted(label.partition("@")[0] for _, label in parser.bars) == LABELS
 
 
 def test_a_retry_reruns_only_the_failed_test_and_last_failed_works(forked: Path) -> None:

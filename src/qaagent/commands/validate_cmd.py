@@ -18,7 +18,9 @@ def validate(config: ConfigOption = None) -> None:
     from qaagent.commands.runs_cmd import console as plain_console
     from qaagent.config.loader import load_profile
     from qaagent.logging import get_logger
+    from qaagent.plan.split import split_lines
     from qaagent.plan.tasks import build_tasks
+    from qaagent.plan.workers import WorkerBudget
 
     setup_logging()
     loaded = load_profile(config)
@@ -51,6 +53,8 @@ def validate(config: ConfigOption = None) -> None:
     )
     for line in order_lines(tasks, settings.suite_order, loaded.runs_dir):
         console.print(line)
+    for line in split_lines(tasks, WorkerBudget.of(settings).most_shards, loaded.runs_dir, {}):
+        console.print(line, highlight=False)
     for suite in loaded.suites:
         if suite.python is not None:
             console.print(f"{suite.name}: python {suite.python.describe()}", highlight=False)

@@ -319,6 +319,22 @@ def split_tasks(
     return plan
 
 
+def split_lines(
+    tasks: Sequence[Task], workers: int, runs_dir: Path, env: Mapping[str, str]
+) -> list[str]:
+    """What each split suite will run as: its mode, and the parts chosen with the expected times."""
+    split = [task for task in tasks if task.split is not None]
+    if not split:
+        return []
+    plan = split_tasks(split, workers, runs_dir, env)
+    lines = [f"{task.name}: split, {split_mode(task)} mode" for task in split]
+    lines = [
+        line + (f"; {plan.choices[task.name]}" if task.name in plan.choices else "")
+        for task, line in zip(split, lines, strict=True)
+    ]
+    return lines + plan.notes
+
+
 def split_mode(task: Task) -> SplitMode:
     """Fork after one collection where the suite asks for it, its tool allows it and it is Linux."""
     from qaagent.tools.pytest_fork import fork_supported
