@@ -93,7 +93,7 @@ tests:
   unit:
     path: tests
     split: 2
-    timeout: 3
+    timeout: 5
   behave:
     enabled: false
   e2e:
@@ -104,9 +104,9 @@ run:
 """
 
 
-def small_project(root: Path, conftest: str = "") -> Path:
+def small_project(root: Path, conftest: str = "", profile: str = HANGING_PROFILE) -> Path:
     (root / "tests").mkdir(parents=True)
-    (root / "qaagent.yaml").write_text(HANGING_PROFILE, "utf-8")
+    (root / "qaagent.yaml").write_text(profile, "utf-8")
     (root / "tests" / "conftest.py").write_text(conftest, "utf-8")
     (root / "tests" / "test_quick.py").write_text(
         "def test_one() -> None:\n    pass\n\n\ndef test_two() -> None:\n    pass\n", "utf-8"
@@ -143,7 +143,8 @@ def test_threads_alive_after_collection_start_the_parts_as_processes(tmp_path: P
         "import threading, time\n\n"
         "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
     )
-    root = small_project(tmp_path / "project", conftest)
+    profile = HANGING_PROFILE.replace("    timeout: 5\n", "")
+    root = small_project(tmp_path / "project", conftest, profile)
     completed = run_all(root)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     run_dir = run_dirs(root)[-1]

@@ -148,3 +148,34 @@ def test_a_damaged_history_file_is_named_with_a_way_out(tmp_path: Path) -> None:
         f"The run history {path} cannot be used (file is not a database)."
     )
     assert "Move the file away to start a new history" in caught.value.message
+
+
+def test_startup_is_what_the_first_attempt_spent_besides_its_tests(tmp_path: Path) -> None:
+    for hour, seconds in enumerate([5.0, 4.0, 6.0]):
+        tests = [T("t.py::test_a", duration=1.0), T("t.py::test_b", duration=2.0)]
+        record(tmp_path, f"run-{hour}", hour, [Job("unit", duration=seconds, tests=tests)])
+    assert history.startup_seconds(tmp_path, "unit") == 2.0
+    assert history.startup_seconds(tmp_path, "missing") is None
+
+
+def test_a_forked_suite_starts_up_until_its_first_part_starts() -> None:
+    from qaagent.evidence.models import SegmentEntry, TaskEntry
+
+    later = START + timedelta(seconds=1.5)
+    segments = [
+        SegmentEntry(label=f"unit[shard={n}/2]", started_at=later, outcome=TaskOutcome.passed)
+        for n in (1, 2)
+    ]
+    task = TaskEntry(
+        name="unit",
+        suite="unit",
+        kind="pytest",
+        outcome=TaskOutcome.passed,
+        started_at=START,
+        segments=segments,
+    )
+    assert history.startup_of(task, 9.0) == 1.5
+    shards = task.model_copy(
+        update={"segments": [s.model_copy(update={"started_at": START}) for s in segments]}
+    )
+    assert history.startup_of(shards, 9.0) is None

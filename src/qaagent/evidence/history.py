@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qaagent.errors import QAAgentError
+from qaagent.evidence.models import TaskEntry
 from qaagent.model.outcomes import CaseStatus, TaskOutcome
 
 HISTORY_NAME = "history.sqlite3"
@@ -49,6 +50,12 @@ CREATE TABLE IF NOT EXISTS tests (
     flaky INTEGER NOT NULL,
     duration REAL NOT NULL,
     PRIMARY KEY (run_id, task, test_id)
+);
+CREATE TABLE IF NOT EXISTS startups (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    task TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    PRIMARY KEY (run_id, task)
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_at);
 """
@@ -131,6 +138,15 @@ def record_run(runs_dir: Path, run_dir: Path) -> None:
     tasks = [
         (manifest.run_id, task.name, task.outcome.value, task.duration) for task in manifest.tasks
     ]
+    first_tries: dict[str, float] = {}
+    for record in bundle.records:
+        if record.attempt == 1:
+            first_tries[record.task] = first_tries.get(record.task, 0.0) + record.duration
+    startups = [
+        (manifest.run_id, task.name, seconds)
+        for task in manifest.tasks
+        if (seconds := startup_of(task, first_tries.get(task.name))) is not None
+    ]
     with _store(runs_dir) as connection, _transaction(connection):
         connection.execute("DELETE FROM runs WHERE run_id = ?", (manifest.run_id,))
         connection.execute(
@@ -139,6 +155,7 @@ def record_run(runs_dir: Path, run_dir: Path) -> None:
         )
         connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?)", tasks)
         connection.executemany("INSERT OR REPLACE INTO tests VALUES (?, ?, ?, ?, ?, ?)", tests)
+        connection.executemany("INSERT OR REPLACE INTO startups VALUES (?, ?, ?)", startups)
         connection.execute(
             "DELETE FROM runs WHERE run_id NOT IN "
             "(SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?)",
@@ -250,23 +267,32 @@ def every_test_duration(runs_dir: Path) -> dict[str, dict[str, float]]:
     return {task: _recent_medians(tests) for task, tests in by_task.items()}
 
 
-def startup_seconds(runs_dir: Path, task: str) -> float | None:
-    """What a task spends besides its tests (start-up, imports, collection), over recent runs.
+def startup_of(task: TaskEntry, tested: float | None) -> float | None:
+    """Seconds a task's tool spent before its tests: start-up, imports and collection.
 
-    The median of its duration less the sum of its tests' durations, over the last few runs
-    where that is positive (a suite split over parallel parts has a negative one); None when
-    no run says.
+    A suite that forked its parts started them that long after the task began; any other
+    suite's first attempt took that much longer than its tests. Shards in separate processes
+    and attempts without tests say nothing.
     """
+    starts = [segment.started_at for segment in task.segments if segment.started_at is not None]
+    if task.started_at is not None and starts:
+        seconds = (min(starts) - task.started_at).total_seconds()
+    elif task.segments or not task.attempts or tested is None:
+        return None
+    else:
+        seconds = task.attempts[0].duration - tested
+    return seconds if seconds > 0 else None
+
+
+def startup_seconds(runs_dir: Path, task: str) -> float | None:
+    """The median start-up of a task over its last few runs that recorded one; None without."""
     with _store(runs_dir) as connection:
         rows = connection.execute(
-            "SELECT tasks.duration - SUM(tests.duration) FROM tasks JOIN runs USING (run_id) "
-            "JOIN tests ON tests.run_id = tasks.run_id AND tests.task = tasks.task "
-            "WHERE tasks.task = ? AND tasks.outcome IN ('passed', 'failed') "
-            "GROUP BY tasks.run_id ORDER BY runs.started_at DESC, runs.run_id DESC",
-            (task,),
+            "SELECT startups.seconds FROM startups JOIN runs USING (run_id) "
+            "WHERE startups.task = ? ORDER BY runs.started_at DESC, runs.run_id DESC LIMIT ?",
+            (task, RECENT_RUNS),
         ).fetchall()
-    overheads = [float(row[0]) for row in rows if row[0] is not None and row[0] > 0]
-    return statistics.median(overheads[:RECENT_RUNS]) if overheads else None
+    return statistics.median(row[0] for row in rows) if rows else None
 
 
 def known_startup_seconds(runs_dir: Path, task: str) -> float | None:

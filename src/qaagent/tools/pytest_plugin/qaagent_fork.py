@@ -457,12 +457,21 @@ def _cases_from_feed(part: Part) -> list[ET.Element]:
             finished[str(entry["test"])] = entry
     cases = [_case(node_id, entry) for node_id, entry in finished.items()]
     reason = "timed out" if part.ending == "timed-out" else "crashed"
-    for node_id in started:
-        if node_id not in finished:
-            seconds = time.monotonic() - part.started
-            message = f"{part.label} {reason} in this test after {seconds:.1f}s"
-            cases.append(_case(node_id, {"outcome": "error", "message": message}))
+    seconds = part.finished - part.started
+    running = [node_id for node_id in started if node_id not in finished]
+    for node_id in running:
+        message = f"{part.label} {reason} in this test after {seconds:.1f}s"
+        cases.append(_case(node_id, {"outcome": "error", "message": message}))
+    if not running:
+        cases.append(_part_case(part, f"{part.label} {reason} after {seconds:.1f}s"))
     return cases
+
+
+def _part_case(part: Part, message: str) -> ET.Element:
+    """An error named after the part, for a part that ended badly outside any test."""
+    element = ET.Element("testcase", classname="", name=part.label, time="0")
+    ET.SubElement(element, "error", message=message)
+    return element
 
 
 def _case(node_id: str, entry: dict[str, Any]) -> ET.Element:
