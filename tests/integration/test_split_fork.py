@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import time
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from test_run_all import checked_manifest, records, run_all, run_dirs
+from test_run_all import (
+    checked_manifest,
+    processes_left,
+    records,
+    run_all,
+    run_dirs,
+    start_run_all,
+    wait_for_processes,
+)
 from test_split import BROKEN, FIXTURE, TimelineBars, in_processes
 
 from qaagent.model.outcomes import TaskOutcome
@@ -153,3 +163,22 @@ def test_threads_alive_after_collection_start_the_parts_as_processes(tmp_path: P
     assert task.counts.passed == 3
     log = (run_dir / str(task.log)).read_text("utf-8")
     assert "threads are alive after collection; parts run as processes" in log
+
+
+def test_ctrl_c_stops_every_forked_part_and_keeps_the_bundle(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    profile = HANGING_PROFILE.replace("    timeout: 5\n", "")
+    root = small_project(tmp_path / "project", profile=profile)
+    monkeypatch.setenv("HANG_HERE", "1")
+    process = start_run_all(root)
+    wait_for_processes(root, ["qaagent_fork"])
+    while not list(root.glob(".qaagent/runs/*/artifacts/unit/attempt-1/parts/part-*/feed.jsonl")):
+        assert process.poll() is None
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 130, output
+    assert processes_left(root) == []
+    task = checked_manifest(run_dirs(root)[-1]).tasks[0]
+    assert task.outcome is TaskOutcome.interrupted
