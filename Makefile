@@ -43,6 +43,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/makespan.py
 	$(BIN)/python bench/split.py
+	$(BIN)/python bench/split_real.py
+	$(BIN)/python bench/split_parts.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/cache.py
 

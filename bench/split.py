@@ -1,89 +1,67 @@
-"""Split: one pytest suite of 60 tests of 0.2 s, `split: auto` on 4 workers, against the bound."""
+"""Split: a CPU-bound pytest suite, `split: auto` on every core, against the bound and xdist.
+
+The bound is max(longest test, total / workers) plus one start-up of pytest on the suite
+(`--collect-only`), measured in the same run; `pytest -n W` is pytest-xdist on as many workers.
+"""
 
 from __future__ import annotations
 
+import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from benchlib import fresh, qaagent_run, wall_seconds, write_profile
+from benchlib import fresh, qaagent_run, ratio_line, wall_seconds, write_profile
 
-WORKERS, MODULES, TESTS_PER_MODULE, SLEEP, ROUNDS = 4, 6, 10, 0.2, 3
-TARGET = 1.25
+WORKERS = os.cpu_count() or 1
+MODULES, TESTS_PER_MODULE, BUSY, ROUNDS = 4, 10, 0.06, 3
+BOUND_TARGET, XDIST_TARGET, PLAIN_TARGET = 1.15, 0.8, 1.0
+PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
 
 
 def write_suite(folder: Path) -> None:
-    """Several modules of tests that each sleep."""
+    """Modules of tests that each keep a core busy for `BUSY` seconds of CPU time."""
     folder.mkdir(parents=True)
+    body = f"    end = time.process_time() + {BUSY}\n    while time.process_time() < end:\n        pass\n"
     for module in range(MODULES):
         tests = "".join(
-            f"\n\ndef test_{index}() -> None:\n    time.sleep({SLEEP})\n"
-            for index in range(TESTS_PER_MODULE)
+            f"\n\ndef test_{index}() -> None:\n{body}" for index in range(TESTS_PER_MODULE)
         )
         (folder / f"test_m{module}.py").write_text(f"import time{tests}", encoding="utf-8")
 
 
-def node_ids() -> list[str]:
-    """Every test of the suite, module by module."""
-    return [
-        f"tests/test_m{module}.py::test_{index}"
-        for module in range(MODULES)
-        for index in range(TESTS_PER_MODULE)
-    ]
-
-
-def pytest_processes(root: Path) -> float:
-    """Wall time of one plain pytest per worker, started together, each on an equal slice.
-
-    Nothing orchestrates them: this is the floor of any split into separate pytest processes.
-    """
-    ids = node_ids()
-    size = len(ids) // WORKERS
-    slices = [ids[start : start + size] for start in range(0, len(ids), size)]
-    started = time.perf_counter()
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *chunk],
-            cwd=root,
-            stdout=subprocess.DEVNULL,
-        )
-        for chunk in slices
-    ]
-    if any(process.wait() != 0 for process in processes):
-        sys.exit("a plain pytest process failed")
-    return time.perf_counter() - started
+def median_of(measure: list[float]) -> float:
+    """The median of a few timings."""
+    return statistics.median(measure)
 
 
 def main() -> None:
-    """Print the second (history-balanced) run against total / workers and pytest -n."""
+    """The history-balanced split against the bound + one start-up, xdist and plain pytest."""
     root = fresh(Path(tempfile.gettempdir()) / "qaagent-bench-split")
     write_suite(root / "tests")
     suites = {"big": {"kind": "pytest", "path": "tests", "split": "auto"}}
-    profile = write_profile(root, suites, {"parallel": True, "max_workers": WORKERS})
-    bound = MODULES * TESTS_PER_MODULE * SLEEP / WORKERS
+    run = {"parallel": True, "max_workers": WORKERS, "python": sys.executable}
+    profile = write_profile(root, suites, run)
+    total = MODULES * TESTS_PER_MODULE * BUSY
     qaagent_run(profile)
-    xdist = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", str(WORKERS)]
-    qaagent_times, xdist_times, floor_times = [], [], []
+    xdist = [*PYTEST, "-n", str(WORKERS), "tests"]
+    times: dict[str, list[float]] = {"qaagent": [], "xdist": [], "plain": [], "startup": []}
     for _ in range(ROUNDS):
-        qaagent_times.append(qaagent_run(profile))
-        xdist_times.append(wall_seconds([*xdist, "tests"], cwd=root))
-        floor_times.append(pytest_processes(root))
-    qaagent, reference = statistics.median(qaagent_times), statistics.median(xdist_times)
-    ratio, versus = qaagent / bound, qaagent / reference
-    verdict = "within" if ratio <= TARGET and versus <= 1.0 else "OVER"
+        times["qaagent"].append(qaagent_run(profile))
+        times["xdist"].append(wall_seconds(xdist, cwd=root))
+        times["plain"].append(wall_seconds([*PYTEST, "tests"], cwd=root))
+        times["startup"].append(wall_seconds([*PYTEST, "--collect-only", "tests"], cwd=root))
+    qaagent, startup = median_of(times["qaagent"]), median_of(times["startup"])
+    bound = max(BUSY, total / WORKERS) + startup
+    print(f"split (CPU-bound, {WORKERS} workers, {MODULES * TESTS_PER_MODULE} tests of {BUSY}s):")
+    print(ratio_line("  bound", qaagent, bound, "max(longest, total/W) + start-up", BOUND_TARGET))
     print(
-        f"split: qaagent {qaagent:.2f} s vs bound {bound:.2f} s = {ratio:.2f}x, "
-        f"vs pytest -n {WORKERS} {reference:.2f} s = {versus:.2f}x "
-        f"({verdict} targets {TARGET:.2f}x and 1.00x)"
+        ratio_line(
+            "  xdist", qaagent, median_of(times["xdist"]), f"pytest -n {WORKERS}", XDIST_TARGET
+        )
     )
-    floor = statistics.median(floor_times)
-    print(
-        f"split: floor ({WORKERS} plain pytest processes, one slice each) {floor:.2f} s "
-        f"= {floor / bound:.2f}x bound"
-    )
+    print(ratio_line("  plain", qaagent, median_of(times["plain"]), "plain pytest", PLAIN_TARGET))
 
 
 if __name__ == "__main__":

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from qaagent_process import environment
 from test_run_all import (
     checked_manifest,
     processes_left,
@@ -21,6 +25,7 @@ from test_run_all import (
 from test_split import BROKEN, FIXTURE, TimelineBars, in_processes
 
 from qaagent.model.outcomes import TaskOutcome
+from qaagent.tools.pytest_tool import PLUGIN_DIR
 
 LABELS = [f"unit[shard={number}/3]" for number in (1, 2, 3)]
 
@@ -96,6 +101,52 @@ def test_a_retry_reruns_only_the_failed_test_and_last_failed_works(forked: Path)
     completed = run_all(forked, "--last-failed")
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert {record.test_id for record in records(run_dirs(forked)[-1])} == {BROKEN}
+
+
+def test_fixed_parts_run_exactly_their_tests_and_unlisted_ones_join_the_smallest(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURE, root)
+    first = ["tests/test_alpha.py::test_broken", "tests/test_beta.py::test_users"]
+    second = ["tests/test_gamma.py::TestNumbers::test_add"]
+    request = {
+        "folder": str(tmp_path / "parts"),
+        "labels": ["unit[shard=1/2]", "unit[shard=2/2]"],
+        "parts": [first, second],
+        "groups": [],
+        "timeout": None,
+    }
+    (tmp_path / "fork.json").write_text(json.dumps(request), "utf-8")
+    env = {
+        **environment(),
+        "PYTHONPATH": str(PLUGIN_DIR),
+        "QAAGENT_PYTEST_FORK": str(tmp_path / "fork.json"),
+    }
+    argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests"]
+    plugins = ["-p", "qaagent_pytest", "-p", "qaagent_fork", f"--junitxml={tmp_path / 'all.xml'}"]
+    completed = subprocess.run(
+        [*argv, *plugins],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+
+    def node_ids(junit: Path) -> list[str]:
+        tree = ElementTree.parse(junit)
+        return [p.get("value", "") for p in tree.iter("property") if p.get("name") == "nodeid"]
+
+    part_one = node_ids(tmp_path / "parts" / "part-1" / "junit.xml")
+    part_two = node_ids(tmp_path / "parts" / "part-2" / "junit.xml")
+    assert part_one == first
+    assert set(second) < set(part_two)
+    assert len(part_two) == 12
+    assert sorted(node_ids(tmp_path / "all.xml")) == sorted(part_one + part_two)
+    assert len(part_one + part_two) == 14
 
 
 HANGING_PROFILE = """\

@@ -4,9 +4,9 @@ split suite in child processes forked after collection, so N parts pay one start
 QAAGENT_PYTEST_FORK names a JSON file: `folder` (where each part writes `part-<n>/junit.xml`,
 `output.log` and `feed.jsonl`), `labels` (one per part), `parts` (node ids per part, or null)
 and `groups` (node ids that must share a process), and `timeout` (seconds a part may run).
-With `parts`, each child runs its fixed share, and tests collected but listed nowhere go to the
-part with the fewest tests; without, children take whole groups from the parent as they free up
-(work stealing over a pipe). The parent never runs a test: it waits, kills a part that outlives
+With `parts`, each child runs its fixed share, and tests collected but listed nowhere (added
+since qaagent listed them) all go to the part with the fewest tests; without, children take
+whole groups from the parent as they free up (work stealing over a pipe). The parent never runs a test: it waits, kills a part that outlives
 its timeout, writes every part's cases into its own JUnit XML (a killed or crashed part's from
 its feed), `parts.json` with how each part ended, and exits with the worst exit code.
 
@@ -126,11 +126,16 @@ def _parts(session: pytest.Session, spec: dict[str, Any]) -> list[Part]:
     if listed is None:
         return parts
     owner = {node_id: index for index, ids in enumerate(listed) for node_id in ids}
+    unlisted = []
     for item in session.items:
-        index = owner.get(item.nodeid)
-        if index is None:
-            index = min(range(len(parts)), key=lambda number: len(parts[number].items))
-        parts[index].items.append(item)
+        if item.nodeid in owner:
+            parts[owner[item.nodeid]].items.append(item)
+        else:
+            unlisted.append(item)
+    min(parts, key=lambda part: len(part.items)).items.extend(unlisted)
+    order = {id(item): index for index, item in enumerate(session.items)}
+    for part in parts:
+        part.items.sort(key=lambda item: order[id(item)])
     return parts
 
 
