@@ -103,3 +103,21 @@ def test_never_more_shards_than_workers() -> None:
     assert shard_count(8, 2) == 2
     assert shard_count(3, 4) == 3
     assert shard_count("auto", 4) == 4
+
+
+def test_a_forked_suite_is_one_task_with_its_parts_and_time_to_report_a_hung_one() -> None:
+    from qaagent.plan.split import fork_task
+    from qaagent.tools.pytest_fork import FORK_GRACE
+
+    task = make_task("unit", kind="pytest", timeout=60.0)
+    bins = [ids("a", 2), ids("b", 1)]
+    fixed = fork_task(task, bins, None)
+    assert fixed.name == "unit"
+    assert fixed.fork is not None
+    assert fixed.fork.labels == ("unit[shard=1/2]", "unit[shard=2/2]")
+    assert fixed.fork.tests == (tuple(ids("a", 2)), tuple(ids("b", 1)))
+    assert (fixed.fork.timeout, fixed.timeout) == (60.0, 60.0 + FORK_GRACE)
+    stealing = fork_task(task, bins, [ids("a", 2), ids("b", 1)])
+    assert stealing.fork is not None
+    assert stealing.fork.tests is None
+    assert stealing.fork.groups == (tuple(ids("a", 2)), tuple(ids("b", 1)))

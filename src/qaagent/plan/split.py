@@ -15,10 +15,11 @@ import statistics
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from qaagent.model.task import ForkParts, Task
-from qaagent.plan.cost import UNKNOWN_STARTUP_SECONDS, SplitChoice, SplitMode, choose_parts
+from qaagent.plan.cost import UNKNOWN_STARTUP_SECONDS, SplitMode, choose_parts
 from qaagent.plan.tasks import with_worker_slots
 from qaagent.processes.captured import CommandTimedOut, run_captured
 
@@ -371,23 +372,18 @@ def _split_by_node_id(
     known = any(test.node_id in recorded for test in tests)
     if known:
         startup = known_startup_seconds(runs_dir, task.name) or UNKNOWN_STARTUP_SECONDS
-        choice = choose_parts(
-            lambda parts: partition(groups, weights, parts),
-            weights,
-            startup,
-            min(most, cores()),
-            mode,
-        )
+        pack = partial(partition, groups, weights)
+        choice = choose_parts(pack, weights, startup, min(most, cores()), mode)
         plan.choices[task.name] = choice.describe()
+        plan.expected[task.name] = choice.expected[choice.parts]
         if choice.parts < 2:
-            plan.expected[task.name] = choice.expected[1]
             return [task]
         bins = choice.bins
     else:
         bins = partition(groups, weights, most)
         plan.choices[task.name] = f"{len(bins)} parts ({mode}): no recorded durations"
     if mode == "fork":
-        return [_fork_task(task, bins, groups, known, plan, choice if known else None)]
+        return [fork_task(task, bins, None if known else groups)]
     shards = node_id_shards(task, bins, weights, open_last)
     if known:
         for shard, node_ids in zip(shards, bins, strict=True):
@@ -395,30 +391,23 @@ def _split_by_node_id(
     return shards
 
 
-def _fork_task(
-    task: Task,
-    bins: Sequence[Sequence[str]],
-    groups: Sequence[Sequence[str]],
-    fixed: bool,
-    plan: SplitPlan,
-    choice: SplitChoice | None,
+def fork_task(
+    task: Task, bins: Sequence[Sequence[str]], stealing: Sequence[Sequence[str]] | None
 ) -> Task:
     """The suite as one task whose pytest collects once and forks a child per part.
 
-    With recorded durations each part runs a fixed bin; without, the parts take whole groups
-    as they free up. The task's timeout leaves the parent time to kill a part that outlives
-    the suite's own timeout and to report it.
+    Each part runs its bin, or, given the groups to steal, takes whole groups as it frees up.
+    The task's timeout leaves the parent time to kill a part that outlives the suite's own
+    timeout and to report it.
     """
     from qaagent.tools.pytest_fork import FORK_GRACE
 
     labels = tuple(shard_name(task, number, len(bins)) for number in range(1, len(bins) + 1))
     fork = ForkParts(
         labels=labels,
-        tests=tuple(tuple(node_ids) for node_ids in bins) if fixed else None,
-        groups=() if fixed else tuple(tuple(group) for group in groups),
+        tests=tuple(tuple(node_ids) for node_ids in bins) if stealing is None else None,
+        groups=() if stealing is None else tuple(tuple(group) for group in stealing),
         timeout=task.timeout,
     )
-    if choice is not None:
-        plan.expected[task.name] = choice.expected[choice.parts]
     timeout = None if task.timeout is None else task.timeout + FORK_GRACE
     return task.model_copy(update={"fork": fork, "timeout": timeout})
