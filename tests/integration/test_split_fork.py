@@ -12,7 +12,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from qaagent_process import environment
+from qaagent_process import environment, qaagent
 from test_run_all import (
     checked_manifest,
     processes_left,
@@ -101,6 +101,17 @@ def test_a_retry_reruns_only_the_failed_test_and_last_failed_works(forked: Path)
     completed = run_all(forked, "--last-failed")
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert {record.test_id for record in records(run_dirs(forked)[-1])} == {BROKEN}
+
+
+def test_validate_says_which_mode_each_split_suite_uses(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURE, root)
+    forking = qaagent("validate", cwd=root)
+    assert forking.returncode == 0, forking.stderr
+    assert "unit: split, fork mode; 3 parts (fork): no recorded durations" in forking.stdout
+    in_processes(root)
+    separate = qaagent("validate", cwd=root)
+    assert "unit: split, processes mode; 3 parts (processes)" in separate.stdout
 
 
 def test_fixed_parts_run_exactly_their_tests_and_unlisted_ones_join_the_smallest(
