@@ -106,11 +106,15 @@ def pytest_runtestloop(session: pytest.Session) -> object:
     junit = _divert_parent_junit(config, Path(spec["folder"]))
     sys.stdout.flush()
     sys.stderr.flush()
-    if safe:
-        _fork_all(session, parts, groups)
-    else:
-        _spawn_all(config, parts)
-    _supervise(parts, groups, spec.get("timeout"))
+    previous = signal.signal(signal.SIGTERM, lambda *_: _kill_all(parts))
+    try:
+        if safe:
+            _fork_all(session, parts, groups)
+        else:
+            _spawn_all(config, parts)
+        _supervise(parts, groups, spec.get("timeout"))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _finish(session, parts, Path(spec["folder"]), junit)
     return True
 
@@ -207,6 +211,7 @@ def _fork_all(
 def _become_child(session: pytest.Session, part: Part) -> None:
     """A process group of its own, output to the part's log, JUnit and feed of the part."""
     os.setpgid(0, 0)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     log = os.open(part.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     for descriptor in (1, 2, *_saved_terminal(session.config)):
         os.dup2(log, descriptor)
@@ -326,14 +331,17 @@ def _supervise(parts: list[Part], groups: list[list[pytest.Item]] | None, timeou
     pending = list(range(len(groups))) if groups is not None else []
     pending.reverse()
     running = {part.pid: part for part in parts}
-    previous = signal.signal(signal.SIGTERM, lambda *_: _kill_all(running.values()))
     try:
         while running:
             _serve_requests(running.values(), pending)
             _reap(running)
             _kill_late(running.values(), timeout)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    except BaseException:
+        for part in running.values():
+            _kill(part)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(part.pid, 0)
+        raise
 
 
 def _serve_requests(parts: Iterator[Part] | Any, pending: list[int]) -> None:
@@ -387,10 +395,11 @@ def _kill_late(parts: Any, timeout: Any) -> None:
             _kill(part)
 
 
-def _kill_all(parts: Any) -> None:
-    """Every child's process group, then the parent leaves as a stopped process would."""
-    for part in list(parts):
-        _kill(part)
+def _kill_all(parts: list[Part]) -> None:
+    """Every started child's process group, then the parent leaves as a stopped process would."""
+    for part in parts:
+        if part.pid > 0:
+            _kill(part)
     os._exit(128 + signal.SIGTERM)
 
 
