@@ -8,7 +8,7 @@ With `parts`, each child runs its fixed share, and tests collected but listed no
 since qaagent listed them) all go to the part with the fewest tests; without, children take
 whole groups from the parent as they free up (work stealing over a pipe). The parent never runs a test: it waits, kills a part that outlives
 its timeout, writes every part's cases into its own JUnit XML (a killed or crashed part's from
-its feed), `parts.json` with how each part ended, and exits with the worst exit code.
+its feed), `parts.json` with how each part ended, and fails when any part failed.
 
 Forking after collection is unsafe with threads alive in the parent; the parts then start as
 separate pytest processes (each collects again) with the same files. Like `qaagent_pytest`, this
@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,7 +86,7 @@ def _spec() -> dict[str, Any] | None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> object:
-    """In the parent, run the parts in children and wait; in a forked child, run the share."""
+    """Run the parts in children and wait for them; pytest's own loop runs when not asked to."""
     spec = _spec()
     config = session.config
     if spec is None or config.option.collectonly or hasattr(config, "workerinput"):
@@ -326,7 +326,9 @@ def _spawn_all(config: pytest.Config, parts: list[Part]) -> None:
         )
 
 
-def _supervise(parts: list[Part], groups: list[list[pytest.Item]] | None, timeout: Any) -> None:
+def _supervise(
+    parts: list[Part], groups: list[list[pytest.Item]] | None, timeout: float | None
+) -> None:
     """Hand out groups, reap children, and kill a part that outlives its timeout."""
     pending = list(range(len(groups))) if groups is not None else []
     pending.reverse()
@@ -344,7 +346,7 @@ def _supervise(parts: list[Part], groups: list[list[pytest.Item]] | None, timeou
         raise
 
 
-def _serve_requests(parts: Iterator[Part] | Any, pending: list[int]) -> None:
+def _serve_requests(parts: Iterable[Part], pending: list[int]) -> None:
     """Answer each waiting child with its next group's index, or -1 when none is left."""
     asking = {part.requests: part for part in parts if part.requests >= 0}
     if not asking:
@@ -384,13 +386,13 @@ def _reap(running: dict[int, Part]) -> None:
         del running[pid]
 
 
-def _kill_late(parts: Any, timeout: Any) -> None:
+def _kill_late(parts: Iterable[Part], timeout: float | None) -> None:
     """A part past its timeout is killed with its whole process group."""
     if timeout is None:
         return
     now = time.monotonic()
     for part in parts:
-        if part.ending != "timed-out" and now - part.started > float(timeout):
+        if part.ending != "timed-out" and now - part.started > timeout:
             part.ending = "timed-out"
             _kill(part)
 
@@ -410,7 +412,7 @@ def _kill(part: Part) -> None:
 
 
 def _finish(session: pytest.Session, parts: list[Part], folder: Path, junit: str | None) -> None:
-    """The parts' cases in the parent's JUnit XML, `parts.json`, and the worst exit code."""
+    """The parts' cases in the parent's JUnit XML, `parts.json`, failed if any part failed."""
     cases: list[ET.Element] = []
     for part in parts:
         cases += _part_cases(part)
