@@ -23,6 +23,7 @@ from qaagent.commands import (
     run_support,
     runs_cmd,
     schema_cmd,
+    serve_cmd,
     validate_cmd,
     verify_cmd,
 )
@@ -94,6 +95,7 @@ app.command("list", cls=PassThroughCommand)(list_cmd.list_tests)
 app.command("plan")(plan_cmd.plan)
 app.command("merge")(merge_cmd.merge)
 app.add_typer(durations_cmd.app, name="durations")
+app.command("serve")(serve_cmd.serve)
 
 
 def lenient_console() -> None:

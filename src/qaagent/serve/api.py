@@ -1,0 +1,355 @@
+"""The HTTP API under `/api/v1`: queue, follow, cancel and read executions; one WebSocket.
+
+Every answer is JSON, errors included (`{"error": …}`); bad input is a 422 that says what to
+change. With a token, every endpoint and the WebSocket want `Authorization: Bearer <token>`
+(the WebSocket also takes `?token=`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, WebSocket
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from starlette.exceptions import HTTPException
+from starlette.websockets import WebSocketDisconnect
+
+from qaagent import __version__
+from qaagent.serve.eventlog import read_events
+from qaagent.serve.progress import progress_of
+from qaagent.serve.requests import (
+    BatchRequest,
+    ExecutionRequest,
+    ProfileOutsideRoot,
+    resolve_profile,
+)
+from qaagent.serve.service import Service
+from qaagent.serve.states import ACTIVE_STATES, ExecutionState
+from qaagent.serve.stats import queue_stats, system_resources
+from qaagent.serve.store import ExecutionRecord
+
+PREFIX = "/api/v1"
+POLL_SECONDS = 0.2
+RESOURCES_SECONDS = 2.0
+SYSTEM_RESOURCES = "system-resources"
+
+
+class ApiError(HTTPException):
+    """An error answered as `{"error": message}` with its status."""
+
+
+def create_app(service: Service) -> FastAPI:
+    """The FastAPI application over a service; the caller starts and stops the service."""
+    app = FastAPI(title="qaagent serve", version=__version__)
+    app.include_router(_routes(service), prefix=PREFIX)
+    app.add_api_websocket_route("/ws", _websocket(service))
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid_input)
+    return app
+
+
+def _routes(service: Service) -> APIRouter:
+    """Every HTTP endpoint, each behind the token check."""
+    router = APIRouter(dependencies=[Depends(_token_check(service))])
+
+    @router.get("/health")
+    def health() -> dict[str, Any]:
+        """The server is up, and whether it still admits executions."""
+        return {"status": "ok", "version": __version__, "admitting": service.scheduler.admitting}
+
+    @router.post("/executions", status_code=201)
+    def submit(request: ExecutionRequest) -> dict[str, Any]:
+        """Queue one execution."""
+        return _shown(service, _submitted(service, request))
+
+    @router.post("/executions/batch", status_code=201)
+    def submit_batch(batch: BatchRequest) -> dict[str, Any]:
+        """Queue several executions; none is queued when one names a bad profile."""
+        for request in batch.executions:
+            _resolved_or_422(service, request)
+        records = [_submitted(service, request) for request in batch.executions]
+        return {"executions": [_shown(service, record) for record in records]}
+
+    @router.get("/executions/active")
+    def active() -> dict[str, Any]:
+        """Running, then queued executions in the order they will start."""
+        return {"executions": [_shown(service, record) for record in service.store.active()]}
+
+    @router.get("/executions")
+    def search(
+        state: Annotated[list[ExecutionState] | None, Query()] = None,
+        label: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        """The newest executions, by state and label."""
+        records = service.store.search(state or (), label, limit)
+        return {"executions": [_shown(service, record) for record in records]}
+
+    @router.get("/executions/{execution_id}")
+    def execution(execution_id: str) -> dict[str, Any]:
+        """One execution: its state, counts and times."""
+        return _shown(service, _record(service, execution_id))
+
+    @router.delete("/executions/{execution_id}")
+    def cancel(execution_id: str) -> dict[str, Any]:
+        """Cancel a queued execution, or stop a running one and keep its evidence."""
+        _record(service, execution_id)
+        record = service.scheduler.cancel(execution_id)
+        return _shown(service, _record(service, execution_id) if record is None else record)
+
+    @router.get("/executions/{execution_id}/progress")
+    def progress(execution_id: str) -> dict[str, Any]:
+        """Percent done, tests done and expected, and an ETA, from the events so far."""
+        _record(service, execution_id)
+        events = read_events(service.scheduler.files(execution_id).events)
+        return progress_of(events, datetime.now(UTC)).as_json()
+
+    @router.get("/executions/{execution_id}/results")
+    def results(execution_id: str) -> Any:
+        """The run's summary.json, once the run wrote it."""
+        summary = _run_dir(service, execution_id) / "reports" / "summary.json"
+        if not summary.is_file():
+            raise ApiError(404, f"execution {execution_id} has no summary.json (yet).")
+        return json.loads(summary.read_text(encoding="utf-8"))
+
+    @router.get("/executions/{execution_id}/files/{path:path}")
+    def file(execution_id: str, path: str) -> FileResponse:
+        """A file of the run folder; nothing outside it, symlinks out included."""
+        run_dir = _run_dir(service, execution_id).resolve()
+        target = (run_dir / path).resolve()
+        if not target.is_relative_to(run_dir) or not target.is_file():
+            raise ApiError(404, f"{path!r} is not a file of execution {execution_id}'s run folder.")
+        return FileResponse(target)
+
+    @router.get("/executions/{execution_id}/events")
+    def events(
+        execution_id: str,
+        request: Request,
+        last_event_id: Annotated[int | None, Header()] = None,
+    ) -> StreamingResponse:
+        """The execution's events as Server-Sent Events, after `Last-Event-ID` when given."""
+        _record(service, execution_id)
+        stream = _event_stream(service, execution_id, last_event_id or 0, request)
+        return StreamingResponse(stream, media_type="text/event-stream")
+
+    @router.get("/queue/stats")
+    def stats() -> dict[str, Any]:
+        """Executions per state, wait and run times, throughput."""
+        return queue_stats(service.store.all_rows())
+
+    @router.get("/system/resources")
+    def resources() -> dict[str, Any]:
+        """CPU, memory, load, and each running execution's resident memory."""
+        return system_resources(service.scheduler.tree_rss())
+
+    return router
+
+
+def _submitted(service: Service, request: ExecutionRequest) -> ExecutionRecord:
+    """Queue the request, or answer 422 naming the profile outside the root."""
+    try:
+        return service.submit(request)
+    except ProfileOutsideRoot as error:
+        raise ApiError(422, str(error)) from None
+
+
+def _resolved_or_422(service: Service, request: ExecutionRequest) -> None:
+    """422 unless the request's profile is a file under the root."""
+    try:
+        resolve_profile(service.settings.root, request.profile)
+    except ProfileOutsideRoot as error:
+        raise ApiError(422, str(error)) from None
+
+
+def _record(service: Service, execution_id: str) -> ExecutionRecord:
+    """The execution, or 404."""
+    record = service.store.get(execution_id)
+    if record is None:
+        raise ApiError(404, f"no execution {execution_id!r}; list them at {PREFIX}/executions.")
+    return record
+
+
+def _run_dir(service: Service, execution_id: str) -> Path:
+    """The execution's run folder, or 404 while it has none."""
+    record = _record(service, execution_id)
+    if record.run_dir is None:
+        raise ApiError(404, f"execution {execution_id} has no run folder (yet).")
+    return Path(record.run_dir)
+
+
+def _shown(service: Service, record: ExecutionRecord) -> dict[str, Any]:
+    """An execution as the API shows it."""
+    request = record.request["execution"]
+    return {
+        "id": record.id,
+        "state": record.state.value,
+        "profile": request["profile"],
+        "priority": record.priority,
+        "labels": record.labels,
+        "counts": record.counts,
+        "exit_code": record.exit_code,
+        "error": record.error,
+        "run_dir": record.run_dir,
+        "created": _stamp(record.created),
+        "started": _stamp(record.started),
+        "finished": _stamp(record.finished),
+        "wait_seconds": _between(record.created, record.started),
+        "run_seconds": _between(record.started, record.finished),
+        "requeued": record.requeued,
+        "request": request,
+    }
+
+
+def _stamp(moment: float | None) -> str | None:
+    """A Unix time as ISO 8601 in UTC."""
+    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat()
+
+
+def _between(start: float | None, end: float | None) -> float | None:
+    """Seconds from start to end, when both are known."""
+    return None if start is None or end is None else round(end - start, 3)
+
+
+async def _event_stream(
+    service: Service, execution_id: str, after: int, request: Request
+) -> AsyncIterator[str]:
+    """SSE frames of new events until the execution ended and its last event was sent."""
+    path = service.scheduler.files(execution_id).events
+    while not service.closing.is_set() and not await request.is_disconnected():
+        over = _ended(service, execution_id)
+        for event in read_events(path, after):
+            after = event["seq"]
+            yield f"id: {after}\nevent: {event['kind']}\ndata: {json.dumps(event)}\n\n"
+        if over:
+            return
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def _ended(service: Service, execution_id: str) -> bool:
+    """The execution is over (or gone), so no event will be added."""
+    record = service.store.get(execution_id)
+    return record is None or record.state not in ACTIVE_STATES
+
+
+def _token_check(service: Service) -> Any:
+    """A dependency that answers 401 unless the request carries the server's token."""
+
+    def check(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not _authorized(service, authorization):
+            raise ApiError(401, _UNAUTHORIZED)
+
+    return check
+
+
+_UNAUTHORIZED = (
+    "this server wants its token: send 'Authorization: Bearer <token>' (the token is "
+    "$QAAGENT_SERVE_TOKEN, or the one qaagent serve printed when it started)."
+)
+
+
+def _authorized(
+    service: Service, authorization: str | None, query_token: str | None = None
+) -> bool:
+    """Whether the bearer token (or the WebSocket's `?token=`) matches; always without one."""
+    expected = service.settings.token
+    if expected is None:
+        return True
+    given = query_token
+    if authorization is not None and authorization.lower().startswith("bearer "):
+        given = authorization[len("bearer ") :].strip()
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+def _websocket(service: Service) -> Any:
+    """The `/ws` endpoint: subscribe to executions' events and to the system's resources."""
+
+    async def endpoint(websocket: WebSocket) -> None:
+        query_token = websocket.query_params.get("token")
+        if not _authorized(service, websocket.headers.get("authorization"), query_token):
+            await _deny(websocket)
+            return
+        await websocket.accept()
+        subscriptions: dict[str, int] = {}
+        reader = asyncio.create_task(_read_subscriptions(websocket, subscriptions))
+        try:
+            await _send_subscribed(service, websocket, subscriptions, reader)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
+                await reader
+
+    return endpoint
+
+
+async def _deny(websocket: WebSocket) -> None:
+    """Refuse the handshake with the 401 JSON, or close it where the server cannot send one."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(JSONResponse({"error": _UNAUTHORIZED}, 401))
+    else:
+        await websocket.close(code=1008, reason="unauthorized")
+
+
+async def _read_subscriptions(websocket: WebSocket, subscriptions: dict[str, int]) -> None:
+    """Apply `{"subscribe": id}` and `{"unsubscribe": id}` messages as they come."""
+    while True:
+        message = await websocket.receive_json()
+        if not isinstance(message, dict):
+            await websocket.send_json({"error": 'send {"subscribe": ID} or {"unsubscribe": ID}'})
+            continue
+        if isinstance(message.get("subscribe"), str):
+            subscriptions.setdefault(message["subscribe"], 0)
+        elif isinstance(message.get("unsubscribe"), str):
+            subscriptions.pop(message["unsubscribe"], None)
+        else:
+            await websocket.send_json({"error": 'send {"subscribe": ID} or {"unsubscribe": ID}'})
+
+
+async def _send_subscribed(
+    service: Service,
+    websocket: WebSocket,
+    subscriptions: dict[str, int],
+    reader: asyncio.Task[None],
+) -> None:
+    """Send new events of each subscribed execution and the resources every few seconds."""
+    last_resources = 0.0
+    loop = asyncio.get_running_loop()
+    while not reader.done() and not service.closing.is_set():
+        for key, after in list(subscriptions.items()):
+            if key == SYSTEM_RESOURCES:
+                continue
+            for event in read_events(service.scheduler.files(key).events, after):
+                subscriptions[key] = event["seq"]
+                await websocket.send_json({**event, "execution": key})
+        if SYSTEM_RESOURCES in subscriptions and loop.time() - last_resources > RESOURCES_SECONDS:
+            last_resources = loop.time()
+            resources = system_resources(service.scheduler.tree_rss())
+            await websocket.send_json({"kind": SYSTEM_RESOURCES, **resources})
+        await asyncio.sleep(POLL_SECONDS)
+    if reader.done() and reader.exception() is not None:
+        raise WebSocketDisconnect
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    """Errors as `{"error": message}`."""
+    assert isinstance(error, HTTPException)
+    return JSONResponse({"error": error.detail}, status_code=error.status_code)
+
+
+async def _invalid_input(request: Request, error: Exception) -> JSONResponse:
+    """Bad input as a 422 naming each field and what is wrong with it."""
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+        for problem in error.errors()
+    ]
+    return JSONResponse({"error": "; ".join(problems), "detail": problems}, status_code=422)
