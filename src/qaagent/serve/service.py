@@ -55,7 +55,9 @@ class Service:
         """Queue one execution of a profile under the root; ValueError naming a profile outside."""
         profile = resolve_profile(self.settings.root, request.profile)
         stored = {"execution": request.model_dump(mode="json"), "profile_path": str(profile)}
-        return self.store.add(stored, request.priority_value(), request.labels)
+        return self.store.add(
+            stored, request.priority_value(), request.labels, request.requeue_interrupted
+        )
 
     def stop(self) -> None:
         """Drain the running executions, close the live streams and the queue."""

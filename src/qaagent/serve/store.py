@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS executions (
     exit_code INTEGER,
     error TEXT,
     counts TEXT,
+    requeue_interrupted INTEGER NOT NULL DEFAULT 0,
     requeued INTEGER NOT NULL DEFAULT 0,
     cancel_requested INTEGER NOT NULL DEFAULT 0
 );
@@ -60,6 +61,7 @@ class ExecutionRecord:
     exit_code: int | None
     error: str | None
     counts: dict[str, int] | None
+    requeue_interrupted: bool
     requeued: bool
     cancel_requested: bool
 
@@ -80,6 +82,7 @@ class ExecutionRecord:
             exit_code=row["exit_code"],
             error=row["error"],
             counts=json.loads(row["counts"]) if row["counts"] else None,
+            requeue_interrupted=bool(row["requeue_interrupted"]),
             requeued=bool(row["requeued"]),
             cancel_requested=bool(row["cancel_requested"]),
         )
@@ -102,12 +105,19 @@ class QueueStore:
         with self._lock:
             self._db.close()
 
-    def add(self, request: dict[str, Any], priority: int, labels: Sequence[str]) -> ExecutionRecord:
+    def add(
+        self,
+        request: dict[str, Any],
+        priority: int,
+        labels: Sequence[str],
+        requeue_interrupted: bool = False,
+    ) -> ExecutionRecord:
         """Queue an execution; it is on disk when this returns."""
         execution_id = uuid.uuid4().hex[:12]
         rows = self._run(
-            "INSERT INTO executions (id, state, priority, request, labels, created) "
-            "VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+            "INSERT INTO executions "
+            "(id, state, priority, request, labels, created, requeue_interrupted) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
                 execution_id,
                 ExecutionState.queued,
@@ -115,6 +125,7 @@ class QueueStore:
                 json.dumps(request),
                 json.dumps(list(labels)),
                 time.time(),
+                requeue_interrupted,
             ),
         )
         return rows[0]
@@ -163,8 +174,7 @@ class QueueStore:
         )
         recovered = []
         for record in rows:
-            again = bool(record.request.get("requeue_interrupted")) and not record.requeued
-            if again:
+            if record.requeue_interrupted and not record.requeued:
                 self._run(
                     "UPDATE executions SET state = ?, requeued = 1, lease_owner = NULL, "
                     "lease_expires = NULL, started = NULL WHERE id = ? AND state = ?",
