@@ -257,6 +257,19 @@ def test_cancelling_a_running_execution_leaves_an_interrupted_bundle_and_no_proc
     assert server.execution(waiting["id"])["run_dir"] is None
 
 
+def test_an_execution_over_its_memory_limit_is_killed_and_names_the_limit(
+    root: Path, server: Server
+) -> None:
+    limits = {"memory_mb": 1, "cpu_percent": 50}
+    queued = server.submit("slow.yaml", configuration={"resource_limits": limits})
+
+    ended = server.wait_for(queued["id"], "error")
+
+    assert "resource_limits.memory_mb of 1" in ended["error"]
+    assert "cpu_percent 50.0 is advisory" in ended["notes"][0]
+    assert processes_left(root, seconds=10) == []
+
+
 def test_a_killed_server_keeps_its_queue_and_marks_the_running_execution_interrupted(
     root: Path,
 ) -> None:

@@ -205,7 +205,16 @@ def _shown(service: Service, record: ExecutionRecord) -> dict[str, Any]:
         "run_seconds": _between(record.started, record.finished),
         "requeued": record.requeued,
         "request": request,
+        "notes": _notes(request),
     }
+
+
+def _notes(request: dict[str, Any]) -> list[str]:
+    """What the client should know about how its request is carried out."""
+    cpu = request["configuration"]["resource_limits"].get("cpu_percent")
+    if cpu is None:
+        return []
+    return [f"resource_limits.cpu_percent {cpu} is advisory: qaagent does not enforce it."]
 
 
 def _stamp(moment: float | None) -> str | None:
