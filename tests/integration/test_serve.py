@@ -341,6 +341,42 @@ def test_a_server_bound_beyond_loopback_wants_its_token_everywhere(root: Path) -
     assert websocket_status == 401
 
 
+def test_a_batch_waits_most_urgent_first_behind_the_running_execution(
+    root: Path, server: Server
+) -> None:
+    running = server.submit("slow.yaml")
+    server.wait_until_testing(running["id"])
+    batch = httpx.post(
+        f"{server.url}/api/v1/executions/batch",
+        json={
+            "executions": [
+                {"profile": "quick.yaml", "priority": "low"},
+                {"profile": "quick.yaml", "priority": "critical"},
+                {"profile": "quick.yaml", "priority": 60},
+            ]
+        },
+        timeout=10,
+    )
+    low, critical, sixty = (item["id"] for item in batch.json()["executions"])
+
+    shown = server.get("/executions/active").json()["executions"]
+    active = [item["id"] for item in shown]
+    for execution_id in (low, critical, sixty, running["id"]):
+        httpx.delete(f"{server.url}/api/v1/executions/{execution_id}")
+    server.wait_for(running["id"], "cancelled")
+
+    assert batch.status_code == 201
+    assert active == [running["id"], critical, sixty, low], shown
+
+
+def test_a_second_server_on_the_same_data_folder_is_refused(root: Path, server: Server) -> None:
+    second = qaagent("serve", "--root", str(root), "--port", str(free_port()), cwd=root.parent)
+
+    assert second.returncode == 2
+    assert "another qaagent serve uses the data folder" in second.stderr
+    assert "Traceback" not in second.stderr
+
+
 def test_a_profile_outside_the_root_and_a_bad_priority_are_422_naming_them(
     root: Path, server: Server
 ) -> None:
@@ -354,10 +390,16 @@ def test_a_profile_outside_the_root_and_a_bad_priority_are_422_naming_them(
         timeout=10,
     )
     unknown = server.get("/executions/nope")
+    half_bad_batch = httpx.post(
+        f"{server.url}/api/v1/executions/batch",
+        json={"executions": [{"profile": "quick.yaml"}, {"profile": "/etc/passwd"}]},
+        timeout=10,
+    )
 
     assert outside.status_code == 422
     assert "'../outside.yaml'" in outside.json()["error"]
     assert "outside the server's root" in outside.json()["error"]
     assert bad_priority.status_code == 422 and "priority" in bad_priority.json()["error"]
     assert unknown.status_code == 404 and "nope" in unknown.json()["error"]
+    assert half_bad_batch.status_code == 422 and "/etc/passwd" in half_bad_batch.json()["error"]
     assert server.get("/executions").json()["executions"] == []

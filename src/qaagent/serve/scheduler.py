@@ -22,6 +22,7 @@ from typing import Any
 
 import psutil
 
+from qaagent.logging import get_logger
 from qaagent.processes.child import Child
 from qaagent.processes.watchdog import ProcessGuard
 from qaagent.serve.eventlog import read_events
@@ -29,6 +30,7 @@ from qaagent.serve.requests import CRITICAL, ExecutionRequest, run_all_argv
 from qaagent.serve.states import ExecutionState, state_of_exit
 from qaagent.serve.store import ExecutionRecord, QueueStore
 
+LOGGER = get_logger(__name__)
 ROUND_SECONDS = 0.2
 LEASE_SECONDS = 30.0
 ESCALATE_SECONDS = 2.0
@@ -145,7 +147,10 @@ class Scheduler:
     def _loop(self) -> None:
         """Rounds until stopped; a failing round never stops the scheduler."""
         while not self._stop.is_set():
-            self._round()
+            try:
+                self._round()
+            except Exception:
+                LOGGER.exception("a scheduling round failed; the next one follows")
             self._stop.wait(ROUND_SECONDS)
 
     def _round(self) -> None:
@@ -157,17 +162,14 @@ class Scheduler:
         with self._lock:
             for running in list(self.running.values()):
                 self._look_after(running)
-        while self.admitting and self._may_start_another():
-            record = self.store.claim(self.owner, LEASE_SECONDS, self._min_priority())
+        while self.admitting and len(self.running) < self.max_executions:
+            floor = self.admissible_priority()
+            record = None if floor is None else self.store.claim(self.owner, LEASE_SECONDS, floor)
             if record is None:
                 return
             self._launch(record)
 
-    def _may_start_another(self) -> bool:
-        """Room for one more, and the machine not too busy for anything but a critical one."""
-        return len(self.running) < self.max_executions and self._min_priority() is not None
-
-    def _min_priority(self) -> int | None:
+    def admissible_priority(self) -> int | None:
         """Lowest priority that may start now: -1 for any, critical only, or None for none."""
         if not self.running:
             return -1
@@ -209,7 +211,7 @@ class Scheduler:
             return
         if running.stop_asked is None:
             self._enforce_memory(running)
-            if self.store_cancel_requested(running.record.id):
+            if self._cancel_requested(running.record.id):
                 running.stop_asked = time.monotonic()
                 running.interrupts = 1
                 running.child.interrupt()
@@ -222,7 +224,7 @@ class Scheduler:
             running.ended = True
             threading.Thread(target=running.child.end, daemon=True).start()
 
-    def store_cancel_requested(self, execution_id: str) -> bool:
+    def _cancel_requested(self, execution_id: str) -> bool:
         """Whether a client asked to cancel this execution (through another worker, say)."""
         record = self.store.get(execution_id)
         return record is not None and record.cancel_requested
@@ -252,7 +254,7 @@ class Scheduler:
             running.child.end()
         execution_id = running.record.id
         run_dir = self._note_run_dir(execution_id)
-        state = state_of_exit(exit_code, self.store_cancel_requested(execution_id))
+        state = state_of_exit(exit_code, self._cancel_requested(execution_id))
         error = running.note
         if running.over_limit is not None:
             state, error = ExecutionState.error, running.over_limit
