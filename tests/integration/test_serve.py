@@ -290,7 +290,7 @@ def test_a_killed_server_keeps_its_queue_and_marks_the_running_execution_interru
         assert second.process.wait(WAIT_SECONDS) == 0
 
     assert [execution["counts"]["failed"] for execution in ended] == [1, 1]
-    assert interrupted["state"] == "interrupted"
+    assert interrupted["state"] == "interrupted", interrupted
     manifest = json.loads((Path(interrupted["run_dir"]) / "manifest.json").read_text())
     assert manifest["status"] == "interrupted"
 

@@ -19,7 +19,10 @@ class Child:
     """A command in a session of its own whose whole tree is watched by the guard.
 
     Unlike `run_process`, nothing waits on it: the starter asks whether it ended, signals it
-    and ends its tree when it chooses, so that one thread can look after many children.
+    and ends its tree when it chooses, so that one thread can look after many children. Only
+    the command itself is handed to the watchdog, not the groups of its descendants: should
+    the starter die, the command (a qaagent of its own) is stopped first and ends its tree its
+    own way, keeping its evidence.
     """
 
     def __init__(self, tree: ProcessTree) -> None:
@@ -45,7 +48,6 @@ class Child:
 
     def exit_code(self) -> int | None:
         """The command's exit code once it ended (a signal's death as 128 + its number)."""
-        self._tree.track()
         code = self._tree.process.poll()
         if code is None:
             return None
