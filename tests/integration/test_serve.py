@@ -323,6 +323,8 @@ def test_a_server_bound_beyond_loopback_wants_its_token_everywhere(root: Path) -
     try:
         refused = httpx.get(f"{server.url}/api/v1/health")
         accepted = server.get("/health")
+        schema_refused = httpx.get(f"{server.url}/openapi.json")
+        schema = httpx.get(f"{server.url}/openapi.json", headers=server.headers)
 
         async def refused_websocket() -> int:
             with pytest.raises(websockets.InvalidStatus) as error:
@@ -338,6 +340,8 @@ def test_a_server_bound_beyond_loopback_wants_its_token_everywhere(root: Path) -
     assert refused.status_code == 401
     assert "Authorization: Bearer" in refused.json()["error"]
     assert accepted.status_code == 200
+    assert schema_refused.status_code == 401
+    assert "/api/v1/executions" in schema.json()["paths"]
     assert websocket_status == 401
 
 

@@ -11,12 +11,12 @@ import asyncio
 import contextlib
 import hmac
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, WebSocket
+from fastapi import APIRouter, FastAPI, Header, Query, Request, Response, WebSocket
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
@@ -49,6 +49,7 @@ class ApiError(HTTPException):
 def create_app(service: Service) -> FastAPI:
     """The FastAPI application over a service; the caller starts and stops the service."""
     app = FastAPI(title="qaagent serve", version=__version__)
+    app.middleware("http")(_token_check(service))
     app.include_router(_routes(service), prefix=PREFIX)
     app.add_api_websocket_route("/ws", _websocket(service))
     app.add_exception_handler(HTTPException, _http_error)
@@ -57,8 +58,8 @@ def create_app(service: Service) -> FastAPI:
 
 
 def _routes(service: Service) -> APIRouter:
-    """Every HTTP endpoint, each behind the token check."""
-    router = APIRouter(dependencies=[Depends(_token_check(service))])
+    """Every HTTP endpoint of the API."""
+    router = APIRouter()
 
     @router.get("/health")
     def health() -> dict[str, Any]:
@@ -249,11 +250,14 @@ def _ended(service: Service, execution_id: str) -> bool:
 
 
 def _token_check(service: Service) -> Any:
-    """A dependency that answers 401 unless the request carries the server's token."""
+    """Middleware that answers 401 to any HTTP request, the OpenAPI one too, without the token."""
 
-    def check(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not _authorized(service, authorization):
-            raise ApiError(401, _UNAUTHORIZED)
+    async def check(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if not _authorized(service, request.headers.get("authorization")):
+            return JSONResponse({"error": _UNAUTHORIZED}, status_code=401)
+        return await call_next(request)
 
     return check
 
