@@ -373,12 +373,18 @@ def test_a_batch_waits_most_urgent_first_behind_the_running_execution(
     assert active == [running["id"], critical, sixty, low], shown
 
 
-def test_a_second_server_on_the_same_data_folder_is_refused(root: Path, server: Server) -> None:
-    second = qaagent("serve", "--root", str(root), "--port", str(free_port()), cwd=root.parent)
+def test_a_second_server_on_the_same_data_folder_or_port_is_refused(
+    root: Path, server: Server
+) -> None:
+    same_data = qaagent("serve", "--root", str(root), "--port", str(free_port()), cwd=root.parent)
+    port = server.url.rsplit(":", 1)[1]
+    same_port = qaagent("serve", "--root", str(root), "--data", "other", "--port", port, cwd=root)
 
-    assert second.returncode == 2
-    assert "another qaagent serve uses the data folder" in second.stderr
-    assert "Traceback" not in second.stderr
+    assert same_data.returncode == 2
+    assert "another qaagent serve uses the data folder" in same_data.stderr
+    assert same_port.returncode == 2
+    assert f"--port {port}: cannot listen there" in same_port.stderr
+    assert "Traceback" not in same_data.stderr + same_port.stderr
 
 
 def test_a_profile_outside_the_root_and_a_bad_priority_are_422_naming_them(

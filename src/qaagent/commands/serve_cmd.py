@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -51,7 +52,7 @@ def serve(
         import uvicorn
 
         from qaagent.serve.api import create_app
-        from qaagent.serve.server import DrainingServer
+        from qaagent.serve.server import DrainingServer, listening_socket
     except ImportError as error:
         raise UsageError(
             f"qaagent serve needs its extra ({error.name} is missing): "
@@ -62,22 +63,19 @@ def serve(
 
     settings = serve_settings(host, root, data, max_executions, drain_timeout)
     guard = ProcessGuard()
-    guard.start()
-    service = Service(settings, guard)
-    try:
-        service.start()
-        config = uvicorn.Config(
-            create_app(service),
-            host=host,
-            port=port,
-            log_level="warning",
-            timeout_graceful_shutdown=5,
-        )
-        typer.echo(f"qaagent serve: http://{_shown_host(host)}:{port}/api/v1", err=True)
-        DrainingServer(config, service).run()
-    finally:
-        service.close()
-        guard.close()
+    with contextlib.closing(listening_socket(host, port)) as sock:
+        service = Service(settings, guard)
+        try:
+            service.start()
+            config = uvicorn.Config(
+                create_app(service), log_level="warning", timeout_graceful_shutdown=5
+            )
+            bound = sock.getsockname()[1]
+            typer.echo(f"qaagent serve: http://{_shown_host(host)}:{bound}/api/v1", err=True)
+            DrainingServer(config, service).run(sockets=[sock])
+        finally:
+            service.close()
+            guard.close()
 
 
 def serve_settings(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from types import FrameType
 
 import uvicorn
 
+from qaagent.errors import UsageError
 from qaagent.serve.service import Service
 
 
@@ -35,3 +37,22 @@ class DrainingServer(uvicorn.Server):
         """Let the service finish its executions, then let uvicorn shut down."""
         self.service.stop()
         self.should_exit = True
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to the address, or a usage error saying why it cannot be."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as error:
+        raise UsageError(f"--host {host}: not an address to listen on ({error}).") from None
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise UsageError(
+            f"--host {host} --port {port}: cannot listen there ({error.strerror}); "
+            "choose another port, or stop what uses it."
+        ) from None
+    return sock
