@@ -221,6 +221,9 @@ def test_an_execution_followed_over_the_websocket_with_the_resources(
         events: list[dict[str, Any]] = []
         resources: list[dict[str, Any]] = []
         async with websockets.connect(url) as socket_:
+            await socket_.send(json.dumps({"subscribe": "nope"}))
+            refusal = json.loads(await asyncio.wait_for(socket_.recv(), WAIT_SECONDS))
+            assert refusal == {"error": "no execution 'nope' to subscribe to"}
             await socket_.send(json.dumps({"subscribe": queued["id"]}))
             await socket_.send(json.dumps({"subscribe": "system-resources"}))
             while not events or events[-1]["kind"] != "run-finished" or not resources:

@@ -291,7 +291,7 @@ def _websocket(service: Service) -> Any:
             return
         await websocket.accept()
         subscriptions: dict[str, int] = {}
-        reader = asyncio.create_task(_read_subscriptions(websocket, subscriptions))
+        reader = asyncio.create_task(_read_subscriptions(service, websocket, subscriptions))
         try:
             await _send_subscribed(service, websocket, subscriptions, reader)
         except WebSocketDisconnect:
@@ -312,15 +312,20 @@ async def _deny(websocket: WebSocket) -> None:
         await websocket.close(code=1008, reason="unauthorized")
 
 
-async def _read_subscriptions(websocket: WebSocket, subscriptions: dict[str, int]) -> None:
+async def _read_subscriptions(
+    service: Service, websocket: WebSocket, subscriptions: dict[str, int]
+) -> None:
     """Apply `{"subscribe": id}` and `{"unsubscribe": id}` messages as they come."""
     while True:
         message = await websocket.receive_json()
         if not isinstance(message, dict):
             await websocket.send_json({"error": 'send {"subscribe": ID} or {"unsubscribe": ID}'})
             continue
-        if isinstance(message.get("subscribe"), str):
-            subscriptions.setdefault(message["subscribe"], 0)
+        wanted = message.get("subscribe")
+        if wanted != SYSTEM_RESOURCES and isinstance(wanted, str) and not service.store.get(wanted):
+            await websocket.send_json({"error": f"no execution {wanted!r} to subscribe to"})
+        elif isinstance(wanted, str):
+            subscriptions.setdefault(wanted, 0)
         elif isinstance(message.get("unsubscribe"), str):
             subscriptions.pop(message["unsubscribe"], None)
         else:

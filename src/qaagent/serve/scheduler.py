@@ -60,6 +60,13 @@ class Running:
     over_limit: str | None = None
     ended: bool = False
 
+    def ask_to_stop(self) -> None:
+        """SIGINT once, as Ctrl-C: the run stops its tests and writes its evidence."""
+        if self.stop_asked is None:
+            self.stop_asked = time.monotonic()
+            self.interrupts = 1
+            self.child.interrupt()
+
 
 @dataclass
 class ExecutionFiles:
@@ -116,10 +123,7 @@ class Scheduler:
         with self._lock:
             for running in self.running.values():
                 running.note = "the server stopped before it finished"
-                if running.stop_asked is None:
-                    running.stop_asked = time.monotonic()
-                    running.child.interrupt()
-                    running.interrupts = 1
+                running.ask_to_stop()
         limit = time.monotonic() + DRAIN_END_SECONDS
         while self.running and time.monotonic() < limit:
             time.sleep(ROUND_SECONDS)
@@ -132,10 +136,8 @@ class Scheduler:
         record = self.store.cancel(execution_id)
         with self._lock:
             running = self.running.get(execution_id)
-            if running is not None and running.stop_asked is None:
-                running.stop_asked = time.monotonic()
-                running.interrupts = 1
-                running.child.interrupt()
+            if running is not None:
+                running.ask_to_stop()
         return record
 
     def tree_rss(self) -> dict[str, int]:
@@ -212,9 +214,7 @@ class Scheduler:
         if running.stop_asked is None:
             self._enforce_memory(running)
             if self._cancel_requested(running.record.id):
-                running.stop_asked = time.monotonic()
-                running.interrupts = 1
-                running.child.interrupt()
+                running.ask_to_stop()
             return
         waited = time.monotonic() - running.stop_asked
         if running.interrupts == 1 and waited > ESCALATE_SECONDS:
