@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from qaagent.processes.watchdog import read_registrations
+import signal
+
+import pytest
+
+from qaagent.processes import watchdog
+from qaagent.processes.watchdog import read_registrations, signal_all
 
 
 def test_released_commands_are_forgotten_and_the_rest_kept() -> None:
@@ -18,3 +23,18 @@ def test_a_line_cut_off_by_a_dying_writer_is_ignored() -> None:
 def test_nothing_registered_means_nothing_to_end() -> None:
     assert read_registrations([]) == {}
     assert read_registrations([b"+ 1 x\n", b"- 1 x\n"]) == {}
+
+
+def test_a_tagged_process_in_a_signalled_group_gets_the_signal_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[tuple[str, int]] = []
+    groups = {500: 500, 501: 500, 702: 702}
+    monkeypatch.setattr(watchdog, "tagged_pids", lambda tokens, exclude: [500, 501, 702])
+    monkeypatch.setattr(watchdog.os, "getpgid", groups.__getitem__)
+    monkeypatch.setattr(watchdog.os, "killpg", lambda group, signum: sent.append(("group", group)))
+    monkeypatch.setattr(watchdog.os, "kill", lambda pid, signum: sent.append(("pid", pid)))
+
+    signal_all({"token": 500}, signal.SIGTERM)
+
+    assert sent == [("group", 500), ("pid", 702)]

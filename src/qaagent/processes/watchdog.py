@@ -127,13 +127,19 @@ def end_all(watched: Mapping[str, int]) -> None:
 
 
 def signal_all(watched: Mapping[str, int], signum: int) -> None:
-    """Signal each watched process group and every process carrying a watched token."""
-    for group in set(watched.values()):
+    """Signal each watched process group and every process carrying a watched token, once.
+
+    A tagged process inside a signalled group already has the signal: a second SIGTERM would
+    be a qaagent's second Ctrl-C, the stop at once that a first one avoids.
+    """
+    groups = set(watched.values())
+    for group in groups:
         with contextlib.suppress(OSError):
             os.killpg(group, signum)
     for pid in tagged_pids(watched, exclude={os.getpid()}):
         with contextlib.suppress(OSError):
-            os.kill(pid, signum)
+            if os.getpgid(pid) not in groups:
+                os.kill(pid, signum)
 
 
 def any_left(watched: Mapping[str, int]) -> bool:
