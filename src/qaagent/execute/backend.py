@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import threading
 from collections import Counter
@@ -141,8 +142,7 @@ class LocalBackend:
             if not self._accepting:
                 handle.cancel()
                 return handle
-            self._queue.append(_Queued((-priority, next(self._sequence)), handle, on_event))
-            self._queue.sort()
+            bisect.insort(self._queue, _Queued((-priority, next(self._sequence)), handle, on_event))
             self._dispatch()
         return handle
 
@@ -161,12 +161,13 @@ class LocalBackend:
 
     def _dispatch(self) -> None:
         """Start queued tasks that can run now; the caller holds the lock."""
-        for queued in list(self._queue):
-            if not self._free_workers:
-                return
+        index = 0
+        while self._free_workers and index < len(self._queue):
+            queued = self._queue[index]
             if not self._pool_has_room(queued.handle.task.pool):
+                index += 1
                 continue
-            self._queue.remove(queued)
+            del self._queue[index]
             if not queued.handle.future.set_running_or_notify_cancel():
                 continue
             worker = self._free_workers.pop(0)

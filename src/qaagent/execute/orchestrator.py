@@ -7,7 +7,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -150,6 +150,8 @@ class RunOrchestrator:
         self._events: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self._lock = threading.RLock()
         self._handles: list[TaskHandle] = []
+        self._unfinished = 0
+        self._all_done = threading.Event()
         self._backend: Backend | None = None
         self._interrupt_requested = False
         self._hard_requested = False
@@ -219,9 +221,18 @@ class RunOrchestrator:
         """
         with self._lock:
             self._handles.append(handle)
+            self._unfinished += 1
             stopped = self.stop_reason is not None
+        handle.future.add_done_callback(self._task_done)
         if stopped:
             handle.cancel()
+
+    def _task_done(self, _future: Future[TaskResult]) -> None:
+        """Count a task off; the wait loop wakes at once when the last one is done."""
+        with self._lock:
+            self._unfinished -= 1
+            if self._unfinished == 0:
+                self._all_done.set()
 
     def request_interrupt(self, hard: bool = False) -> None:
         """Ctrl-C, SIGTERM or SIGHUP: safe in a signal handler; the wait loop does the stopping.
@@ -236,12 +247,13 @@ class RunOrchestrator:
             kill_process_trees()
 
     def _wait_all(self) -> bool:
-        """Wait for every task, stopping them when asked; whether a hard interrupt ended it."""
+        """Wait for every task, stopping them when asked; whether a hard interrupt ended it.
+
+        The loop wakes every poll interval and when the last task ends, never once per task,
+        so its cost does not grow with the tasks.
+        """
         deadline = time.monotonic() + self.options.run_timeout if self.options.run_timeout else None
-        while True:
-            pending = [handle.future for handle in self._handles if not handle.future.done()]
-            if not pending:
-                return False
+        while self._unfinished > 0:
             if self._hard_requested:
                 return True
             self._drain_events()
@@ -250,7 +262,8 @@ class RunOrchestrator:
                 self.stop(StopReason.interrupted)
             if deadline is not None and time.monotonic() >= deadline and self.stop_reason is None:
                 self.stop(StopReason.run_timeout)
-            wait(pending, timeout=POLL_INTERVAL, return_when=FIRST_COMPLETED)
+            self._all_done.wait(POLL_INTERVAL)
+        return False
 
     def _let_runners_settle(self) -> None:
         """After a kill, give runners a moment to finish their files, so checksums hold."""

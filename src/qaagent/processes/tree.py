@@ -26,16 +26,17 @@ EARLY_SECONDS = 2.0
 BIRTH_SLACK = 1.0
 PR_SET_CHILD_SUBREAPER = 36
 KILL_ROUNDS = 5
+CHILD_LISTS = Path(f"/proc/self/task/{os.getpid()}/children").exists()
 
 
 class ProcessTree:
     """A command started in a session of its own, and every process it starts.
 
     They are found by four means, since each can be escaped alone: the command's process group,
-    descendants remembered while still linked to it, the environment token they inherit, and
-    adoption: qaagent is the child subreaper, so a daemon whose parent exits comes back to it.
-    A remembered descendant that leads a group of its own is handed to the watchdog too, so
-    that it ends even when qaagent is killed outright.
+    descendants remembered while still linked to it, adoption (qaagent is the child subreaper,
+    so a daemon whose parent exits comes back to it) and, where qaagent cannot be the subreaper,
+    the environment token they inherit. A remembered descendant that leads a group of its own
+    is handed to the watchdog too, so that it ends even when qaagent is killed outright.
     """
 
     def __init__(self, process: subprocess.Popen[bytes], token: str, guard: ProcessGuard) -> None:
@@ -114,8 +115,9 @@ class ProcessTree:
             found[self.leader.pid] = self.leader
         for proc in self.known.values():
             found.setdefault(proc.pid, proc)
-        for proc in _tagged(self.token, self.process.pid):
-            found.setdefault(proc.pid, proc)
+        if not ADOPTION.subreaper:
+            for proc in _tagged(self.token, self.process.pid):
+                found.setdefault(proc.pid, proc)
         for proc in ADOPTION.orphans_of(self.process.pid, self.guard):
             found.setdefault(proc.pid, proc)
         own = os.getpid()
@@ -143,7 +145,7 @@ class ProcessTree:
     def _children(self) -> list[psutil.Process]:
         """Descendants still linked to the command, never those of a process that reused its pid."""
         try:
-            return self.leader.children(recursive=True) if self.leader.is_running() else []
+            return _descendants(self.leader) if self.leader.is_running() else []
         except psutil.Error:
             return []
 
@@ -160,7 +162,7 @@ class _Adoption:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._subreaper = False
+        self.subreaper = False
         self._running: dict[int, float] = {}
         self._adopted: dict[int, tuple[psutil.Process, str, ProcessGuard]] = {}
         self.watchdogs: set[int] = set()
@@ -168,8 +170,8 @@ class _Adoption:
     def spawn(self, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
         """Start a command, known as running before any orphan search can see it."""
         with self._lock:
-            if not self._subreaper:
-                self._subreaper = _become_subreaper()
+            if not self.subreaper:
+                self.subreaper = _become_subreaper()
             started = time.time()
             process = start()
             self._running[process.pid] = started
@@ -212,19 +214,24 @@ class _Adoption:
             self._refresh(guard)
 
     def _refresh(self, guard: ProcessGuard) -> None:
-        """Find orphans among qaagent's children; reap and forget those that are gone."""
-        if not self._subreaper:
+        """Find orphans among qaagent's children; reap and forget those that are gone.
+
+        Only children that are neither commands, watchdogs nor known orphans are looked at,
+        so a refresh costs little however many commands run.
+        """
+        if not self.subreaper:
             return
         own_session = os.getsid(0)
-        spared = {*self.watchdogs, *self._running}
-        for child in _own_children():
-            if child.pid in spared or child.pid in self._adopted:
+        known = {*self.watchdogs, *self._running, *self._adopted}
+        for pid in _own_children():
+            if pid in known or _session(pid) in (None, own_session):
                 continue
-            if _session(child.pid) not in (None, own_session):
+            with contextlib.suppress(psutil.Error):
+                child = psutil.Process(pid)
                 token = f"adopted-{uuid.uuid4().hex}"
-                self._adopted[child.pid] = (child, token, guard)
+                self._adopted[pid] = (child, token, guard)
                 with contextlib.suppress(OSError):
-                    guard.watch(os.getpgid(child.pid), token)
+                    guard.watch(os.getpgid(pid), token)
         for pid, (proc, token, watcher) in list(self._adopted.items()):
             if not alive(proc):
                 with contextlib.suppress(ChildProcessError):
@@ -326,11 +333,53 @@ def _become_subreaper() -> bool:
         return False
 
 
-def _own_children() -> list[psutil.Process]:
+def _own_children() -> list[int]:
+    """This process's children: read from the kernel's lists where it keeps them, else by a scan."""
+    own = os.getpid()
+    listed = _child_pids(own)
+    if listed is not None:
+        return listed
     try:
-        return psutil.Process().children()
+        return [child.pid for child in psutil.Process(own).children()]
     except psutil.Error:
         return []
+
+
+def _descendants(leader: psutil.Process) -> list[psutil.Process]:
+    """Every descendant of a process, walked down the kernel's child lists, else by a scan.
+
+    The walk costs one read per process of the tree, where a scan reads every process there is.
+    """
+    if _child_pids(leader.pid) is None:
+        return leader.children(recursive=True)
+    found: list[psutil.Process] = []
+    parents = [leader.pid]
+    while parents:
+        for pid in _child_pids(parents.pop()) or []:
+            with contextlib.suppress(psutil.Error):
+                found.append(psutil.Process(pid))
+                parents.append(pid)
+    return found
+
+
+def _child_pids(pid: int) -> list[int] | None:
+    """The children of every thread of a process, from /proc; None where the kernel has no lists.
+
+    A process that is gone has no children.
+    """
+    if not CHILD_LISTS:
+        return None
+    try:
+        threads = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return []
+    children: list[int] = []
+    for thread in threads:
+        try:
+            children += [int(child) for child in (thread / "children").read_bytes().split()]
+        except OSError:
+            continue
+    return children
 
 
 def _group(pid: int) -> int | None:
