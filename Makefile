@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/split_parts.py
 	$(BIN)/python bench/scale.py
 	$(BIN)/python bench/cache.py
+	$(BIN)/python bench/output.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .grimp_cache .import_linter_cache

@@ -62,7 +62,7 @@ class TaskStarted(EventBase):
 
 
 class TaskOutput(EventBase):
-    """One line a task's tool printed, with secret values masked."""
+    """A line a task's tool printed, with secret values masked; sampled, the log has every line."""
 
     kind: Literal["task-output"] = "task-output"
     task: str

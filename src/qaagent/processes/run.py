@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import selectors
 import shutil
@@ -25,8 +26,10 @@ from qaagent.secrets import NO_SECRETS, SecretValues, StreamMasker
 TAIL_LINES = 50
 MAX_LINE_BYTES = 8192
 READ_CHUNK = 65536
+PIPE_BYTES = 1 << 20
 POLL_SECONDS = 0.1
 FLUSH_SECONDS = 0.1
+OUTPUT_LINES_PER_SECOND = 10
 
 
 @dataclass(frozen=True)
@@ -49,37 +52,122 @@ class ProcessResult:
         return (self.finished_at - self.started_at).total_seconds()
 
 
+class LineSampler:
+    """Hands lines on at most `rate` a second after a first burst of as many, the newest first.
+
+    A command printing a million lines must not cost a million events: each block of output
+    offers its last lines, those beyond the budget are dropped (the log has every line), and
+    a newest line held back is handed on once the budget allows or the output ends.
+    """
+
+    def __init__(
+        self,
+        on_line: Callable[[str], None],
+        rate: int = OUTPUT_LINES_PER_SECOND,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.on_line = on_line
+        self.rate = rate
+        self.clock = clock
+        self._budget = float(rate)
+        self._refilled_at = clock()
+        self._held: str | None = None
+
+    def offer(self, lines: list[str]) -> None:
+        """Hand on as many of the newest lines as the budget allows; hold the newest otherwise."""
+        if not lines:
+            return
+        self._refill()
+        allowed = min(int(self._budget), len(lines))
+        self._held = None if allowed else lines[-1]
+        self._budget -= allowed
+        for line in lines[len(lines) - allowed :]:
+            self.on_line(line)
+
+    def release(self) -> None:
+        """Hand on the newest line held back, once the budget has room again."""
+        if self._held is None:
+            return
+        self._refill()
+        if self._budget >= 1:
+            self._budget -= 1
+            self.close()
+
+    def close(self) -> None:
+        """Hand on the newest line held back: the output has ended."""
+        line, self._held = self._held, None
+        if line is not None:
+            self.on_line(line)
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self._budget = min(self.rate, self._budget + (now - self._refilled_at) * self.rate)
+        self._refilled_at = now
+
+
 class TailBuffer:
-    """Last lines of a byte stream, decoded leniently, with bounded memory."""
+    """Last lines of a byte stream, decoded leniently, with bounded memory.
+
+    Output arrives in blocks; only each block's last lines are split and decoded, so the cost
+    follows the bytes, not the lines. The lines given to `on_line` are sampled by a
+    `LineSampler`.
+    """
 
     def __init__(self, on_line: Callable[[str], None] | None = None, size: int = TAIL_LINES):
         self.lines: deque[str] = deque(maxlen=size)
-        self.on_line = on_line
+        self.size = size
+        self.sampler = LineSampler(on_line) if on_line is not None else None
         self._partial = b""
 
     def feed(self, chunk: bytes) -> None:
-        """Split a chunk into lines; keep the unfinished last line for the next chunk."""
-        pieces = (self._partial + chunk).split(b"\n")
-        self._partial = pieces.pop()
+        """Take a block's complete lines; keep its unfinished last line for the next block.
+
+        A line longer than MAX_LINE_BYTES is cut there and the rest of it is left out.
+        """
+        data = self._partial + chunk
+        end = data.rfind(b"\n")
+        complete, self._partial = (data[:end], data[end + 1 :]) if end >= 0 else (None, data)
+        lines = _last_lines(complete, self.size) if complete is not None else []
         if len(self._partial) > MAX_LINE_BYTES:
-            pieces.append(self._partial[:MAX_LINE_BYTES])
+            lines.append(self._partial[:MAX_LINE_BYTES])
             self._partial = b""
-        if self.on_line is None:
-            pieces = pieces[-self.lines.maxlen :] if self.lines.maxlen else []
-        for piece in pieces:
-            self._add(piece)
+        self._add(lines[-self.size :])
+
+    def release(self) -> None:
+        """Let the sampler hand on a line it held back, as time passes without output."""
+        if self.sampler is not None:
+            self.sampler.release()
+
+    def silence(self) -> None:
+        """Hand on no more lines: whoever took them has failed."""
+        self.sampler = None
 
     def close(self) -> None:
-        """Keep a last line that had no newline."""
+        """Keep a last line that had no newline, and hand on the newest line held back."""
         if self._partial:
-            self._add(self._partial)
+            self._add([self._partial])
             self._partial = b""
+        if self.sampler is not None:
+            self.sampler.close()
 
-    def _add(self, piece: bytes) -> None:
-        line = piece[:MAX_LINE_BYTES].decode("utf-8", errors="replace").rstrip("\r")
-        self.lines.append(line)
-        if self.on_line is not None:
-            self.on_line(line)
+    def _add(self, pieces: list[bytes]) -> None:
+        lines = [
+            piece[:MAX_LINE_BYTES].decode("utf-8", errors="replace").rstrip("\r")
+            for piece in pieces
+        ]
+        self.lines.extend(lines)
+        if self.sampler is not None:
+            self.sampler.offer(lines)
+
+
+def _last_lines(data: bytes, count: int) -> list[bytes]:
+    """The last `count` newline-separated lines of `data`, found from its end without a full split."""
+    start = len(data)
+    for _ in range(count):
+        start = data.rfind(b"\n", 0, start)
+        if start < 0:
+            break
+    return data[start + 1 :].split(b"\n")
 
 
 def run_process(
@@ -155,6 +243,7 @@ class _Supervisor:
         self.cancelled = False
         process = tree.process
         self._fd = process.stdout.fileno() if process.stdout else -1
+        _widen_pipe(self._fd)
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._fd, selectors.EVENT_READ)
         self._exit_fd = _exit_notifier(process.pid)
@@ -176,7 +265,7 @@ class _Supervisor:
             if self.cancelled or self.timed_out:
                 self._note("qaagent: stopped" if self.cancelled else "qaagent: timed out, stopping")
         except BaseException:
-            self.tail.on_line = None
+            self.tail.silence()
             raise
         finally:
             self.tree.end(self.grace, self._await_gone)
@@ -208,6 +297,7 @@ class _Supervisor:
         Returns early when the command exits (its pidfd turns readable), so an ended command
         is noticed at once rather than at the next poll.
         """
+        self.tail.release()
         if not self._selector.get_map():
             self._flush()
             time.sleep(wait)
@@ -289,6 +379,15 @@ class _Supervisor:
         if self.log_error is None:
             with contextlib.suppress(OSError):
                 _write_note(self.log, message)
+
+
+def _widen_pipe(fd: int) -> None:
+    """Let the command write ahead of qaagent by PIPE_BYTES, so neither waits on the other often.
+
+    Where the pipe cannot grow (not Linux, a lower limit) it keeps its size.
+    """
+    with contextlib.suppress(AttributeError, OSError):
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 def _exit_notifier(pid: int) -> int | None:
