@@ -100,3 +100,17 @@ def test_junit_cases_get_the_cost_their_feed_line_reported_once() -> None:
     assert [case.cost for case in costed] == [3.0, None, None]
     assert total_cost(costed) == 3.0
     assert total_cost([other]) is None
+
+
+def test_polling_reads_the_feed_at_most_every_poll_interval(tmp_path: Path) -> None:
+    feed = tmp_path / "live.jsonl"
+    now = [0.0]
+    seen: list[LiveTest] = []
+    follower = FeedFollower(feed, seen.append, clock=lambda: now[0])
+    feed.write_text('{"event": "collected", "count": 2}\n', encoding="utf-8")
+
+    follower.poll()
+    assert seen == []
+    now[0] = 0.1
+    follower.poll()
+    assert [test.count for test in seen] == [2]

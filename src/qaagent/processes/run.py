@@ -181,12 +181,15 @@ def run_process(
     guard: ProcessGuard,
     grace: float = 5.0,
     on_line: Callable[[str], None] | None = None,
+    on_poll: Callable[[], None] | None = None,
     secrets: SecretValues = NO_SECRETS,
 ) -> ProcessResult:
     """Run `argv` to completion, timeout or stop, appending its merged output to `log_path`.
 
     Secret values are masked in the output before it reaches the log or the tail; the guard's
-    watchdog ends the command's tree should qaagent die meanwhile.
+    watchdog ends the command's tree should qaagent die meanwhile. `on_poll` is called at
+    least every POLL_SECONDS while the command runs, on this thread, so a caller can follow
+    other files the command writes without a thread of its own.
     """
     started = _now()
     tail = TailBuffer(on_line)
@@ -203,6 +206,7 @@ def run_process(
             _write_note(log, message)
             return ProcessResult(argv, None, started, _now(), error=message, log_path=log_path)
         supervisor = _Supervisor(tree, log, tail, stop, timeout, grace, secrets.stream())
+        supervisor.on_poll = on_poll
         exit_code = supervisor.run()
         supervisor.flush_masked()
     tail.close()
@@ -251,6 +255,7 @@ class _Supervisor:
             self._selector.register(self._exit_fd, selectors.EVENT_READ)
         self._open = True
         self.log_error: str | None = None
+        self.on_poll: Callable[[], None] | None = None
         self._unflushed = False
         self._flushed_at = time.monotonic()
 
@@ -290,6 +295,8 @@ class _Supervisor:
                 return
             self._pump(POLL_SECONDS)
             self.tree.track()
+            if self.on_poll is not None:
+                self.on_poll()
 
     def _pump(self, wait: float) -> None:
         """Copy what the command printed within `wait` seconds to the log and tail.

@@ -204,6 +204,7 @@ class ToolRunner:
                 stop=context.stop,
                 guard=context.guard,
                 on_line=context.on_output,
+                on_poll=feed.poll,
                 secrets=context.secrets,
             )
         judged = Judged(invocation, attempt_dir, number, process, feed.tests)

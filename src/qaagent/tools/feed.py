@@ -1,14 +1,14 @@
 """The live test feed of one attempt: followed while the tool runs, and its tests kept.
 
-The tool appends one JSON line per test to the file named by `$QAAGENT_EVENTS`; a thread reads
-the complete lines as they arrive and hands each to the task's `on_test`. When the tool never
+The tool appends one JSON line per test to the file named by `$QAAGENT_EVENTS`; the loop that
+supervises the tool reads the complete lines as they arrive and hands each to the task's
+`on_test`. When the tool never
 writes its JUnit XML (a timeout, a stop, a crash), the lines it left become the attempt's cases.
 """
 
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,24 +85,29 @@ class FeedTests:
 
 
 class FeedFollower:
-    """Follows a feed file on a thread, every `POLL_SECONDS`, until the attempt ends.
+    """Follows a feed file at most every `POLL_SECONDS`, as `poll` is called, until the attempt ends.
 
+    The process's supervising loop calls `poll`, so following costs no thread per attempt.
     Only complete lines are read; a line that is not a feed line is skipped, counted and
     logged once, so a tool that writes garbage never breaks the attempt.
     """
 
-    def __init__(self, path: Path, on_test: Callable[[LiveTest], None] | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        on_test: Callable[[LiveTest], None] | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.path = path
         self.on_test = on_test
         self.tests = FeedTests()
         self.malformed = 0
+        self.clock = clock
         self._offset = 0
         self._pending = b""
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._follow, name="qaagent-feed", daemon=True)
+        self._read_at = clock()
 
     def __enter__(self) -> FeedFollower:
-        self._thread.start()
         return self
 
     def __exit__(
@@ -111,13 +116,13 @@ class FeedFollower:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._done.set()
-        self._thread.join()
         self.read_new_lines()
 
-    def _follow(self) -> None:
-        """Read what arrived until told to stop."""
-        while not self._done.wait(POLL_SECONDS):
+    def poll(self) -> None:
+        """Read what arrived, when POLL_SECONDS have passed since the last read."""
+        now = self.clock()
+        if now - self._read_at >= POLL_SECONDS:
+            self._read_at = now
             self.read_new_lines()
 
     def read_new_lines(self) -> None:
