@@ -222,6 +222,7 @@ class RunOrchestrator:
         with self._lock:
             self._handles.append(handle)
             self._unfinished += 1
+            self._all_done.clear()
             stopped = self.stop_reason is not None
         handle.future.add_done_callback(self._task_done)
         if stopped:

@@ -98,7 +98,7 @@ class ProcessTree:
                     break
                 _signal_all(survivors, self.process, signal.SIGKILL)
                 wait(survivors, 1.0)
-        ADOPTION.reap(self.guard)
+        ADOPTION.reap()
 
     def close(self) -> None:
         """The tree is gone and the command reaped: the watchdog and adoption forget it."""
@@ -184,7 +184,7 @@ class _Adoption:
 
     def spare(self, watchdog: int | None) -> None:
         """A watchdog is a child in a session of its own, and never an orphan to end."""
-        if watchdog is not None:
+        if watchdog is not None and watchdog not in self.watchdogs:
             with self._lock:
                 self.watchdogs.add(watchdog)
 
@@ -208,10 +208,10 @@ class _Adoption:
                     ending.append(proc)
             return ending
 
-    def reap(self, guard: ProcessGuard) -> None:
+    def reap(self) -> None:
         """Collect the exit status of adopted orphans that ended, so no zombie stays."""
         with self._lock:
-            self._refresh(guard)
+            self._forget_ended()
 
     def _refresh(self, guard: ProcessGuard) -> None:
         """Find orphans among qaagent's children; reap and forget those that are gone.
@@ -232,6 +232,10 @@ class _Adoption:
                 self._adopted[pid] = (child, token, guard)
                 with contextlib.suppress(OSError):
                     guard.watch(os.getpgid(pid), token)
+        self._forget_ended()
+
+    def _forget_ended(self) -> None:
+        """Reap adopted orphans that ended and have their watchdogs forget them."""
         for pid, (proc, token, watcher) in list(self._adopted.items()):
             if not alive(proc):
                 with contextlib.suppress(ChildProcessError):
@@ -334,8 +338,17 @@ def _become_subreaper() -> bool:
 
 
 def _own_children() -> list[int]:
-    """This process's children: read from the kernel's lists where it keeps them, else by a scan."""
+    """This process's children where orphans come back: those of its main thread, else all.
+
+    The kernel hands an orphan to the subreaper's first live thread, the main one while it
+    runs; the commands, children of the worker threads that started them, are known anyway.
+    Reading one list instead of one per thread keeps the cost flat as workers are added.
+    """
     own = os.getpid()
+    if CHILD_LISTS:
+        with contextlib.suppress(OSError, ValueError):
+            listing = Path(f"/proc/{own}/task/{own}/children").read_bytes()
+            return [int(child) for child in listing.split()]
     listed = _child_pids(own)
     if listed is not None:
         return listed
