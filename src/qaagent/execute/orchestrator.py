@@ -222,7 +222,8 @@ class RunOrchestrator:
         with self._lock:
             self._handles.append(handle)
             self._unfinished += 1
-            self._all_done.clear()
+            if self._all_done.is_set():
+                self._all_done.clear()
             stopped = self.stop_reason is not None
         handle.future.add_done_callback(self._task_done)
         if stopped:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import math
 import os
 import signal
@@ -43,11 +44,15 @@ class ProcessTree:
         self.process = process
         self.token = token
         self.guard = guard
-        self.leader = psutil.Process(process.pid)
         self.known: dict[int, psutil.Process] = {}
         self._guarded_groups: dict[int, str] = {}
         self._started = time.monotonic()
         self._next_track = 0.0
+
+    @functools.cached_property
+    def leader(self) -> psutil.Process:
+        """The command as psutil sees it; made only when needed, since making it reads /proc."""
+        return psutil.Process(self.process.pid)
 
     @classmethod
     def start(
@@ -143,9 +148,15 @@ class ProcessTree:
                 self.guard.release(group, token)
 
     def _children(self) -> list[psutil.Process]:
-        """Descendants still linked to the command, never those of a process that reused its pid."""
+        """Descendants still linked to the command, never those of a process that reused its pid.
+
+        Until the command is reaped its pid cannot be reused; once it is, its children have
+        come back to qaagent and are found by adoption.
+        """
+        if self.process.returncode is not None:
+            return []
         try:
-            return _descendants(self.leader) if self.leader.is_running() else []
+            return _descendants(self.process.pid)
         except psutil.Error:
             return []
 
@@ -358,15 +369,15 @@ def _own_children() -> list[int]:
         return []
 
 
-def _descendants(leader: psutil.Process) -> list[psutil.Process]:
+def _descendants(leader: int) -> list[psutil.Process]:
     """Every descendant of a process, walked down the kernel's child lists, else by a scan.
 
     The walk costs one read per process of the tree, where a scan reads every process there is.
     """
-    if _child_pids(leader.pid) is None:
-        return leader.children(recursive=True)
+    if not CHILD_LISTS:
+        return psutil.Process(leader).children(recursive=True)
     found: list[psutil.Process] = []
-    parents = [leader.pid]
+    parents = [leader]
     while parents:
         for pid in _child_pids(parents.pop()) or []:
             with contextlib.suppress(psutil.Error):
