@@ -53,7 +53,7 @@ class ProcessResult:
 
 
 class LineSampler:
-    """Hands lines on at most `rate` a second after a first burst of as many, the newest first.
+    """Hands on at most `rate` lines a second after a first burst of as many, the newest preferred.
 
     A command printing a million lines must not cost a million events: each block of output
     offers its last lines, those beyond the budget are dropped (the log has every line), and
@@ -205,8 +205,7 @@ def run_process(
             message = f"could not start {argv[0]}: {exc.strerror or exc}"
             _write_note(log, message)
             return ProcessResult(argv, None, started, _now(), error=message, log_path=log_path)
-        supervisor = _Supervisor(tree, log, tail, stop, timeout, grace, secrets.stream())
-        supervisor.on_poll = on_poll
+        supervisor = _Supervisor(tree, log, tail, stop, timeout, grace, secrets.stream(), on_poll)
         exit_code = supervisor.run()
         supervisor.flush_masked()
     tail.close()
@@ -234,6 +233,7 @@ class _Supervisor:
         timeout: float | None,
         grace: float,
         masker: StreamMasker,
+        on_poll: Callable[[], None] | None = None,
     ) -> None:
         self.tree = tree
         self.process = tree.process
@@ -255,7 +255,7 @@ class _Supervisor:
             self._selector.register(self._exit_fd, selectors.EVENT_READ)
         self._open = True
         self.log_error: str | None = None
-        self.on_poll: Callable[[], None] | None = None
+        self.on_poll = on_poll
         self._unflushed = False
         self._flushed_at = time.monotonic()
 
