@@ -14,14 +14,17 @@ from __future__ import annotations
 import sqlite3
 import statistics
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from qaagent.errors import QAAgentError
 from qaagent.evidence.models import TaskEntry
 from qaagent.model.outcomes import CaseStatus, TaskOutcome
+
+Known = TypeVar("Known")
 
 HISTORY_NAME = "history.sqlite3"
 BUSY_TIMEOUT = 2.0
@@ -188,31 +191,32 @@ def task_durations(runs_dir: Path) -> dict[str, float]:
     return _recent_medians(rows)
 
 
-def known_task_durations(runs_dir: Path) -> dict[str, float]:
-    """`task_durations`, or none after a warning: durations only order tasks."""
+def quietly(read: Callable[[], Known], nothing: Known) -> Known:
+    """What `read` finds in the history, or `nothing` after one warning when it cannot be read.
+
+    What the history knows only guides a run (its order, shards, progress), so a damaged
+    history never stops one.
+    """
     try:
-        return task_durations(runs_dir)
+        return read()
     except HistoryError as error:
         warn_once(error)
-        return {}
+        return nothing
+
+
+def known_task_durations(runs_dir: Path) -> dict[str, float]:
+    """`task_durations`, or none: durations only order tasks."""
+    return quietly(lambda: task_durations(runs_dir), {})
 
 
 def known_test_durations(runs_dir: Path, task: str) -> dict[str, float]:
-    """`test_durations`, or none after a warning: durations only balance shards."""
-    try:
-        return test_durations(runs_dir, task)
-    except HistoryError as error:
-        warn_once(error)
-        return {}
+    """`test_durations`, or none: durations only balance shards."""
+    return quietly(lambda: test_durations(runs_dir, task), {})
 
 
 def known_test_counts(runs_dir: Path) -> dict[str, int]:
-    """`test_counts`, or none after a warning: counts only show progress."""
-    try:
-        return test_counts(runs_dir)
-    except HistoryError as error:
-        warn_once(error)
-        return {}
+    """`test_counts`, or none: counts only show progress."""
+    return quietly(lambda: test_counts(runs_dir), {})
 
 
 def test_counts(runs_dir: Path) -> dict[str, int]:
@@ -296,12 +300,8 @@ def startup_seconds(runs_dir: Path, task: str) -> float | None:
 
 
 def known_startup_seconds(runs_dir: Path, task: str) -> float | None:
-    """`startup_seconds`, or none after a warning: it only chooses how many parts to run."""
-    try:
-        return startup_seconds(runs_dir, task)
-    except HistoryError as error:
-        warn_once(error)
-        return None
+    """`startup_seconds`, or none: it only chooses how many parts to run."""
+    return quietly(lambda: startup_seconds(runs_dir, task), None)
 
 
 def _recent_medians(rows: list[tuple[str, float]]) -> dict[str, float]:
