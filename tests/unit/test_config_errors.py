@@ -109,7 +109,7 @@ FIELD_CASES = [
         """,
         "reports",
         3,
-        "unknown key (allowed: project, app, tests, suites, run, secrets)",
+        "unknown key (allowed: project, app, tests, suites, run, secrets, notify)",
         id="unknown-top-level-key",
     ),
     pytest.param(

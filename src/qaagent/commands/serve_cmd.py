@@ -5,18 +5,22 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from qaagent import options
 from qaagent.commands import setup_logging
+from qaagent.commands.typer_options import typer_option
 from qaagent.errors import UsageError
 
 if TYPE_CHECKING:
     from qaagent.serve.service import ServeSettings
 
 TOKEN_VARIABLE = "QAAGENT_SERVE_TOKEN"
+BACKENDS = ("local", "dask", "dask-local")
 
 
 def serve(
@@ -38,6 +42,9 @@ def serve(
         float,
         typer.Option(min=0, help="Seconds running executions may finish after SIGTERM."),
     ] = 60.0,
+    backend: Annotated[str | None, typer_option(options.BACKEND)] = None,
+    dask_scheduler: Annotated[str | None, typer_option(options.SCHEDULER)] = None,
+    dask_workers: Annotated[int | None, typer_option(options.DASK_WORKERS)] = None,
 ) -> None:
     """Serve test executions: a durable queue, live progress, cancellation.
 
@@ -45,7 +52,8 @@ def serve(
     is an ordinary one. On a non-loopback --host every request needs `Authorization: Bearer
     <token>`: $QAAGENT_SERVE_TOKEN, or a token printed at start. SIGTERM or Ctrl-C stops
     admitting, lets running executions finish for --drain-timeout, stops the rest (their
-    evidence written) and exits 0.
+    evidence written) and exits 0. --backend, --scheduler and --dask-workers are passed to
+    every execution's run-all.
     """
     setup_logging()
     try:
@@ -62,6 +70,7 @@ def serve(
     from qaagent.serve.service import Service
 
     settings = serve_settings(host, root, data, max_executions, drain_timeout)
+    settings = replace(settings, run_options=backend_options(backend, dask_scheduler, dask_workers))
     guard = ProcessGuard()
     with contextlib.closing(listening_socket(host, port)) as sock:
         service = Service(settings, guard)
@@ -102,6 +111,16 @@ def serve_settings(
         drain_timeout=drain_timeout,
         token=token,
     )
+
+
+def backend_options(
+    backend: str | None, dask_scheduler: str | None, dask_workers: int | None
+) -> dict[str, object]:
+    """The backend options every execution's run-all gets; a usage error for an unknown one."""
+    if backend is not None and backend not in BACKENDS:
+        raise UsageError(f"--backend {backend}: choose one of {', '.join(BACKENDS)}.")
+    given = {"backend": backend, "dask_scheduler": dask_scheduler, "dask_workers": dask_workers}
+    return {name: value for name, value in given.items() if value is not None}
 
 
 def _shown_host(host: str) -> str:

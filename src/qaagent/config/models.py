@@ -289,6 +289,33 @@ class BackendSettings(StrictModel):
     )
 
 
+def _web_address(url: str) -> str:
+    """Only http and https addresses with a host: a notification goes to a web hook."""
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in {"http", "https"} or not rest.split("/", 1)[0]:
+        raise ValueError(f"not an http:// or https:// address with a host: {url!r}")
+    return url
+
+
+WebAddress = Annotated[str, AfterValidator(_web_address)]
+NotifyWhen = Literal["failed", "passed", "all"]
+
+
+def _every_end() -> list[NotifyWhen]:
+    """By default a hook hears of every end."""
+    return ["all"]
+
+
+class NotifyTarget(StrictModel):
+    """A web hook `qaagent serve` POSTs an execution's summary to when it ends."""
+
+    url: WebAddress = Field(description="The http:// or https:// address to POST to.")
+    on: list[NotifyWhen] = Field(
+        default_factory=_every_end,
+        description="When: passed, failed (any end but passed), or all.",
+    )
+
+
 class RunSettings(StrictModel):
     """How `qaagent run-all` runs the suites."""
 
@@ -358,6 +385,10 @@ class QAAgentProfile(StrictModel):
         default_factory=list,
         description="Variables whose values are shown as `***` in logs, evidence, reports and "
         "output, besides those whose names hold TOKEN, SECRET, PASSWORD, KEY, AUTH or CREDENTIAL.",
+    )
+    notify: list[NotifyTarget] = Field(
+        default_factory=list,
+        description="Web hooks `qaagent serve` POSTs each execution's summary to when it ends.",
     )
 
     def reference_problems(self) -> list[tuple[tuple[str | int, ...], str]]:

@@ -207,6 +207,7 @@ def _shown(service: Service, record: ExecutionRecord) -> dict[str, Any]:
         "requeued": record.requeued,
         "request": request,
         "notes": _notes(request),
+        "notifications": record.notifications,
     }
 
 

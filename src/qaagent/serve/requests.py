@@ -6,12 +6,14 @@ The request never carries a command: it picks suites of a profile and sets optio
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from qaagent import options
+from qaagent.config.models import NotifyTarget
 
 PRIORITIES = {"critical": 100, "high": 75, "medium": 50, "low": 25}
 CRITICAL = PRIORITIES["critical"]
@@ -62,6 +64,10 @@ class ExecutionRequest(BaseModel):
     requeue_interrupted: bool = Field(
         False, description="Queue it once more if a server stop interrupts it."
     )
+    notify: list[NotifyTarget] = Field(
+        default_factory=list,
+        description="Web hooks to POST the summary to when it ends, besides the profile's.",
+    )
 
     def priority_value(self) -> int:
         """The priority as a number: higher starts first."""
@@ -95,12 +101,22 @@ def resolve_profile(root: Path, profile: str) -> Path:
     return path
 
 
-def run_all_argv(request: ExecutionRequest, profile: Path, events: Path) -> list[str]:
-    """The `qaagent run-all` options that run this request with its events in `events`."""
+def run_all_argv(
+    request: ExecutionRequest,
+    profile: Path,
+    events: Path,
+    server_options: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """The `qaagent run-all` options that run this request with its events in `events`.
+
+    `server_options` are run-all options the server was started with for every execution,
+    such as its backend.
+    """
     settings = request.configuration
     workers = settings.max_concurrent_tests
     return options.to_argv(
         {
+            **(server_options or {}),
             "config": profile,
             "suite": request.suites,
             "skip": request.skip,

@@ -25,6 +25,7 @@ import psutil
 from qaagent.logging import get_logger
 from qaagent.processes.child import Child
 from qaagent.processes.watchdog import ProcessGuard
+from qaagent.serve import notify
 from qaagent.serve.eventlog import read_events
 from qaagent.serve.requests import CRITICAL, ExecutionRequest, run_all_argv
 from qaagent.serve.states import ExecutionState, state_of_exit
@@ -36,6 +37,7 @@ LEASE_SECONDS = 30.0
 ESCALATE_SECONDS = 2.0
 END_SECONDS = 15.0
 DRAIN_END_SECONDS = 30.0
+NOTIFY_JOIN_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,7 @@ class Scheduler:
     max_executions: int
     guard: ProcessGuard
     thresholds: Thresholds = field(default_factory=Thresholds)
+    run_options: dict[str, Any] = field(default_factory=dict)
     owner: str = field(default_factory=lambda: uuid.uuid4().hex)
     running: dict[str, Running] = field(default_factory=dict)
     admitting: bool = True
@@ -101,6 +104,7 @@ class Scheduler:
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _renewed: float = 0.0
+    _notifiers: list[threading.Thread] = field(default_factory=list)
 
     def files(self, execution_id: str) -> ExecutionFiles:
         """The execution's files under the data folder."""
@@ -130,6 +134,8 @@ class Scheduler:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        for notifier in list(self._notifiers):
+            notifier.join(NOTIFY_JOIN_SECONDS)
 
     def cancel(self, execution_id: str) -> ExecutionRecord | None:
         """Cancel a queued execution at once; stop a running one as Ctrl-C would."""
@@ -195,7 +201,7 @@ class Scheduler:
             "-m",
             "qaagent",
             "run-all",
-            *run_all_argv(request, profile, files.events),
+            *run_all_argv(request, profile, files.events, self.run_options),
         ]
         try:
             child = Child.start(argv, profile.parent, os.environ, files.output, self.guard)
@@ -263,6 +269,37 @@ class Scheduler:
         self.store.finish(
             execution_id, state, exit_code=exit_code, error=error, counts=_counts(run_dir)
         )
+        self._notify_later(execution_id)
+
+    def _notify_later(self, execution_id: str) -> None:
+        """Tell the execution's web hooks of its end on a thread, so no round waits on them."""
+        notifier = threading.Thread(
+            target=self._notify, args=(execution_id,), name="qaagent-notify", daemon=True
+        )
+        self._notifiers = [thread for thread in self._notifiers if thread.is_alive()]
+        self._notifiers.append(notifier)
+        notifier.start()
+
+    def _notify(self, execution_id: str) -> None:
+        """POST the summary to the profile's and the request's hooks; record what happened."""
+        record = self.store.get(execution_id)
+        if record is None:
+            return
+        targets, secret_names = notify.profile_targets(Path(record.request["profile_path"]))
+        request = ExecutionRequest.model_validate(record.request["execution"])
+        targets += request.notify
+        if not targets:
+            return
+        execution = {
+            "execution_id": record.id,
+            "state": record.state.value,
+            "labels": record.labels,
+            "exit_code": record.exit_code,
+        }
+        deliveries = notify.deliver_all(
+            targets, notify.payload(execution, record.run_dir), secret_names
+        )
+        self.store.set_notifications(execution_id, [item.as_json() for item in deliveries])
 
     def _note_run_dir(self, execution_id: str) -> Path | None:
         """The run folder the child's `evidence-written` event named, noted in the store."""

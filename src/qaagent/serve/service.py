@@ -27,6 +27,7 @@ class ServeSettings:
     max_executions: int = 2
     drain_timeout: float = 60.0
     token: str | None = None
+    run_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -44,7 +45,11 @@ class Service:
         self._lock_file = _lock_data_folder(self.settings.data)
         self.store = QueueStore(self.settings.data / "queue.sqlite3")
         self.scheduler = Scheduler(
-            self.store, self.settings.data, self.settings.max_executions, self.guard
+            self.store,
+            self.settings.data,
+            self.settings.max_executions,
+            self.guard,
+            run_options=self.settings.run_options,
         )
 
     def start(self) -> None:

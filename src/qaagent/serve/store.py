@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS executions (
     counts TEXT,
     requeue_interrupted INTEGER NOT NULL DEFAULT 0,
     requeued INTEGER NOT NULL DEFAULT 0,
-    cancel_requested INTEGER NOT NULL DEFAULT 0
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    notifications TEXT
 );
 CREATE INDEX IF NOT EXISTS queue_order ON executions (state, priority DESC, created);
 """
@@ -64,6 +65,7 @@ class ExecutionRecord:
     requeue_interrupted: bool
     requeued: bool
     cancel_requested: bool
+    notifications: list[dict[str, Any]]
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> ExecutionRecord:
@@ -85,6 +87,7 @@ class ExecutionRecord:
             requeue_interrupted=bool(row["requeue_interrupted"]),
             requeued=bool(row["requeued"]),
             cancel_requested=bool(row["cancel_requested"]),
+            notifications=json.loads(row["notifications"]) if row["notifications"] else [],
         )
 
 
@@ -99,6 +102,13 @@ class QueueStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Columns a queue written by an older qaagent lacks."""
+        columns = {row["name"] for row in self._db.execute("PRAGMA table_info(executions)")}
+        if "notifications" not in columns:
+            self._db.execute("ALTER TABLE executions ADD COLUMN notifications TEXT")
 
     def close(self) -> None:
         """Close the database; the WAL is checkpointed."""
@@ -214,6 +224,13 @@ class QueueStore:
                 json.dumps(counts) if counts is not None else None,
                 execution_id,
             ),
+        )
+
+    def set_notifications(self, execution_id: str, notifications: list[dict[str, Any]]) -> None:
+        """Note what became of the execution's notifications."""
+        self._run(
+            "UPDATE executions SET notifications = ? WHERE id = ?",
+            (json.dumps(notifications), execution_id),
         )
 
     def cancel(self, execution_id: str) -> ExecutionRecord | None:
