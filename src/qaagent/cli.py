@@ -13,6 +13,7 @@ from qaagent import __version__
 from qaagent.commands import (
     LogFormat,
     durations_cmd,
+    executions_cmd,
     global_options,
     init_cmd,
     list_cmd,
@@ -24,6 +25,7 @@ from qaagent.commands import (
     runs_cmd,
     schema_cmd,
     serve_cmd,
+    submit_cmd,
     validate_cmd,
     verify_cmd,
 )
@@ -96,6 +98,8 @@ app.command("plan")(plan_cmd.plan)
 app.command("merge")(merge_cmd.merge)
 app.add_typer(durations_cmd.app, name="durations")
 app.command("serve")(serve_cmd.serve)
+app.command("submit")(submit_cmd.submit)
+app.add_typer(executions_cmd.app, name="executions")
 
 
 def lenient_console() -> None:
