@@ -65,3 +65,14 @@ def test_the_server_backend_options_reach_every_executions_run_all(tmp_path: Pat
 
     assert argv[argv.index("--backend") + 1] == "dask"
     assert argv[argv.index("--scheduler") + 1] == "tcp://10.0.0.1:8786"
+
+
+def test_an_unquoted_on_key_in_the_profile_names_the_ends(tmp_path: Path) -> None:
+    from qaagent.config.loader import load_profile
+
+    profile = tmp_path / "qaagent.yaml"
+    profile.write_text("notify:\n  - {url: 'https://hooks.example/x', on: [failed]}\n")
+
+    [target] = load_profile(profile).profile.notify
+
+    assert target.on == ["failed"]

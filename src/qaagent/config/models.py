@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -314,6 +315,14 @@ class NotifyTarget(StrictModel):
         default_factory=_every_end,
         description="When: passed, failed (any end but passed), or all.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _on_read_as_true(cls, data: Any) -> Any:
+        """YAML 1.1 reads an unquoted `on:` key as `true`; it means `on` here."""
+        if isinstance(data, dict) and True in data and "on" not in data:
+            return {("on" if key is True else key): value for key, value in data.items()}
+        return data
 
 
 class RunSettings(StrictModel):

@@ -2,7 +2,8 @@
 
 Every answer is JSON, errors included (`{"error": …}`); bad input is a 422 that says what to
 change. With a token, every endpoint and the WebSocket want `Authorization: Bearer <token>`
-(the WebSocket also takes `?token=`).
+(the WebSocket, the event streams and the run folders' files also take `?token=`); only the
+dashboard's page, which holds no data, loads without it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from starlette.exceptions import HTTPException
 from starlette.websockets import WebSocketDisconnect
 
 from qaagent import __version__
+from qaagent.serve.dashboard import dashboard_routes
 from qaagent.serve.eventlog import read_events
 from qaagent.serve.progress import progress_of
 from qaagent.serve.requests import (
@@ -35,6 +37,7 @@ from qaagent.serve.service import Service
 from qaagent.serve.states import ACTIVE_STATES, ExecutionState
 from qaagent.serve.stats import queue_stats, system_resources
 from qaagent.serve.store import ExecutionRecord
+from qaagent.serve.views import execution_view
 
 PREFIX = "/api/v1"
 POLL_SECONDS = 0.2
@@ -51,6 +54,7 @@ def create_app(service: Service) -> FastAPI:
     app = FastAPI(title="qaagent serve", version=__version__)
     app.middleware("http")(_token_check(service))
     app.include_router(_routes(service), prefix=PREFIX)
+    app.include_router(dashboard_routes(service, PREFIX))
     app.add_api_websocket_route("/ws", _websocket(service))
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid_input)
@@ -69,7 +73,7 @@ def _routes(service: Service) -> APIRouter:
     @router.post("/executions", status_code=201)
     def submit(request: ExecutionRequest) -> dict[str, Any]:
         """Queue one execution."""
-        return _shown(service, _submitted(service, request))
+        return execution_view(_submitted(service, request))
 
     @router.post("/executions/batch", status_code=201)
     def submit_batch(batch: BatchRequest) -> dict[str, Any]:
@@ -77,12 +81,12 @@ def _routes(service: Service) -> APIRouter:
         for request in batch.executions:
             _resolved_or_422(service, request)
         records = [_submitted(service, request) for request in batch.executions]
-        return {"executions": [_shown(service, record) for record in records]}
+        return {"executions": [execution_view(record) for record in records]}
 
     @router.get("/executions/active")
     def active() -> dict[str, Any]:
         """Running, then queued executions in the order they will start."""
-        return {"executions": [_shown(service, record) for record in service.store.active()]}
+        return {"executions": [execution_view(record) for record in service.store.active()]}
 
     @router.get("/executions")
     def search(
@@ -92,19 +96,26 @@ def _routes(service: Service) -> APIRouter:
     ) -> dict[str, Any]:
         """The newest executions, by state and label."""
         records = service.store.search(state or (), label, limit)
-        return {"executions": [_shown(service, record) for record in records]}
+        return {"executions": [execution_view(record) for record in records]}
 
     @router.get("/executions/{execution_id}")
     def execution(execution_id: str) -> dict[str, Any]:
         """One execution: its state, counts and times."""
-        return _shown(service, _record(service, execution_id))
+        return execution_view(_record(service, execution_id))
 
     @router.delete("/executions/{execution_id}")
     def cancel(execution_id: str) -> dict[str, Any]:
         """Cancel a queued execution, or stop a running one and keep its evidence."""
         _record(service, execution_id)
         record = service.scheduler.cancel(execution_id)
-        return _shown(service, _record(service, execution_id) if record is None else record)
+        return execution_view(_record(service, execution_id) if record is None else record)
+
+    @router.post("/executions/{execution_id}/rerun", status_code=201)
+    def rerun(execution_id: str) -> dict[str, Any]:
+        """Queue the execution again, its failed tests only, with the same settings."""
+        stored = _record(service, execution_id).request["execution"]
+        request = ExecutionRequest.model_validate({**stored, "last_failed": True})
+        return execution_view(_submitted(service, request))
 
     @router.get("/executions/{execution_id}/progress")
     def progress(execution_id: str) -> dict[str, Any]:
@@ -186,49 +197,6 @@ def _run_dir(service: Service, execution_id: str) -> Path:
     return Path(record.run_dir)
 
 
-def _shown(service: Service, record: ExecutionRecord) -> dict[str, Any]:
-    """An execution as the API shows it."""
-    request = record.request["execution"]
-    return {
-        "id": record.id,
-        "state": record.state.value,
-        "profile": request["profile"],
-        "priority": record.priority,
-        "labels": record.labels,
-        "counts": record.counts,
-        "exit_code": record.exit_code,
-        "error": record.error,
-        "run_dir": record.run_dir,
-        "created": _stamp(record.created),
-        "started": _stamp(record.started),
-        "finished": _stamp(record.finished),
-        "wait_seconds": _between(record.created, record.started),
-        "run_seconds": _between(record.started, record.finished),
-        "requeued": record.requeued,
-        "request": request,
-        "notes": _notes(request),
-        "notifications": record.notifications,
-    }
-
-
-def _notes(request: dict[str, Any]) -> list[str]:
-    """What the client should know about how its request is carried out."""
-    cpu = request["configuration"]["resource_limits"].get("cpu_percent")
-    if cpu is None:
-        return []
-    return [f"resource_limits.cpu_percent {cpu} is advisory: qaagent does not enforce it."]
-
-
-def _stamp(moment: float | None) -> str | None:
-    """A Unix time as ISO 8601 in UTC."""
-    return None if moment is None else datetime.fromtimestamp(moment, UTC).isoformat()
-
-
-def _between(start: float | None, end: float | None) -> float | None:
-    """Seconds from start to end, when both are known."""
-    return None if start is None or end is None else round(end - start, 3)
-
-
 async def _event_stream(
     service: Service, execution_id: str, after: int, request: Request
 ) -> AsyncIterator[str]:
@@ -256,11 +224,28 @@ def _token_check(service: Service) -> Any:
     async def check(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        if not _authorized(service, request.headers.get("authorization")):
+        query_token = request.query_params.get("token") if _takes_query_token(request) else None
+        authorized = _authorized(service, request.headers.get("authorization"), query_token)
+        if not authorized and not _is_dashboard_page(request):
             return JSONResponse({"error": _UNAUTHORIZED}, status_code=401)
         return await call_next(request)
 
     return check
+
+
+def _takes_query_token(request: Request) -> bool:
+    """Whether the token may come as `?token=`: what a browser opens without headers.
+
+    EventSource cannot send headers, nor can a link to a report, so the event streams and
+    the run folders' files accept it; nothing logs the query.
+    """
+    path = request.url.path
+    return request.method == "GET" and (path.endswith("/events") or "/files/" in path)
+
+
+def _is_dashboard_page(request: Request) -> bool:
+    """The dashboard's page, which holds no data: it asks for everything with the token."""
+    return request.method == "GET" and request.url.path == "/"
 
 
 _UNAUTHORIZED = (
@@ -272,7 +257,7 @@ _UNAUTHORIZED = (
 def _authorized(
     service: Service, authorization: str | None, query_token: str | None = None
 ) -> bool:
-    """Whether the bearer token (or the WebSocket's `?token=`) matches; always without one."""
+    """Whether the bearer token (or a `?token=` where one is taken) matches; always without one."""
     expected = service.settings.token
     if expected is None:
         return True
