@@ -109,3 +109,17 @@ def test_cancel_ends_a_queued_execution_and_marks_a_running_one(tmp_path: Path) 
     assert marked is not None
     assert marked.state is ExecutionState.running and marked.cancel_requested
     assert store.claim("me", 30) is None
+
+
+def test_a_batch_is_queued_in_one_transaction_in_its_order(tmp_path: Path) -> None:
+    from qaagent.serve.store import NewExecution
+
+    store = QueueStore(tmp_path / "queue.sqlite3")
+    batch = [NewExecution(request(f"p{index}"), 50, [f"n={index}"]) for index in range(300)]
+
+    added = store.add_all(batch)
+
+    assert [record.labels for record in added] == [[f"n={index}"] for index in range(300)]
+    reopened = QueueStore(tmp_path / "queue.sqlite3")
+    claimed = reopened.claim("me", 30)
+    assert claimed is not None and claimed.id == added[0].id

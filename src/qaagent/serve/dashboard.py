@@ -17,10 +17,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, StreamingResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException
 
 from qaagent import __version__
 from qaagent.serve.eventlog import read_events
 from qaagent.serve.progress import progress_of
+from qaagent.serve.requests import ExecutionRequest
 from qaagent.serve.service import Service
 from qaagent.serve.states import ACTIVE_STATES, ExecutionState
 from qaagent.serve.stats import queue_stats, system_resources
@@ -33,7 +35,7 @@ ENDED_STATES = tuple(state for state in ExecutionState if state not in ACTIVE_ST
 
 
 def dashboard_routes(service: Service, prefix: str) -> APIRouter:
-    """The page at `/` and the server-wide stream it follows."""
+    """The page at `/`, the server-wide stream it follows, and the re-run its button asks for."""
     router = APIRouter()
     page = _template().render(prefix=prefix, version=__version__)
 
@@ -41,6 +43,16 @@ def dashboard_routes(service: Service, prefix: str) -> APIRouter:
     def dashboard() -> HTMLResponse:
         """The dashboard's page."""
         return HTMLResponse(page)
+
+    @router.post(f"{prefix}/executions/{{execution_id}}/rerun", status_code=201)
+    def rerun(execution_id: str) -> dict[str, Any]:
+        """Queue the execution again, its failed tests only, with the same settings."""
+        record = service.store.get(execution_id)
+        if record is None:
+            raise HTTPException(404, f"no execution {execution_id!r} to run again.")
+        stored = record.request["execution"]
+        request = ExecutionRequest.model_validate({**stored, "last_failed": True})
+        return execution_view(service.submit(request))
 
     @router.get(f"{prefix}/events")
     def events(request: Request) -> StreamingResponse:

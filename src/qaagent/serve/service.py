@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -13,7 +14,7 @@ from qaagent.errors import UsageError
 from qaagent.processes.watchdog import ProcessGuard
 from qaagent.serve.requests import ExecutionRequest, resolve_profile
 from qaagent.serve.scheduler import Scheduler
-from qaagent.serve.store import ExecutionRecord, QueueStore
+from qaagent.serve.store import ExecutionRecord, NewExecution, QueueStore
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -58,10 +59,27 @@ class Service:
 
     def submit(self, request: ExecutionRequest) -> ExecutionRecord:
         """Queue one execution of a profile under the root; ValueError naming a profile outside."""
-        profile = resolve_profile(self.settings.root, request.profile)
-        stored = {"execution": request.model_dump(mode="json"), "profile_path": str(profile)}
-        return self.store.add(
-            stored, request.priority_value(), request.labels, request.requeue_interrupted
+        return self.submit_all([request])[0]
+
+    def submit_all(self, requests: Sequence[ExecutionRequest]) -> list[ExecutionRecord]:
+        """Queue executions at once, all or none: ValueError naming a profile outside the root."""
+        profiles = {
+            name: resolve_profile(self.settings.root, name)
+            for name in {request.profile for request in requests}
+        }
+        return self.store.add_all(
+            [
+                NewExecution(
+                    request={
+                        "execution": request.model_dump(mode="json"),
+                        "profile_path": str(profiles[request.profile]),
+                    },
+                    priority=request.priority_value(),
+                    labels=request.labels,
+                    requeue_interrupted=request.requeue_interrupted,
+                )
+                for request in requests
+            ]
         )
 
     def stop(self) -> None:

@@ -91,6 +91,16 @@ class ExecutionRecord:
         )
 
 
+@dataclass(frozen=True)
+class NewExecution:
+    """An execution to queue: the stored request, its priority and labels."""
+
+    request: dict[str, Any]
+    priority: int
+    labels: Sequence[str]
+    requeue_interrupted: bool = False
+
+
 class QueueStore:
     """The executions table; every method is one short transaction, safe from any thread."""
 
@@ -123,22 +133,38 @@ class QueueStore:
         requeue_interrupted: bool = False,
     ) -> ExecutionRecord:
         """Queue an execution; it is on disk when this returns."""
-        execution_id = uuid.uuid4().hex[:12]
-        rows = self._run(
-            "INSERT INTO executions "
-            "(id, state, priority, request, labels, created, requeue_interrupted) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
+        return self.add_all([NewExecution(request, priority, labels, requeue_interrupted)])[0]
+
+    def add_all(self, executions: Sequence[NewExecution]) -> list[ExecutionRecord]:
+        """Queue executions in one transaction, in order; on disk when this returns."""
+        now = time.time()
+        rows = [
             (
-                execution_id,
-                ExecutionState.queued,
-                priority,
-                json.dumps(request),
-                json.dumps(list(labels)),
-                time.time(),
-                requeue_interrupted,
-            ),
-        )
-        return rows[0]
+                uuid.uuid4().hex[:12],
+                ExecutionState.queued.value,
+                execution.priority,
+                json.dumps(execution.request),
+                json.dumps(list(execution.labels)),
+                now,
+                execution.requeue_interrupted,
+            )
+            for execution in executions
+        ]
+        with self._lock:
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.executemany(
+                    "INSERT INTO executions "
+                    "(id, state, priority, request, labels, created, requeue_interrupted) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
+            marks = ", ".join("?" for _ in rows)
+            cursor = self._db.execute(
+                f"SELECT * FROM executions WHERE id IN ({marks}) ORDER BY rowid",
+                [row[0] for row in rows],
+            )
+            return [ExecutionRecord.from_row(row) for row in cursor.fetchall()]
 
     def claim(
         self, owner: str, lease_seconds: float, min_priority: int | None = None
