@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ import psutil
 import pytest
 import websockets
 from qaagent_process import environment, qaagent
+from test_example import EXAMPLE, EXPECTED_PASSED
 from test_run_all import processes_left
 
 WAIT_SECONDS = 60.0
@@ -416,3 +419,43 @@ def test_a_profile_outside_the_root_and_a_bad_priority_are_422_naming_them(
     assert unknown.status_code == 404 and "nope" in unknown.json()["error"]
     assert half_bad_batch.status_code == 422 and "/etc/passwd" in half_bad_batch.json()["error"]
     assert server.get("/executions").json()["executions"] == []
+
+
+def test_the_bundled_example_followed_over_sse_and_websocket_counts_as_run_all_does(
+    tmp_path: Path,
+) -> None:
+    shop = tmp_path / "root" / "shop"
+    shutil.copytree(EXAMPLE, shop, ignore=shutil.ignore_patterns(".qaagent", "__pycache__"))
+    profile = shop / "qaagent.yaml"
+    profile.write_text(profile.read_text().replace("8765", str(free_port())), encoding="utf-8")
+    server = start_server(shop.parent, "--max-executions", "1")
+    try:
+        queued = server.submit("shop/qaagent.yaml")
+
+        async def over_the_websocket() -> list[dict[str, Any]]:
+            events: list[dict[str, Any]] = []
+            async with websockets.connect(server.url.replace("http", "ws") + "/ws") as socket_:
+                await socket_.send(json.dumps({"subscribe": queued["id"]}))
+                while not events or events[-1]["kind"] != "run-finished":
+                    message = json.loads(await asyncio.wait_for(socket_.recv(), 300))
+                    if message["kind"] != "system-resources":
+                        events.append(message)
+            return events
+
+        streamed = asyncio.run(over_the_websocket())
+        sent = server_sent_events(server, queued["id"])
+        finished = server.wait_for(queued["id"], "passed", "failed", "error")
+    finally:
+        server.process.send_signal(signal.SIGTERM)
+        server.process.wait(WAIT_SECONDS)
+    assert [event["seq"] for event in sent] == [event["seq"] for event in streamed]
+    live = Counter(
+        event["task"]
+        for event in sent
+        if event["kind"] == "test-finished" and event["outcome"] == "passed"
+    )
+    assert live == EXPECTED_PASSED
+    assert finished["state"] == "passed"
+    assert finished["counts"] == run_all_counts(shop, "qaagent.yaml")
+    assert finished["counts"]["passed"] == sum(EXPECTED_PASSED.values())
+    assert not processes_left(shop, seconds=10), "the app or a suite outlived the execution"
