@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from qaagent_process import environment
 
 import qaagent
 
@@ -289,3 +290,28 @@ def test_init_finds_pytest_playwright_tests_in_an_e2e_folder(tmp_path: Path) -> 
     validated = qaagent_cli("validate", cwd=tmp_path / "shop")
     rows = [line.split()[:3] for line in validated.stdout.splitlines()]
     assert ["e2e", "playwright-python", "e2e"] in rows
+
+
+def test_a_run_that_logs_nothing_imports_neither_structlog_nor_an_http_client(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_one.py").write_text("def test_one():\n    pass\n")
+    (tmp_path / "qaagent.yaml").write_text("project: {name: one}\ntests:\n  unit: {path: tests}\n")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "qaagent", "run-all"],
+        cwd=tmp_path,
+        env=environment(drop=("CI", "QAAGENT_")),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "qaagent.session" in imported
+    assert imported & {"structlog", "urllib.request", "http.client"} == set()

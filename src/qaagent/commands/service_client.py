@@ -9,15 +9,16 @@ seen when the connection drops.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from qaagent.errors import InfrastructureError, UsageError
+
+if TYPE_CHECKING:
+    import urllib.error
 
 DEFAULT_SERVER = "http://127.0.0.1:8765"
 SERVER_VARIABLE = "QAAGENT_SERVER"
@@ -87,7 +88,13 @@ class ServiceClient:
         headers: dict[str, str],
         timeout: float,
     ) -> Any:
-        """The open response, or the error a client of qaagent should see."""
+        """The open response, or the error a client of qaagent should see.
+
+        urllib is imported here, so that every other command starts without it.
+        """
+        import urllib.error
+        import urllib.request
+
         url = f"{self.server.rstrip('/')}/api/v1{path}"
         headers = {**headers, "Accept": "application/json"}
         if data is not None:

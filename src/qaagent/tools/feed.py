@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-import structlog
 from pydantic import ValidationError
 
+from qaagent.logging import get_logger
 from qaagent.model.live import LiveTest
 from qaagent.model.outcomes import CaseStatus, TestCase
 from qaagent.tools.junit import unique_ids
@@ -154,9 +154,7 @@ class FeedFollower:
         """Count a line that is not a feed line; say so the first time only."""
         self.malformed += 1
         if self.malformed == 1:
-            structlog.get_logger(__name__).warning(
-                "malformed live feed line skipped", feed=str(self.path)
-            )
+            get_logger(__name__).warning("malformed live feed line skipped", feed=str(self.path))
 
 
 def _case(test: LiveTest) -> TestCase:
