@@ -13,7 +13,7 @@ from qaagent.errors import ConfigError
 from qaagent.model.outcomes import TaskOutcome
 from qaagent.model.task import Interpreter, Task
 from qaagent.tools.base import RunContext, ToolUnavailable
-from qaagent.tools.python_tools import interpreter_problem, require_modules
+from qaagent.tools.python_tools import interpreter_problem, is_this_interpreter, require_modules
 from qaagent.tools.registry import runner_for
 
 
@@ -178,3 +178,26 @@ def test_a_task_whose_tool_cannot_start_is_one_error_attempt_without_retries(
     assert len(result.attempts) == 1
     assert result.error is not None and "cannot be run" in result.error
     assert result.log_path is not None and result.error in result.log_path.read_text()
+
+
+def test_qaagents_own_interpreter_is_recognised_by_its_folder_not_its_link_target(
+    tmp_path: Path,
+) -> None:
+    own = Path(sys.executable)
+    assert is_this_interpreter(str(own))
+    assert is_this_interpreter(str(own.parent / "python3"))
+    other_venv = tmp_path / "venv" / "bin" / "python"
+    other_venv.parent.mkdir(parents=True)
+    other_venv.symlink_to(own.resolve())
+    assert not is_this_interpreter(str(other_venv))
+
+
+def test_another_interpreter_is_asked_in_a_process_of_its_own(tmp_path: Path) -> None:
+    other = tmp_path / "bin" / "python"
+    other.parent.mkdir()
+    other.write_text("#!/bin/sh\necho pytest\n")
+    other.chmod(0o755)
+
+    problem = interpreter_problem(str(other), "the other", ("pytest",), {})
+
+    assert problem is not None and problem.startswith("pytest is not installed for")

@@ -7,6 +7,7 @@ instead of a failed run that reads like a usage error.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shlex
 import sys
@@ -66,7 +67,12 @@ def require_modules(task: Task, modules: tuple[str, ...], env: Mapping[str, str]
 def interpreter_problem(
     python: str, where: str, modules: tuple[str, ...], env: Mapping[str, str]
 ) -> str | None:
-    """Why `python` cannot run the modules, naming it and the command that installs them."""
+    """Why `python` cannot run the modules, naming it and the command that installs them.
+
+    qaagent's own interpreter, which already finds them, is not asked again in a process.
+    """
+    if is_this_interpreter(python) and all(find_spec(module) for module in modules):
+        return None
     try:
         completed = run_captured([python, "-c", PROBE, *modules], env=env, timeout=PROBE_TIMEOUT)
     except OSError as error:
@@ -86,6 +92,24 @@ def interpreter_problem(
         f"install with `{shlex.join([python, '-m', 'pip', 'install', *packages])}`, "
         f"{ANOTHER_INTERPRETER}"
     )
+
+
+def is_this_interpreter(python: str) -> bool:
+    """Whether `python` is qaagent's own: the same folder of the same environment.
+
+    Links are not followed, since every virtual environment links to one base interpreter.
+    """
+    own = Path(sys.executable).absolute()
+    other = Path(python).absolute()
+    return other.parent == own.parent and other.name.startswith("python")
+
+
+def find_spec(module: str) -> bool:
+    """Whether this interpreter can import the module, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _unusable(where: str, reason: str) -> str:
