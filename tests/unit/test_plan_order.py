@@ -1,12 +1,13 @@
 """Start order of tasks and priorities handed to the backend."""
 
 import threading
+import time
 
 from test_orchestrator import make_task
 
 from qaagent.execute.backend import LocalBackend, TaskControl
 from qaagent.model.results import TaskResult
-from qaagent.model.task import Task
+from qaagent.model.task import ForkParts, Task
 from qaagent.plan.order import (
     Order,
     choose_order,
@@ -117,3 +118,36 @@ def test_a_full_pool_lets_the_next_startable_task_take_the_idle_worker() -> None
     assert all(handle.future.result(timeout=10).outcome == "passed" for handle in handles)
     backend.close()
     assert started == ["db-long", "free", "db-next"]
+
+
+def test_a_forked_suite_holds_a_worker_per_part_and_the_next_task_waits_for_them() -> None:
+    running: list[str] = []
+    most_at_once: list[int] = []
+    workers_of: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def execute(task: Task, control: TaskControl) -> TaskResult:
+        with lock:
+            running.append(task.name)
+            most_at_once.append(sum(held[name] for name in running))
+            workers_of[task.name] = control.worker
+        time.sleep(0.05)
+        with lock:
+            running.remove(task.name)
+        return TaskResult(task=task.name, suite=task.suite, kind="pytest", outcome="passed")
+
+    forked = make_task(
+        "unit", kind="pytest", fork=ForkParts(labels=("unit[1/2]", "unit[2/2]"), tests=None)
+    )
+    others = [make_task("lint"), make_task("docs")]
+    held = {"unit": 2, "lint": 1, "docs": 1}
+    backend = LocalBackend(execute, 2, {})
+    handles = [
+        backend.submit(task, priority=3 - index, on_event=lambda event: None)
+        for index, task in enumerate([forked, *others])
+    ]
+    assert all(handle.future.result(timeout=10).outcome == "passed" for handle in handles)
+    backend.close()
+    assert forked.workers_held == 2
+    assert max(most_at_once) == 2
+    assert workers_of["unit"] == 0

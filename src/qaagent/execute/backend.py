@@ -121,7 +121,9 @@ class LocalBackend:
     """A thread pool fed in priority order; a task starts only when its pool has room.
 
     No worker thread ever waits on a pool: the dispatcher hands a thread only a task that can
-    run now, so a full pool never blocks tasks of other pools. One worker is the sequential mode.
+    run now, so a full pool never blocks tasks of other pools. A forked suite holds a worker
+    per part (never more than there are), and the tasks after it wait until that many are
+    free, so that it neither shares cores nor starves. One worker is the sequential mode.
     """
 
     def __init__(self, execute: Execute, max_workers: int, pools: Mapping[str, int]) -> None:
@@ -131,6 +133,7 @@ class LocalBackend:
         self._lock = threading.Lock()
         self._queue: list[_Queued] = []
         self._free_workers = list(range(max_workers))
+        self._capacity = max_workers
         self._running = Counter[str]()
         self._sequence = itertools.count()
         self._accepting = True
@@ -167,20 +170,25 @@ class LocalBackend:
             if not self._pool_has_room(queued.handle.task.pool):
                 index += 1
                 continue
+            held = min(queued.handle.task.workers_held, self._capacity)
+            if len(self._free_workers) < held:
+                return
             del self._queue[index]
             if not queued.handle.future.set_running_or_notify_cancel():
                 continue
-            worker = self._free_workers.pop(0)
+            workers = self._free_workers[:held]
+            del self._free_workers[:held]
             if queued.handle.task.pool is not None:
                 self._running[queued.handle.task.pool] += 1
-            self._executor.submit(self._run, queued, worker)
+            self._executor.submit(self._run, queued, workers)
 
     def _pool_has_room(self, pool: str | None) -> bool:
         return pool is None or self._running[pool] < self._pools.get(pool, 1 << 30)
 
-    def _run(self, queued: _Queued, worker: int) -> None:
-        """Run one task on a worker thread, then free its worker and pool place."""
+    def _run(self, queued: _Queued, workers: list[int]) -> None:
+        """Run one task on a worker thread, then free its workers and pool place."""
         handle, on_event = queued.handle, queued.on_event
+        worker = workers[0]
         try:
             on_event(Event(EventKind.started, handle.task.name, worker))
             result = self._execute(handle.task, TaskControl(handle.stop, worker))
@@ -190,11 +198,11 @@ class LocalBackend:
         else:
             handle.future.set_result(result)
         finally:
-            self._release(handle.task.pool, worker)
+            self._release(handle.task.pool, workers)
 
-    def _release(self, pool: str | None, worker: int) -> None:
+    def _release(self, pool: str | None, workers: list[int]) -> None:
         with self._lock:
-            self._free_workers.append(worker)
+            self._free_workers.extend(workers)
             self._free_workers.sort()
             if pool is not None:
                 self._running[pool] -= 1

@@ -77,3 +77,8 @@ class Task(BaseModel):
         (), description="Glob patterns, relative to root, of the files its cache key reads."
     )
     root: Path | None = Field(None, description="The profile's folder, which inputs default to.")
+
+    @property
+    def workers_held(self) -> int:
+        """Workers the task keeps busy: one per part of a forked suite, else one."""
+        return len(self.fork.labels) if self.fork is not None else 1

@@ -114,7 +114,7 @@ def build_plan(
             for task in runnable
             if task.selected_tests or task.name in recorded
         },
-        workers=max(1, budget.at_once(len(runnable))),
+        workers=max(1, budget.at_once(sum(task.workers_held for task in runnable))),
         shard_of={task.name: task.shard_of for task in runnable if task.shard_of},
         notes=(*notes, *split.notes),
         part=entry,
