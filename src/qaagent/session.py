@@ -227,7 +227,8 @@ class Session:
         from qaagent.evidence.redact import mask_results
         from qaagent.execute.events import PublishingWatcher
 
-        publisher.subscribe(StartAfterFirstWave(preparation, plan.plan.workers))
+        first_wave = min(plan.plan.workers, len(plan.plan.tasks))
+        publisher.subscribe(StartAfterFirstWave(preparation, first_wave))
         orchestrator = self.orchestrator(plan, PublishingWatcher(publisher, progress.tick))
         self._orchestrator = orchestrator
         self.phase = Phase.executing
