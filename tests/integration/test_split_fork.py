@@ -207,7 +207,9 @@ def test_a_part_that_hangs_is_killed_and_reported_alone(
     statuses = {record.test_id: record.status.value for record in records(run_dir)}
     assert statuses["tests/test_quick.py::test_one"] == "passed"
     assert statuses["tests/test_quick.py::test_two"] == "passed"
-    assert statuses["tests/test_slow.py::test_hangs"] == "error"
+    assert statuses["tests/test_slow.py::test_hangs"] == "timed-out"
+    assert (task.outcome, task.counts.timed_out, task.counts.errors) == ("timed-out", 1, 0)
+    assert completed.returncode == 3
 
 
 def test_threads_alive_after_collection_start_the_parts_as_processes(tmp_path: Path) -> None:

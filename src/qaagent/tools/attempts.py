@@ -509,6 +509,9 @@ def _problems(cases: list[TestCase]) -> list[TestCase]:
 
 
 def _verdict_of(cases: list[TestCase]) -> Verdict:
+    """Timed out when a test was cut short (a forked part killed alone), else failed or passed."""
+    if any(case.status is CaseStatus.timed_out for case in cases):
+        return Verdict.timed_out
     return Verdict.failed if _problems(cases) else Verdict.passed
 
 

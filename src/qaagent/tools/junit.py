@@ -17,6 +17,7 @@ OUTCOME_PROPERTY = "qaagent.outcome"
 RECORDED_OUTCOMES = {
     "xfailed": (CaseStatus.skipped, CaseStatus.xfailed),
     "xpassed": (CaseStatus.passed, CaseStatus.xpassed),
+    "timed-out": (CaseStatus.error, CaseStatus.timed_out),
 }
 OWN_RESULTS = {"passed", "skipped", "xfailed", "xpassed"}
 BEHAVE_LOCATION = re.compile(r"^Location: (?P<file>.+):(?P<line>\d+)$", re.MULTILINE)

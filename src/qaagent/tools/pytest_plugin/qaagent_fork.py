@@ -458,7 +458,11 @@ def _part_cases(part: Part) -> list[ET.Element]:
 
 
 def _cases_from_feed(part: Part) -> list[ET.Element]:
-    """Finished tests with their outcome; a test still running is an error naming why."""
+    """Finished tests with their outcome; a test still running is cut short, naming why.
+
+    A part killed at its timeout leaves its running test `timed-out`; one that crashed, an
+    error.
+    """
     finished: dict[str, dict[str, Any]] = {}
     started: list[str] = []
     try:
@@ -475,9 +479,10 @@ def _cases_from_feed(part: Part) -> list[ET.Element]:
     reason = "timed out" if part.ending == "timed-out" else "crashed"
     seconds = part.finished - part.started
     running = [node_id for node_id in started if node_id not in finished]
+    outcome = "timed-out" if part.ending == "timed-out" else "error"
     for node_id in running:
         message = f"{part.label} {reason} in this test after {seconds:.1f}s"
-        cases.append(_case(node_id, {"outcome": "error", "message": message}))
+        cases.append(_case(node_id, {"outcome": outcome, "message": message}))
     if not running:
         cases.append(_part_case(part, f"{part.label} {reason} after {seconds:.1f}s"))
     return cases
@@ -508,7 +513,7 @@ def _case(node_id: str, entry: dict[str, Any]) -> ET.Element:
     message = str(entry.get("message", ""))
     if outcome in ("failed", "xpassed"):
         ET.SubElement(element, "failure", message=message)
-    elif outcome == "error":
+    elif outcome in ("error", "timed-out"):
         ET.SubElement(element, "error", message=message)
     elif outcome in ("skipped", "xfailed"):
         ET.SubElement(element, "skipped", message=message)
