@@ -15,12 +15,11 @@ from typing import Any, TextIO
 from qaagent.execute.backend import Event, EventKind
 from qaagent.model import events
 from qaagent.model.live import LiveTest
-from qaagent.model.outcomes import TaskOutcome, task_counts
+from qaagent.model.outcomes import FAILING_TASKS, task_counts
 from qaagent.model.results import TaskResult
 from qaagent.secrets import NO_SECRETS, SecretValues
 
 Subscriber = Callable[[events.EventBase], None]
-FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
 
 
 class EventPublisher:
@@ -128,7 +127,7 @@ def finished_fields(result: TaskResult) -> dict[str, Any]:
 
     The log is named as the result names it: relative to the run folder.
     """
-    failing = result.outcome in FAILING
+    failing = result.outcome in FAILING_TASKS
     return {
         "task": result.task,
         "outcome": str(result.outcome),

@@ -34,7 +34,7 @@ from qaagent.execute.task import (
     run_task,
     with_task_counts,
 )
-from qaagent.model.outcomes import Counts, TaskOutcome
+from qaagent.model.outcomes import FAILING_TASKS, FAILING_TESTS, Counts, TaskOutcome
 from qaagent.model.results import TaskResult
 from qaagent.model.run import RunStatus, StopReason, exit_code_for, status_for
 from qaagent.model.task import Task
@@ -45,8 +45,6 @@ from qaagent.tools.base import RunContext
 
 POLL_INTERVAL = 0.1
 SETTLE_SECONDS = 2.0
-FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
-LIVE_FAILURES = frozenset({"failed", "error"})
 
 
 STOPPING = {
@@ -331,13 +329,13 @@ class RunOrchestrator:
         run within a poll of the Nth failing test rather than at the end of its task.
         """
         if event.kind is EventKind.finished and event.result is not None:
-            if self.options.fail_fast and event.result.outcome in FAILING:
+            if self.options.fail_fast and event.result.outcome in FAILING_TASKS:
                 self.stop(StopReason.fail_fast)
             counts = Counts.of(event.result.cases)
             self._count_failures(event.task, counts.failed + counts.errors, final=True)
         elif event.kind is EventKind.test and event.test is not None:
             live = event.test
-            if live.event == "finished" and live.outcome in LIVE_FAILURES:
+            if live.event == "finished" and live.outcome in FAILING_TESTS:
                 self._count_failures(event.task, 1, final=False)
 
     def _count_failures(self, task: str, failed: int, *, final: bool) -> None:

@@ -39,6 +39,10 @@ class TaskOutcome(StrEnum):
 
 
 SUCCEEDED = frozenset({TaskOutcome.passed, TaskOutcome.cached})
+FAILING_TASKS = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
+"""The task outcomes shown as failures, with their last lines and their log."""
+FAILING_TESTS = frozenset({"failed", "error"})
+"""The outcome words of a live feed's tests that count as failures."""
 TASK_PROBLEMS = frozenset(
     {TaskOutcome.error, TaskOutcome.timed_out, TaskOutcome.not_run, TaskOutcome.interrupted}
 )
@@ -107,27 +111,22 @@ class Counts(BaseModel):
         """Count final cases, each once."""
         counts = cls()
         for case in cases:
-            if case.flaky:
-                counts.flaky += 1
-            elif case.status is CaseStatus.passed:
-                counts.passed += 1
-            elif case.status is CaseStatus.failed:
-                counts.failed += 1
-            elif case.status is CaseStatus.error:
-                counts.errors += 1
-            elif case.status is CaseStatus.xfailed:
-                counts.xfailed += 1
-            elif case.status is CaseStatus.xpassed:
-                counts.xpassed += 1
-            elif case.status is CaseStatus.timed_out:
-                counts.timed_out += 1
-            elif case.status is CaseStatus.interrupted:
-                counts.interrupted += 1
-            else:
-                counts.skipped += 1
+            label = "flaky" if case.flaky else STATUS_LABELS[case.status]
+            setattr(counts, label, getattr(counts, label) + 1)
         return counts
 
 
+STATUS_LABELS = {
+    CaseStatus.passed: "passed",
+    CaseStatus.failed: "failed",
+    CaseStatus.error: "errors",
+    CaseStatus.skipped: "skipped",
+    CaseStatus.xfailed: "xfailed",
+    CaseStatus.xpassed: "xpassed",
+    CaseStatus.timed_out: "timed_out",
+    CaseStatus.interrupted: "interrupted",
+}
+"""The counter each status of a final case adds to."""
 COUNT_LABELS = (
     "passed",
     "failed",

@@ -18,10 +18,9 @@ from rich.table import Table
 from rich.text import Text
 
 from qaagent.model import events
-from qaagent.model.outcomes import TaskOutcome
+from qaagent.model.outcomes import FAILING_TASKS, TaskOutcome
 from qaagent.model.results import TaskResult
 from qaagent.reporting.progress import (
-    FAILING,
     FAILURE_LINES,
     Clock,
     RunTally,
@@ -153,7 +152,7 @@ class LiveBoard:
         self.tally.apply(event)
         if isinstance(event, events.Stopping):
             self._print(shown(event.message, self.secrets, style="yellow"))
-        elif isinstance(event, events.TaskFinished) and TaskOutcome(event.outcome) in FAILING:
+        elif isinstance(event, events.TaskFinished) and TaskOutcome(event.outcome) in FAILING_TASKS:
             self._print(failure_block(event, self.secrets))
         self.tick()
 

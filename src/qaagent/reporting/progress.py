@@ -22,6 +22,8 @@ from qaagent.model import events
 from qaagent.model.outcomes import (
     COUNT_LABELS,
     CUT_SHORT_LABELS,
+    FAILING_TASKS,
+    FAILING_TESTS,
     Counts,
     TaskOutcome,
     describe_counts,
@@ -33,8 +35,6 @@ from qaagent.secrets import NO_SECRETS, SecretValues
 Clock = Callable[[], float]
 FAILURE_LINES = 15
 PROGRESS_EVERY = 10.0
-FAILING = frozenset({TaskOutcome.failed, TaskOutcome.error, TaskOutcome.timed_out})
-FAILING_TESTS = frozenset({"failed", "error"})
 OUTCOME_COLOURS = {
     TaskOutcome.passed: "green",
     TaskOutcome.failed: "red",
@@ -151,7 +151,7 @@ class RunTally:
 
     def failed_tasks(self) -> int:
         """Tasks that ended failed, in error or timed out."""
-        return sum(task.state in FAILING for task in self.finished())
+        return sum(task.state in FAILING_TASKS for task in self.finished())
 
     def tests_done(self) -> int:
         """Tests that ended, over every task."""
@@ -322,7 +322,7 @@ class PlainProgress:
         outcome = TaskOutcome(finished.outcome)
         shown = self._painted(f"{outcome:<6}", OUTCOME_COLOURS[outcome])
         self._write(f"{shown} {finished.task}: {counts_text(finished)} {finished_where(finished)}")
-        if outcome in FAILING:
+        if outcome in FAILING_TASKS:
             lines = failure_lines(finished)
             if self.groups:
                 lines = grouped(f"{finished.task}: {finished.outcome}", lines)
