@@ -114,7 +114,7 @@ def test_validate_says_which_mode_each_split_suite_uses(tmp_path: Path) -> None:
     assert "unit: split, processes mode; 3 parts (processes)" in separate.stdout
 
 
-def test_fixed_parts_run_exactly_their_tests_and_unlisted_ones_join_the_smallest(
+def test_fixed_parts_collect_only_their_files_and_new_tests_run_where_their_file_runs(
     tmp_path: Path,
 ) -> None:
     root = tmp_path / "project"
@@ -151,13 +151,20 @@ def test_fixed_parts_run_exactly_their_tests_and_unlisted_ones_join_the_smallest
         tree = ElementTree.parse(junit)
         return [p.get("value", "") for p in tree.iter("property") if p.get("name") == "nodeid"]
 
+    def files(ids: list[str]) -> set[str]:
+        return {node_id.partition("::")[0] for node_id in ids}
+
     part_one = node_ids(tmp_path / "parts" / "part-1" / "junit.xml")
     part_two = node_ids(tmp_path / "parts" / "part-2" / "junit.xml")
-    assert part_one == first
-    assert set(second) < set(part_two)
-    assert len(part_two) == 12
+    new_file = {"tests/test_delta.py"}
+    assert files(part_one) - new_file == {"tests/test_alpha.py", "tests/test_beta.py"}
+    assert files(part_two) - new_file == {"tests/test_gamma.py"}
+    assert (new_file <= files(part_one)) != (new_file <= files(part_two))
     assert sorted(node_ids(tmp_path / "all.xml")) == sorted(part_one + part_two)
-    assert len(part_one + part_two) == 14
+    assert len(set(part_one + part_two)) == len(part_one + part_two) == 14
+    for part in ("part-1", "part-2"):
+        log = (tmp_path / "parts" / part / "output.log").read_text("utf-8")
+        assert "deselected" not in log, log
 
 
 HANGING_PROFILE = """\
@@ -176,25 +183,34 @@ run:
 """
 
 
-def small_project(root: Path, conftest: str = "", profile: str = HANGING_PROFILE) -> Path:
+def small_project(
+    root: Path, conftest: str = "", profile: str = HANGING_PROFILE, pause: float = 0.0
+) -> Path:
+    """Two quick tests and one that hangs when asked; each quick one sleeps `pause`, the other
+    twice that, so recorded durations make two equal files."""
     (root / "tests").mkdir(parents=True)
     (root / "qaagent.yaml").write_text(profile, "utf-8")
     (root / "tests" / "conftest.py").write_text(conftest, "utf-8")
     (root / "tests" / "test_quick.py").write_text(
-        "def test_one() -> None:\n    pass\n\n\ndef test_two() -> None:\n    pass\n", "utf-8"
+        f"import time\n\n\ndef test_one() -> None:\n    time.sleep({pause})\n\n\n"
+        f"def test_two() -> None:\n    time.sleep({pause})\n",
+        "utf-8",
     )
     (root / "tests" / "test_slow.py").write_text(
         "import os, time\n\n\ndef test_hangs() -> None:\n"
-        "    if os.environ.get('HANG_HERE'):\n        time.sleep(120)\n",
+        f"    time.sleep(120 if os.environ.get('HANG_HERE') else {2 * pause})\n",
         "utf-8",
     )
     return root
 
 
+@pytest.mark.parametrize("recorded", [False, True], ids=["stealing", "forked-before-collection"])
 def test_a_part_that_hangs_is_killed_and_reported_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded: bool
 ) -> None:
-    root = small_project(tmp_path / "project")
+    root = small_project(tmp_path / "project", pause=0.3 if recorded else 0.0)
+    if recorded:
+        assert run_all(root).returncode == 0
     monkeypatch.setenv("HANG_HERE", "1")
     completed = run_all(root)
     assert completed.returncode != 0, completed.stdout + completed.stderr
@@ -210,6 +226,15 @@ def test_a_part_that_hangs_is_killed_and_reported_alone(
     assert statuses["tests/test_slow.py::test_hangs"] == "timed-out"
     assert (task.outcome, task.counts.timed_out, task.counts.errors) == ("timed-out", 1, 0)
     assert completed.returncode == 3
+    if recorded:
+        logs = run_dir.glob("artifacts/unit/attempt-1/parts/part-*/output.log")
+        collected = sorted(
+            line
+            for log in logs
+            for line in log.read_text("utf-8").splitlines()
+            if line.startswith("collected ")
+        )
+        assert collected == ["collected 1 item", "collected 2 items"]
 
 
 def test_threads_alive_after_collection_start_the_parts_as_processes(tmp_path: Path) -> None:

@@ -44,6 +44,23 @@ def test_the_follower_drains_the_feed_when_the_attempt_ends(tmp_path: Path) -> N
     assert [test.event for test in seen] == ["collected"]
 
 
+def test_the_parts_collected_counts_add_up_and_are_handed_on_as_the_suites(
+    tmp_path: Path,
+) -> None:
+    feed = tmp_path / "live.jsonl"
+    seen: list[LiveTest] = []
+    follower = FeedFollower(feed, seen.append)
+    feed.write_text(
+        '{"event": "collected", "count": 69, "part": "u[shard=1/2]"}\n'
+        '{"event": "collected", "count": 76, "part": "u[shard=2/2]"}\n'
+        '{"event": "collected", "count": 70, "part": "u[shard=1/2]"}\n',
+        encoding="utf-8",
+    )
+    follower.read_new_lines()
+    assert [(test.count, test.part) for test in seen] == [(69, None), (145, None), (146, None)]
+    assert follower.tests.collected == 146
+
+
 def test_a_missing_feed_is_no_tests() -> None:
     follower = FeedFollower(Path("/nonexistent/live.jsonl"), None)
     follower.read_new_lines()

@@ -9,8 +9,10 @@ from test_orchestrator import make_task
 from qaagent.plan.split import (
     CollectedTest,
     group_tests,
+    groups_by_file,
     node_id_shards,
     partition,
+    partition_by_file,
     shard_count,
     weigh_tests,
 )
@@ -51,6 +53,40 @@ def test_tests_without_history_get_the_median_and_spread_evenly_without_any() ->
     even = weigh_tests(ids("m", 8), {})
     bins = partition([[node_id] for node_id in ids("m", 8)], even, 4)
     assert [len(node_ids) for node_ids in bins] == [2, 2, 2, 2]
+
+
+def test_forked_parts_get_whole_files_when_that_costs_little_balance() -> None:
+    node_ids = ids("a", 4) + ids("b", 4) + ids("c", 2) + ids("d", 2)
+    weights = weigh_tests(node_ids, {})
+    bins = partition_by_file([[node_id] for node_id in node_ids], weights, 2)
+    files = [{node_id.partition("::")[0] for node_id in node_ids} for node_ids in bins]
+    assert sorted(map(sorted, files)) == [
+        ["tests/a.py", "tests/c.py"],
+        ["tests/b.py", "tests/d.py"],
+    ]
+    assert loads(bins, weights) == [6.0, 6.0]
+
+
+def test_forked_parts_split_a_file_when_whole_files_would_unbalance_them() -> None:
+    node_ids = ids("big", 8) + ids("small", 1)
+    weights = weigh_tests(node_ids, {})
+    bins = partition_by_file([[node_id] for node_id in node_ids], weights, 2)
+    assert sorted(loads(bins, weights)) == [4.0, 5.0]
+
+
+def test_groups_sharing_a_file_merge_and_a_group_across_files_joins_them() -> None:
+    groups = [
+        ["t/a.py::x"],
+        ["t/b.py::y"],
+        ["t/a.py::z"],
+        ["t/c.py::w", "t/b.py::v"],
+        ["t/d.py::u"],
+    ]
+    assert groups_by_file(groups) == [
+        ["t/a.py::x", "t/a.py::z"],
+        ["t/b.py::y", "t/c.py::w", "t/b.py::v"],
+        ["t/d.py::u"],
+    ]
 
 
 def test_a_module_scoped_fixture_keeps_its_module_in_one_shard() -> None:

@@ -118,7 +118,7 @@ def publish_test_event(
     elif test.event == "started" and test.test is not None:
         publisher.publish(events.TestStarted, task=task, worker=worker, test=test.test)
     elif test.event == "finished" and test.test is not None and test.outcome is not None:
-        fields = test.model_dump(exclude={"event", "count"})
+        fields = test.model_dump(exclude={"event", "count", "part"})
         publisher.publish(events.TestFinished, task=task, worker=worker, **fields)
 
 

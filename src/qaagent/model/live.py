@@ -3,7 +3,8 @@
 qaagent's pytest plugin, behave formatter and Playwright reporter write these lines; a command
 suite may write them too. A line is `{"test": "...", "outcome": "passed", "duration": 1.2}` for a
 test that ended, `{"event": "started", "test": "..."}` for one that began, and
-`{"event": "collected", "count": 20}` once the tool knows how many tests it will run. JUnit,
+`{"event": "collected", "count": 20}` once the tool knows how many tests it will run (with
+`"part": "..."` from each part of a suite run in parts, whose counts add up). JUnit,
 when the tool writes it, stays the authority for the final counts; the feed shows the run live
 and keeps what finished when the tool never gets to write its JUnit.
 """
@@ -36,3 +37,6 @@ class LiveTest(BaseModel):
         None, ge=0, description="What the test spent, as the suite counts it (tokens, calls)."
     )
     count: int | None = Field(None, ge=0, description="Tests collected (collected lines only).")
+    part: str | None = Field(
+        None, description="The part of the suite the count is for; the parts' counts add up."
+    )

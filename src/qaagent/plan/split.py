@@ -29,6 +29,7 @@ COLLECTED_EXIT_CODES = (0, 5)
 SKIPPED_FOLDERS = frozenset({"__pycache__", "node_modules"})
 CONFIG_FILES = ("pytest.ini", "pyproject.toml", "setup.cfg", "tox.ini", "conftest.py")
 FORKABLE_KINDS = frozenset({"pytest"})
+FILE_SLACK = 1.1
 
 
 class CollectionError(Exception):
@@ -122,6 +123,46 @@ def partition(
         bins[lightest].extend(group)
         loads[lightest] += sum(weights[node_id] for node_id in group)
     return [sorted(node_ids, key=position.__getitem__) for node_ids in bins if node_ids]
+
+
+def partition_by_file(
+    groups: Sequence[Sequence[str]], weights: Mapping[str, float], shards: int
+) -> list[list[str]]:
+    """Whole test files packed as `partition` packs groups, when that costs the heaviest bin at
+    most `FILE_SLACK`; else the groups' packing.
+
+    A part forked before collection imports and collects only the files of its own tests, so
+    whole files spare each part the others' collection.
+    """
+    by_test = partition(groups, weights, shards)
+    by_file = partition(groups_by_file(groups), weights, shards)
+    if heaviest_load(by_file, weights) <= FILE_SLACK * heaviest_load(by_test, weights):
+        return by_file
+    return by_test
+
+
+def groups_by_file(groups: Sequence[Sequence[str]]) -> list[list[str]]:
+    """The groups merged wherever they share a test file, in collection order."""
+    merged: list[list[str]] = []
+    home: dict[str, int] = {}
+    for group in groups:
+        files = {node_id.partition("::")[0] for node_id in group}
+        homes = sorted({home[file] for file in files if file in home})
+        target = homes[0] if homes else len(merged)
+        if not homes:
+            merged.append([])
+        for other in homes[1:]:
+            merged[target].extend(merged[other])
+            merged[other] = []
+            home.update({node_id.partition("::")[0]: target for node_id in merged[target]})
+        merged[target].extend(group)
+        home.update(dict.fromkeys(files, target))
+    return [group for group in merged if group]
+
+
+def heaviest_load(bins: Sequence[Sequence[str]], weights: Mapping[str, float]) -> float:
+    """The expected seconds of the heaviest bin."""
+    return max((sum(weights[node_id] for node_id in node_ids) for node_ids in bins), default=0.0)
 
 
 def shard_count(split: int | str, workers: int) -> int:
@@ -372,7 +413,7 @@ def _split_by_node_id(
     known = any(test.node_id in recorded for test in tests)
     if known:
         startup = known_startup_seconds(runs_dir, task.name) or UNKNOWN_STARTUP_SECONDS
-        pack = partial(partition, groups, weights)
+        pack = partial(partition_by_file if mode == "fork" else partition, groups, weights)
         choice = choose_parts(pack, weights, startup, min(most, cores()), mode)
         plan.choices[task.name] = choice.describe()
         plan.expected[task.name] = choice.expected[choice.parts]

@@ -33,9 +33,17 @@ class FeedTests:
     finished: list[LiveTest] = field(default_factory=list)
     running: dict[str, float] = field(default_factory=dict)
     collected: int | None = None
+    collected_per_part: dict[str, int] = field(default_factory=dict)
 
-    def add(self, test: LiveTest) -> None:
-        """Note one line: a count, a start (with when it was seen) or a finish."""
+    def add(self, test: LiveTest) -> LiveTest:
+        """Note one line: a count, a start (with when it was seen) or a finish; the line as counted.
+
+        A part's count is added to the other parts', so the line handed on has the suite's.
+        """
+        if test.event == "collected" and test.part is not None and test.count is not None:
+            self.collected_per_part[test.part] = test.count
+            self.collected = sum(self.collected_per_part.values())
+            return test.model_copy(update={"count": self.collected, "part": None})
         if test.event == "collected":
             self.collected = test.count
         elif test.event == "started" and test.test is not None:
@@ -43,6 +51,7 @@ class FeedTests:
         elif test.test is not None:
             self.running.pop(test.test, None)
             self.finished.append(test)
+        return test
 
     @property
     def seen(self) -> bool:
@@ -146,9 +155,9 @@ class FeedFollower:
         except (ValueError, ValidationError):
             self._malformed()
             return
-        self.tests.add(test)
+        counted = self.tests.add(test)
         if self.on_test is not None:
-            self.on_test(test)
+            self.on_test(counted)
 
     def _malformed(self) -> None:
         """Count a line that is not a feed line; say so the first time only."""

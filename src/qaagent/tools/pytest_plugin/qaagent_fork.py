@@ -1,16 +1,22 @@
-"""Loaded into pytest with `-p` beside `qaagent_pytest`: collect once, then run the parts of a
-split suite in child processes forked after collection, so N parts pay one start-up.
+"""Loaded into pytest with `-p` beside `qaagent_pytest`: run the parts of a split suite in child
+processes forked from one pytest, so N parts pay one start-up.
 
 QAAGENT_PYTEST_FORK names a JSON file: `folder` (where each part writes `part-<n>/junit.xml`,
 `output.log` and `feed.jsonl`), `labels` (one per part), `parts` (node ids per part, or null)
 and `groups` (node ids that must share a process), and `timeout` (seconds a part may run).
-With `parts`, each child runs its fixed share, and tests collected but listed nowhere (added
-since qaagent listed them) all go to the part with the fewest tests; without, children take
-whole groups from the parent as they free up (work stealing over a pipe). The parent never runs a test: it waits, kills a part that outlives
-its timeout, writes every part's cases into its own JUnit XML (a killed or crashed part's from
-its feed), `parts.json` with how each part ended, and fails when any part failed.
 
-Forking after collection is unsafe with threads alive in the parent; the parts then start as
+With `parts`, the children are forked before collection, once pytest and the project's plugins
+are imported, and each collects only the test files its share needs, so collection is shared
+out too. Each keeps its listed tests; a test listed nowhere (added since qaagent listed them)
+goes to the part that owns its file: the one with most of the file's listed tests, or, for a new
+file, one chosen from its path alone, so every child decides alike and each test runs once.
+Without `parts`, the parent collects once and forks after collection, and children take whole
+groups from the parent as they free up (work stealing over a pipe). The parent never runs a
+test: it waits, kills a part that outlives its timeout, writes every part's cases into its own
+JUnit XML (a killed or crashed part's from its feed), `parts.json` with how each part ended, and
+fails when any part failed.
+
+Forking is unsafe with threads alive in the parent; the parts then start after collection as
 separate pytest processes (each collects again) with the same files. Like `qaagent_pytest`, this
 imports only the standard library and pytest.
 """
@@ -26,12 +32,15 @@ import sys
 import threading
 import time
 import xml.etree.ElementTree as ET
+import zlib
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.pathlib import fnmatch_ex
 
 FORK_VARIABLE = "QAAGENT_PYTEST_FORK"
 SELECT_VARIABLE = "QAAGENT_PYTEST_SELECT"
@@ -40,6 +49,7 @@ PARTS_FILE = "parts.json"
 POLL_SECONDS = 0.02
 CRASH_EXIT = 3
 TIMED_OUT_EXIT = 1
+_FORKED_EARLY = pytest.StashKey[bool]()
 
 
 @dataclass
@@ -85,16 +95,55 @@ def _spec() -> dict[str, Any] | None:
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> object:
+    """Fork the parts with fixed shares before collection, and wait for them instead of it."""
+    spec = _spec()
+    if spec is None or spec.get("parts") is None or not _may_fork(session.config):
+        return None
+    if threading.active_count() > 1:
+        return None
+    shares = Shares(spec["parts"])
+    parts = _new_parts(spec)
+    junit = _divert_parent_junit(session.config, Path(spec["folder"]))
+    for part in parts:
+        part.folder.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    previous = signal.signal(signal.SIGTERM, lambda *_: _kill_all(parts))
+    try:
+        for index, part in enumerate(parts):
+            part.started, part.started_at = time.monotonic(), time.time()
+            part.pid = os.fork()
+            if part.pid == 0:
+                _become_early_child(session, part, PartShare(shares, index))
+                return None
+        _supervise(parts, None, spec.get("timeout"))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    _finish(session, parts, Path(spec["folder"]), junit)
+    session.config.stash[_FORKED_EARLY] = True
+    return True
+
+
+def _may_fork(config: pytest.Config) -> bool:
+    """Whether this pytest is the one qaagent started to run the parts, on a system that forks."""
+    collect_only = config.option.collectonly
+    return hasattr(os, "fork") and not collect_only and not hasattr(config, "workerinput")
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session: pytest.Session) -> object:
     """Run the parts in children and wait for them; pytest's own loop runs when not asked to."""
-    spec = _spec()
     config = session.config
-    if spec is None or config.option.collectonly or hasattr(config, "workerinput"):
+    if config.stash.get(_FORKED_EARLY, False):
+        return True
+    spec = _spec()
+    if spec is None or not _may_fork(config):
         return None
     if session.testsfailed and not config.option.continue_on_collection_errors:
         return None
     parts = _parts(session, spec)
-    safe = hasattr(os, "fork") and threading.active_count() == 1
+    safe = threading.active_count() == 1
     if not safe:
         sys.stderr.write("qaagent: threads are alive after collection; parts run as processes\n")
     groups = None if spec.get("parts") is not None else _groups(session, spec)
@@ -119,13 +168,18 @@ def pytest_runtestloop(session: pytest.Session) -> object:
     return True
 
 
-def _parts(session: pytest.Session, spec: dict[str, Any]) -> list[Part]:
-    """The parts with their fixed shares, or empty shares when children steal groups."""
+def _new_parts(spec: dict[str, Any]) -> list[Part]:
+    """One part per label, each writing in a folder of its own, with no tests yet."""
     folder = Path(spec["folder"])
     labels = list(spec["labels"])
-    parts = [
+    return [
         Part(number, label, folder / f"part-{number}") for number, label in enumerate(labels, 1)
     ]
+
+
+def _parts(session: pytest.Session, spec: dict[str, Any]) -> list[Part]:
+    """The parts with their fixed shares, or empty shares when children steal groups."""
+    parts = _new_parts(spec)
     listed = spec.get("parts")
     if listed is None:
         return parts
@@ -225,6 +279,87 @@ def _become_child(session: pytest.Session, part: Part) -> None:
         own = type(shared)(str(part.feed))
         own.collected = True
         manager.register(own, "qaagent-part-feed")
+
+
+def _become_early_child(session: pytest.Session, part: Part, share: PartShare) -> None:
+    """A part forked before collection: a plain pytest from here on that collects its share."""
+    os.environ.pop(FORK_VARIABLE, None)
+    _become_child(session, part)
+    manager = session.config.pluginmanager
+    for name in ("qaagent-live-feed", "qaagent-part-feed"):
+        feed = manager.get_plugin(name)
+        if feed is not None:
+            feed.collected = False
+            feed.part = part.label
+    manager.register(share, "qaagent-part-share")
+
+
+class Shares:
+    """Which part runs a test and which parts collect a file, the same in every child."""
+
+    def __init__(self, listed: Sequence[Sequence[str]]) -> None:
+        self.count = len(listed)
+        self.owner_of_test = {node_id: index for index, ids in enumerate(listed) for node_id in ids}
+        tests_per_file: dict[str, Counter[int]] = {}
+        for node_id, index in self.owner_of_test.items():
+            tests_per_file.setdefault(_file_of(node_id), Counter())[index] += 1
+        self.parts_of_file = {file: set(counts) for file, counts in tests_per_file.items()}
+        self.owner_of_file = {
+            file: min(counts, key=lambda index: (-counts[index], index))
+            for file, counts in tests_per_file.items()
+        }
+
+    def file_owner(self, file: str) -> int:
+        """The part with most of the file's listed tests, or one chosen by the path of a new file."""
+        owner = self.owner_of_file.get(file)
+        return owner if owner is not None else zlib.crc32(file.encode()) % self.count
+
+    def runs(self, index: int, node_id: str) -> bool:
+        """Whether part `index` runs the test: its listed part, else its file's owner."""
+        owner = self.owner_of_test.get(node_id)
+        return (owner if owner is not None else self.file_owner(_file_of(node_id))) == index
+
+    def collects(self, index: int, file: str) -> bool:
+        """Whether part `index` must collect the file to run its share."""
+        return index in self.parts_of_file.get(file, ()) or self.file_owner(file) == index
+
+
+def _file_of(node_id: str) -> str:
+    """The file part of a node id, relative to pytest's rootdir."""
+    return node_id.partition("::")[0]
+
+
+class PartShare:
+    """In a part forked before collection: skip other parts' test files, keep only its tests."""
+
+    def __init__(self, shares: Shares, index: int) -> None:
+        self.shares = shares
+        self.index = index
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
+        """A test file none of this part's tests live in is not imported here."""
+        if collection_path.name in ("__init__.py", "conftest.py"):
+            return None
+        patterns = config.getini("python_files")
+        if not any(fnmatch_ex(pattern, collection_path) for pattern in patterns):
+            return None
+        try:
+            file = collection_path.relative_to(config.rootpath).as_posix()
+        except ValueError:
+            return None
+        return None if self.shares.collects(self.index, file) else True
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        """Only this part's tests stay; the others run in the parts they belong to."""
+        mine = [item for item in items if self.shares.runs(self.index, item.nodeid)]
+        if len(mine) < len(items):
+            kept = {id(item) for item in mine}
+            config.hook.pytest_deselected(items=[item for item in items if id(item) not in kept])
+            items[:] = mine
 
 
 def _saved_terminal(config: pytest.Config) -> list[int]:
@@ -433,7 +568,7 @@ def _finish(session: pytest.Session, parts: list[Part], folder: Path, junit: str
     (folder / PARTS_FILE).write_text(json.dumps(summary), "utf-8")
     codes = [part.exit_code if part.exit_code is not None else CRASH_EXIT for part in parts]
     failed = [code for code in codes if code not in {0, 5}]
-    session.testscollected = len(session.items)
+    session.testscollected = len(cases)
     session.testsfailed = len(failed)
 
 

@@ -156,6 +156,7 @@ class LiveFeed:
         self.path = path
         self.durations: dict[str, float] = {}
         self.collected = False
+        self.part: str | None = None
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -185,7 +186,10 @@ class LiveFeed:
         """The collected count, once."""
         if not self.collected:
             self.collected = True
-            self.write({"event": "collected", "count": count})
+            line: dict[str, object] = {"event": "collected", "count": count}
+            if self.part is not None:
+                line["part"] = self.part
+            self.write(line)
 
     def write(self, line: dict[str, object]) -> None:
         """Append one line in a single write, so lines of parallel writers never interleave."""
