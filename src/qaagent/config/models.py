@@ -237,9 +237,10 @@ class SuiteOptions(StrictModel):
     )
     split_mode: Literal["fork", "processes"] = Field(
         "fork",
-        description="How a split pytest suite runs its parts: 'fork' collects once and forks one "
-        "child per part (Linux; separate processes when threads are alive after collection), "
-        "'processes' starts one pytest per part.",
+        description="How a split pytest suite runs its parts: 'fork' forks one child per part "
+        "from one pytest (Linux; before collection, each part collecting its own files, once "
+        "durations are recorded; separate processes when threads are alive), 'processes' "
+        "starts one pytest per part.",
     )
 
 
