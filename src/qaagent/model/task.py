@@ -24,7 +24,7 @@ class Interpreter(BaseModel):
 
 
 class ForkParts(BaseModel):
-    """The parts of a split pytest suite run by one pytest that collects once and forks."""
+    """The parts of a split pytest suite run by one pytest that forks a child per part."""
 
     model_config = ConfigDict(frozen=True)
 

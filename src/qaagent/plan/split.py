@@ -435,9 +435,10 @@ def _split_by_node_id(
 def fork_task(
     task: Task, bins: Sequence[Sequence[str]], stealing: Sequence[Sequence[str]] | None
 ) -> Task:
-    """The suite as one task whose pytest collects once and forks a child per part.
+    """The suite as one task whose pytest forks a child per part.
 
-    Each part runs its bin, or, given the groups to steal, takes whole groups as it frees up.
+    Each part collects and runs its bin, or, given the groups to steal, takes whole groups of
+    the one collection as it frees up.
     The task's timeout leaves the parent time to kill a part that outlives the suite's own
     timeout and to report it.
     """
