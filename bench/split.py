@@ -17,7 +17,7 @@ from benchlib import fresh, qaagent_run, ratio_line, wall_seconds, write_profile
 WORKERS = os.cpu_count() or 1
 MODULES, TESTS_PER_MODULE, BUSY, ROUNDS = 4, 10, 0.06, 3
 BOUND_TARGET, XDIST_TARGET, PLAIN_TARGET = 1.15, 0.8, 1.0
-PYTEST = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+PYTEST = [sys.executable, "-m", "pytest", "-q"]
 
 
 def write_suite(folder: Path) -> None:

@@ -1,4 +1,5 @@
-"""Split on real open-source suites (toolz, part of mpmath) against plain pytest and xdist.
+"""Split on real open-source suites (networkx's algorithms, part of mpmath) against plain pytest
+and xdist.
 
 The suites and pytest-xdist are installed into a throwaway virtual environment in a temporary
 folder, and their tests copied out of it, so the benchmark needs nothing installed beforehand.
@@ -20,9 +21,9 @@ from benchlib import fresh, qaagent_run, ratio_line, wall_seconds, write_profile
 WORKERS = os.cpu_count() or 1
 ROUNDS = 3
 PLAIN_TARGET, XDIST_TARGET = 0.8, 0.8
-PACKAGES = ("toolz==1.1.0", "mpmath==1.3.0", "pytest", "pytest-xdist")
+PACKAGES = ("networkx==3.4.2", "mpmath==1.3.0", "pytest", "pytest-xdist")
 SUITES = {
-    "toolz": ("toolz/tests", ()),
+    "networkx": ("networkx/algorithms/tests", ()),
     "mpmath": (
         "mpmath/tests",
         (
@@ -67,7 +68,7 @@ def measure(name: str, python: Path, root: Path) -> None:
     run = {"parallel": True, "max_workers": WORKERS, "python": str(python)}
     profile = write_profile(root, suites, run)
     qaagent_run(profile)
-    pytest = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    pytest = [str(python), "-m", "pytest", "-q"]
     times: dict[str, list[float]] = {"qaagent": [], "plain": [], "xdist": []}
     for _ in range(ROUNDS):
         times["qaagent"].append(qaagent_run(profile))

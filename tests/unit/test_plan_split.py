@@ -8,8 +8,8 @@ from test_orchestrator import make_task
 
 from qaagent.plan.split import (
     CollectedTest,
+    files_of,
     group_tests,
-    groups_by_file,
     node_id_shards,
     partition,
     partition_by_file,
@@ -67,14 +67,17 @@ def test_forked_parts_get_whole_files_when_that_costs_little_balance() -> None:
     assert loads(bins, weights) == [6.0, 6.0]
 
 
-def test_forked_parts_split_a_file_when_whole_files_would_unbalance_them() -> None:
-    node_ids = ids("big", 8) + ids("small", 1)
+def test_forked_parts_split_only_the_file_that_would_unbalance_them() -> None:
+    node_ids = ids("big", 6) + ids("x", 2) + ids("y", 2)
     weights = weigh_tests(node_ids, {})
     bins = partition_by_file([[node_id] for node_id in node_ids], weights, 2)
-    assert sorted(loads(bins, weights)) == [4.0, 5.0]
+    assert loads(bins, weights) == [5.0, 5.0]
+    for whole in (ids("x", 2), ids("y", 2)):
+        assert sum(1 for node_ids in bins if set(node_ids) & set(whole)) == 1
+    assert all(set(node_ids) & set(ids("big", 6)) for node_ids in bins)
 
 
-def test_groups_sharing_a_file_merge_and_a_group_across_files_joins_them() -> None:
+def test_groups_of_a_file_stay_apart_and_a_group_across_files_joins_them() -> None:
     groups = [
         ["t/a.py::x"],
         ["t/b.py::y"],
@@ -82,10 +85,10 @@ def test_groups_sharing_a_file_merge_and_a_group_across_files_joins_them() -> No
         ["t/c.py::w", "t/b.py::v"],
         ["t/d.py::u"],
     ]
-    assert groups_by_file(groups) == [
-        ["t/a.py::x", "t/a.py::z"],
-        ["t/b.py::y", "t/c.py::w", "t/b.py::v"],
-        ["t/d.py::u"],
+    assert files_of(groups) == [
+        [["t/a.py::x"], ["t/a.py::z"]],
+        [["t/b.py::y"], ["t/c.py::w", "t/b.py::v"]],
+        [["t/d.py::u"]],
     ]
 
 

@@ -9,6 +9,7 @@ least loaded shard. Playwright's own test runner is split with its `--shard` opt
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import os
 import statistics
@@ -128,25 +129,53 @@ def partition(
 def partition_by_file(
     groups: Sequence[Sequence[str]], weights: Mapping[str, float], shards: int
 ) -> list[list[str]]:
-    """Whole test files packed as `partition` packs groups, when that costs the heaviest bin at
-    most `FILE_SLACK`; else the groups' packing.
+    """Whole test files where they fit, else the groups' packing by `partition`, whichever
+    leaves the heaviest bin within `FILE_SLACK` of the groups' packing.
 
     A part forked before collection imports and collects only the files of its own tests, so
     whole files spare each part the others' collection.
     """
     by_test = partition(groups, weights, shards)
-    by_file = partition(groups_by_file(groups), weights, shards)
+    by_file = _pack_files(files_of(groups), weights, shards)
     if heaviest_load(by_file, weights) <= FILE_SLACK * heaviest_load(by_test, weights):
         return by_file
     return by_test
 
 
-def groups_by_file(groups: Sequence[Sequence[str]]) -> list[list[str]]:
-    """The groups merged wherever they share a test file, in collection order."""
-    merged: list[list[str]] = []
+def _pack_files(
+    files: Sequence[Sequence[Sequence[str]]], weights: Mapping[str, float], shards: int
+) -> list[list[str]]:
+    """Files heaviest first onto the lightest bin while they fit its fair share (with
+    `FILE_SLACK`); a file that does not fit is packed group by group instead."""
+    position = {node_id: index for index, node_id in enumerate(weights)}
+    fair = sum(weights.values()) / shards * FILE_SLACK
+    queue = [(-_weight(file, weights), index, file) for index, file in enumerate(files)]
+    heapq.heapify(queue)
+    bins: list[list[str]] = [[] for _ in range(shards)]
+    loads = [0.0] * shards
+    while queue:
+        negative, index, file = heapq.heappop(queue)
+        lightest = loads.index(min(loads))
+        if len(file) > 1 and loads[lightest] - negative > fair:
+            for group in file:
+                heapq.heappush(queue, (-_weight([group], weights), index, [group]))
+            continue
+        bins[lightest].extend(node_id for group in file for node_id in group)
+        loads[lightest] -= negative
+    return [sorted(node_ids, key=position.__getitem__) for node_ids in bins if node_ids]
+
+
+def _weight(groups: Sequence[Sequence[str]], weights: Mapping[str, float]) -> float:
+    """The expected seconds of some groups together."""
+    return sum(weights[node_id] for group in groups for node_id in group)
+
+
+def files_of(groups: Sequence[Sequence[str]]) -> list[list[list[str]]]:
+    """The groups of each test file, in collection order; a group across files joins them."""
+    merged: list[list[list[str]]] = []
     home: dict[str, int] = {}
     for group in groups:
-        files = {node_id.partition("::")[0] for node_id in group}
+        files = {_file_of(node_id) for node_id in group}
         homes = sorted({home[file] for file in files if file in home})
         target = homes[0] if homes else len(merged)
         if not homes:
@@ -154,10 +183,15 @@ def groups_by_file(groups: Sequence[Sequence[str]]) -> list[list[str]]:
         for other in homes[1:]:
             merged[target].extend(merged[other])
             merged[other] = []
-            home.update({node_id.partition("::")[0]: target for node_id in merged[target]})
-        merged[target].extend(group)
-        home.update(dict.fromkeys(files, target))
-    return [group for group in merged if group]
+        merged[target].append(list(group))
+        joined = {_file_of(node_id) for member in merged[target] for node_id in member}
+        home.update(dict.fromkeys(joined, target))
+    return [file for file in merged if file]
+
+
+def _file_of(node_id: str) -> str:
+    """The test file of a node id."""
+    return node_id.partition("::")[0]
 
 
 def heaviest_load(bins: Sequence[Sequence[str]], weights: Mapping[str, float]) -> float:
