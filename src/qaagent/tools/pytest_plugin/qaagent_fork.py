@@ -330,11 +330,25 @@ def _file_of(node_id: str) -> str:
 
 
 class PartShare:
-    """In a part forked before collection: skip other parts' test files, keep only its tests."""
+    """In a part forked before collection: skip other parts' test files, keep only its tests,
+    and leave as soon as pytest has reported."""
 
     def __init__(self, shares: Shares, index: int) -> None:
         self.shares = shares
         self.index = index
+        self.exit_status = CRASH_EXIT
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, exitstatus: int) -> None:
+        """The part's exit status, as pytest decided it."""
+        self.exit_status = int(exitstatus)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_unconfigure(self) -> None:
+        """Exit once every plugin has finished, sparing the parent the interpreter's teardown."""
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(self.exit_status)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
