@@ -14,7 +14,8 @@ Without `parts`, the parent collects once and forks after collection, and childr
 groups from the parent as they free up (work stealing over a pipe). The parent never runs a
 test: it waits, kills a part that outlives its timeout, writes every part's cases into its own
 JUnit XML (a killed or crashed part's from its feed), `parts.json` with how each part ended, and
-fails when any part failed.
+fails when any part failed. Both the parent and a part forked before collection exit as soon
+as every plugin has finished, without the interpreter's teardown.
 
 Forking is unsafe with threads alive in the parent; the parts then start after collection as
 separate pytest processes (each collects again) with the same files. Like `qaagent_pytest`, this
@@ -50,6 +51,7 @@ POLL_SECONDS = 0.02
 CRASH_EXIT = 3
 TIMED_OUT_EXIT = 1
 _FORKED_EARLY = pytest.StashKey[bool]()
+_LEAVE_WITH = pytest.StashKey[int]()
 
 
 @dataclass
@@ -292,6 +294,7 @@ def _become_early_child(session: pytest.Session, part: Part, share: PartShare) -
             feed.collected = False
             feed.part = part.label
     manager.register(share, "qaagent-part-share")
+    session.config.stash[_LEAVE_WITH] = CRASH_EXIT
 
 
 class Shares:
@@ -330,25 +333,11 @@ def _file_of(node_id: str) -> str:
 
 
 class PartShare:
-    """In a part forked before collection: skip other parts' test files, keep only its tests,
-    and leave as soon as pytest has reported."""
+    """In a part forked before collection: skip other parts' test files, keep only its tests."""
 
     def __init__(self, shares: Shares, index: int) -> None:
         self.shares = shares
         self.index = index
-        self.exit_status = CRASH_EXIT
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, exitstatus: int) -> None:
-        """The part's exit status, as pytest decided it."""
-        self.exit_status = int(exitstatus)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_unconfigure(self) -> None:
-        """Exit once every plugin has finished, sparing the parent the interpreter's teardown."""
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(self.exit_status)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_ignore_collect(self, collection_path: Path, config: pytest.Config) -> bool | None:
@@ -584,6 +573,28 @@ def _finish(session: pytest.Session, parts: list[Part], folder: Path, junit: str
     failed = [code for code in codes if code not in {0, 5}]
     session.testscollected = len(cases)
     session.testsfailed = len(failed)
+    session.config.stash[_LEAVE_WITH] = CRASH_EXIT
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The exit status to leave with, once this process ran parts or is one."""
+    if _LEAVE_WITH in session.config.stash:
+        session.config.stash[_LEAVE_WITH] = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A process that ran parts, or is one, exits once every plugin has finished.
+
+    Its results are written by then, and the interpreter's teardown would only keep qaagent
+    (or the parent) waiting.
+    """
+    status = config.stash.get(_LEAVE_WITH, None)
+    if status is not None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 def _echo_log(part: Part) -> None:
