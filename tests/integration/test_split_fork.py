@@ -254,11 +254,14 @@ def test_threads_alive_after_collection_start_the_parts_as_processes(tmp_path: P
     assert "threads are alive after collection; parts run as processes" in log
 
 
+@pytest.mark.parametrize("recorded", [False, True], ids=["stealing", "forked-before-collection"])
 def test_ctrl_c_stops_every_forked_part_and_keeps_the_bundle(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, recorded: bool
 ) -> None:
     profile = HANGING_PROFILE.replace("    timeout: 5\n", "")
-    root = small_project(tmp_path / "project", profile=profile)
+    root = small_project(tmp_path / "project", profile=profile, pause=0.3 if recorded else 0.0)
+    if recorded:
+        assert run_all(root).returncode == 0
     monkeypatch.setenv("HANG_HERE", "1")
     process = start_run_all(root)
     wait_for_processes(root, ["qaagent_fork"])
