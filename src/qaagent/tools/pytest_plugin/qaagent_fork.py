@@ -70,6 +70,7 @@ class Part:
     ending: str = "exited"
     requests: int = -1
     replies: int = -1
+    exits: int = -1
 
     @property
     def junit(self) -> Path:
@@ -471,6 +472,8 @@ def _supervise(
     pending = list(range(len(groups))) if groups is not None else []
     pending.reverse()
     running = {part.pid: part for part in parts}
+    for part in parts:
+        part.exits = _watch_exit(part.pid)
     try:
         while running:
             _serve_requests(running.values(), pending)
@@ -485,14 +488,18 @@ def _supervise(
 
 
 def _serve_requests(parts: Iterable[Part], pending: list[int]) -> None:
-    """Answer each waiting child with its next group's index, or -1 when none is left."""
+    """Answer each waiting child with its next group's index, or -1 when none is left.
+
+    Waits at most `POLL_SECONDS`, and no longer than until a child asks or exits.
+    """
+    parts = list(parts)
     asking = {part.requests: part for part in parts if part.requests >= 0}
-    if not asking:
-        time.sleep(POLL_SECONDS)
-        return
-    ready, _, _ = select.select(list(asking), [], [], POLL_SECONDS)
+    exits = [part.exits for part in parts if part.exits >= 0]
+    ready, _, _ = select.select([*asking, *exits], [], [], POLL_SECONDS)
     for descriptor in ready:
-        part = asking[descriptor]
+        part = asking.get(descriptor)
+        if part is None:
+            continue
         if not os.read(descriptor, 1):
             os.close(descriptor)
             part.requests = -1
@@ -502,6 +509,14 @@ def _serve_requests(parts: Iterable[Part], pending: list[int]) -> None:
             os.write(part.replies, f"{index}\n".encode())
         except OSError:
             part.requests = -1
+
+
+def _watch_exit(pid: int) -> int:
+    """A descriptor that becomes readable when the child exits, or -1 where Linux has none."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return -1
 
 
 def _reap(running: dict[int, Part]) -> None:
@@ -517,10 +532,10 @@ def _reap(running: dict[int, Part]) -> None:
             part.exit_code, part.ending = CRASH_EXIT, "crashed"
         else:
             part.exit_code = TIMED_OUT_EXIT
-        for descriptor in (part.requests, part.replies):
+        for descriptor in (part.requests, part.replies, part.exits):
             if descriptor >= 0:
                 os.close(descriptor)
-        part.requests = part.replies = -1
+        part.requests = part.replies = part.exits = -1
         del running[pid]
 
 
