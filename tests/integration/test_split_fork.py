@@ -133,6 +133,7 @@ def test_fixed_parts_collect_only_their_files_and_new_tests_run_where_their_file
         **environment(),
         "PYTHONPATH": str(PLUGIN_DIR),
         "QAAGENT_PYTEST_FORK": str(tmp_path / "fork.json"),
+        "QAAGENT_OUTPUT_DIR": str(tmp_path),
     }
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests"]
     plugins = ["-p", "qaagent_pytest", "-p", "qaagent_fork", f"--junitxml={tmp_path / 'all.xml'}"]
@@ -165,6 +166,8 @@ def test_fixed_parts_collect_only_their_files_and_new_tests_run_where_their_file
     for part in ("part-1", "part-2"):
         log = (tmp_path / "parts" / part / "output.log").read_text("utf-8")
         assert "deselected" not in log, log
+    timed = json.loads((tmp_path / "parts" / "part-1" / "collection.json").read_text("utf-8"))
+    assert set(timed) == files(part_one) - {"tests/test_alpha.py"}
 
 
 HANGING_PROFILE = """\

@@ -1,5 +1,6 @@
 """History over a sequence of runs: durations, last failed tests, flaky tests."""
 
+import json
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -179,3 +180,29 @@ def test_a_forked_suite_starts_up_until_its_first_part_starts() -> None:
         update={"segments": [s.model_copy(update={"started_at": START}) for s in segments]}
     )
     assert history.startup_of(shards, 9.0) is None
+
+
+def test_collection_seconds_are_per_file_medians_and_a_file_collected_by_parts_counts_its_slowest(
+    tmp_path: Path,
+) -> None:
+    for hour, seconds in enumerate([0.4, 0.2, 0.3]):
+        run_id = f"run-{hour}"
+        run_dir = build_run(
+            tmp_path, run_id, [Job("unit", tests=[T("t/a.py::x")])], started_at=START
+        )
+        attempt = run_dir / "artifacts" / "unit" / "attempt-1"
+        (attempt / "parts" / "part-1").mkdir(parents=True)
+        (attempt / "parts" / "part-2").mkdir(parents=True)
+        (attempt / "parts" / "part-1" / "collection.json").write_text(
+            json.dumps({"t/a.py": seconds, "t/shared.py": 0.1}), "utf-8"
+        )
+        (attempt / "parts" / "part-2" / "collection.json").write_text(
+            json.dumps({"t/b.py": 1.0, "t/shared.py": 0.5}), "utf-8"
+        )
+        history.record_run(tmp_path, run_dir)
+    assert history.known_collection_seconds(tmp_path, "unit") == {
+        "t/a.py": pytest.approx(0.3),
+        "t/b.py": 1.0,
+        "t/shared.py": 0.5,
+    }
+    assert history.known_collection_seconds(tmp_path, "other") == {}

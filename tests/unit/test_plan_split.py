@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from test_orchestrator import make_task
 
 from qaagent.plan.split import (
     CollectedTest,
     files_of,
     group_tests,
+    heaviest_load,
     node_id_shards,
     partition,
     partition_by_file,
@@ -58,7 +60,7 @@ def test_tests_without_history_get_the_median_and_spread_evenly_without_any() ->
 def test_forked_parts_get_whole_files_when_that_costs_little_balance() -> None:
     node_ids = ids("a", 4) + ids("b", 4) + ids("c", 2) + ids("d", 2)
     weights = weigh_tests(node_ids, {})
-    bins = partition_by_file([[node_id] for node_id in node_ids], weights, 2)
+    bins = partition_by_file([[node_id] for node_id in node_ids], weights, {}, 2)
     files = [{node_id.partition("::")[0] for node_id in node_ids} for node_ids in bins]
     assert sorted(map(sorted, files)) == [
         ["tests/a.py", "tests/c.py"],
@@ -70,11 +72,27 @@ def test_forked_parts_get_whole_files_when_that_costs_little_balance() -> None:
 def test_forked_parts_split_only_the_file_that_would_unbalance_them() -> None:
     node_ids = ids("big", 6) + ids("x", 2) + ids("y", 2)
     weights = weigh_tests(node_ids, {})
-    bins = partition_by_file([[node_id] for node_id in node_ids], weights, 2)
+    bins = partition_by_file([[node_id] for node_id in node_ids], weights, {}, 2)
     assert loads(bins, weights) == [5.0, 5.0]
     for whole in (ids("x", 2), ids("y", 2)):
         assert sum(1 for node_ids in bins if set(node_ids) & set(whole)) == 1
     assert all(set(node_ids) & set(ids("big", 6)) for node_ids in bins)
+
+
+def test_forked_parts_balance_what_each_file_costs_to_collect() -> None:
+    weights = {
+        "t/a.py::x": 1.0,
+        "t/b.py::x": 1.0,
+        "t/c.py::x": 0.5,
+        "t/d.py::x": 0.5,
+        "t/e.py::x": 0.3,
+    }
+    collection = {"t/a.py": 0.6}
+    groups = [[node_id] for node_id in weights]
+    blind = partition_by_file(groups, weights, {}, 2)
+    aware = partition_by_file(groups, weights, collection, 2)
+    assert heaviest_load(blind, weights, collection) == pytest.approx(2.4)
+    assert heaviest_load(aware, weights, collection) == pytest.approx(2.0)
 
 
 def test_groups_of_a_file_stay_apart_and_a_group_across_files_joins_them() -> None:

@@ -11,6 +11,7 @@ reason to stop (see `known_task_durations`).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import statistics
 import sys
@@ -27,6 +28,7 @@ from qaagent.model.outcomes import CaseStatus, TaskOutcome
 Known = TypeVar("Known")
 
 HISTORY_NAME = "history.sqlite3"
+COLLECTION_FILE = "collection.json"
 BUSY_TIMEOUT = 2.0
 RECENT_RUNS = 5
 KEEP_RUNS = 500
@@ -59,6 +61,13 @@ CREATE TABLE IF NOT EXISTS startups (
     task TEXT NOT NULL,
     seconds REAL NOT NULL,
     PRIMARY KEY (run_id, task)
+);
+CREATE TABLE IF NOT EXISTS collections (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE,
+    task TEXT NOT NULL,
+    file TEXT NOT NULL,
+    seconds REAL NOT NULL,
+    PRIMARY KEY (run_id, task, file)
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs(started_at);
 """
@@ -150,6 +159,11 @@ def record_run(runs_dir: Path, run_dir: Path) -> None:
         for task in manifest.tasks
         if (seconds := startup_of(task, first_tries.get(task.name))) is not None
     ]
+    collections = [
+        (manifest.run_id, task.name, file, seconds)
+        for task in manifest.tasks
+        for file, seconds in collection_of(run_dir, task).items()
+    ]
     with _store(runs_dir) as connection, _transaction(connection):
         connection.execute("DELETE FROM runs WHERE run_id = ?", (manifest.run_id,))
         connection.execute(
@@ -159,6 +173,9 @@ def record_run(runs_dir: Path, run_dir: Path) -> None:
         connection.executemany("INSERT INTO tasks VALUES (?, ?, ?, ?)", tasks)
         connection.executemany("INSERT OR REPLACE INTO tests VALUES (?, ?, ?, ?, ?, ?)", tests)
         connection.executemany("INSERT OR REPLACE INTO startups VALUES (?, ?, ?)", startups)
+        connection.executemany(
+            "INSERT OR REPLACE INTO collections VALUES (?, ?, ?, ?)", collections
+        )
         connection.execute(
             "DELETE FROM runs WHERE run_id NOT IN "
             "(SELECT run_id FROM runs ORDER BY started_at DESC, run_id DESC LIMIT ?)",
@@ -286,6 +303,45 @@ def startup_of(task: TaskEntry, tested: float | None) -> float | None:
     else:
         seconds = task.attempts[0].duration - tested
     return seconds if seconds > 0 else None
+
+
+def collection_of(run_dir: Path, task: TaskEntry) -> dict[str, float]:
+    """Seconds each test file took to collect in the task's first attempt, or in its parts.
+
+    pytest writes them beside the attempt (`collection.json`); a file collected by several
+    parts counts its slowest collection.
+    """
+    if task.log is None:
+        return {}
+    attempt = run_dir / Path(task.log).parent / "attempt-1"
+    seconds: dict[str, float] = {}
+    for path in [attempt / COLLECTION_FILE, *attempt.glob(f"parts/part-*/{COLLECTION_FILE}")]:
+        try:
+            recorded = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(recorded, dict):
+            for file, spent in recorded.items():
+                if isinstance(spent, int | float) and spent >= 0:
+                    seconds[str(file)] = max(float(spent), seconds.get(str(file), 0.0))
+    return seconds
+
+
+def collection_seconds(runs_dir: Path, task: str) -> dict[str, float]:
+    """Median seconds each test file of a task took to collect over its last few runs."""
+    with _store(runs_dir) as connection:
+        rows = connection.execute(
+            "SELECT collections.file, collections.seconds FROM collections "
+            "JOIN runs USING (run_id) WHERE collections.task = ? "
+            "ORDER BY runs.started_at DESC, runs.run_id DESC",
+            (task,),
+        ).fetchall()
+    return _recent_medians(rows)
+
+
+def known_collection_seconds(runs_dir: Path, task: str) -> dict[str, float]:
+    """`collection_seconds`, or none: they only balance forked parts."""
+    return quietly(lambda: collection_seconds(runs_dir, task), {})
 
 
 def startup_seconds(runs_dir: Path, task: str) -> float | None:

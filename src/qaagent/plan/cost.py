@@ -8,7 +8,7 @@ same cores. One part wins whenever splitting does not pay.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -51,12 +51,13 @@ def expected_wall(loads: Sequence[float], startup: float, mode: SplitMode) -> fl
 
 def choose_parts(
     pack: Callable[[int], list[list[str]]],
-    weights: Mapping[str, float],
+    load: Callable[[list[str]], float],
     startup: float,
     most: int,
     mode: SplitMode,
 ) -> SplitChoice:
-    """The part count from 1 to `most` whose packing by `pack` has the least expected wall time.
+    """The part count from 1 to `most` whose packing by `pack` has the least expected wall time,
+    each part taking its `load` in seconds.
 
     Ties go to fewer parts, which hold fewer processes and cores.
     """
@@ -64,7 +65,7 @@ def choose_parts(
     packed: dict[int, list[list[str]]] = {}
     for count in range(1, max(1, most) + 1):
         bins = pack(count)
-        loads = [sum(weights[node_id] for node_id in node_ids) for node_ids in bins]
+        loads = [load(node_ids) for node_ids in bins]
         expected[count] = expected_wall(loads, startup, mode)
         packed[count] = bins
     best = min(expected, key=lambda count: (round(expected[count], 6), count))

@@ -127,47 +127,82 @@ def partition(
 
 
 def partition_by_file(
-    groups: Sequence[Sequence[str]], weights: Mapping[str, float], shards: int
+    groups: Sequence[Sequence[str]],
+    weights: Mapping[str, float],
+    collection: Mapping[str, float],
+    shards: int,
 ) -> list[list[str]]:
     """Whole test files where they fit, else the groups' packing by `partition`, whichever
-    leaves the heaviest bin within `FILE_SLACK` of the groups' packing.
+    leaves the heaviest bin lighter, its tests and the collection of its files counted.
 
     A part forked before collection imports and collects only the files of its own tests, so
-    whole files spare each part the others' collection.
+    whole files spare each part the others' collection; `collection` holds the recorded
+    seconds each file takes to collect.
     """
     by_test = partition(groups, weights, shards)
-    by_file = _pack_files(files_of(groups), weights, shards)
-    if heaviest_load(by_file, weights) <= FILE_SLACK * heaviest_load(by_test, weights):
+    by_file = _pack_files(files_of(groups), weights, collection, shards)
+    heaviest_by_file = heaviest_load(by_file, weights, collection)
+    if heaviest_by_file <= FILE_SLACK * heaviest_load(by_test, weights, collection):
         return by_file
     return by_test
 
 
 def _pack_files(
-    files: Sequence[Sequence[Sequence[str]]], weights: Mapping[str, float], shards: int
+    files: Sequence[Sequence[Sequence[str]]],
+    weights: Mapping[str, float],
+    collection: Mapping[str, float],
+    shards: int,
 ) -> list[list[str]]:
     """Files heaviest first onto the lightest bin while they fit its fair share (with
-    `FILE_SLACK`); a file that does not fit is packed group by group instead."""
+    `FILE_SLACK`); a file that does not fit by more than its collection, which each part it
+    is split onto pays again, is packed group by group instead."""
     position = {node_id: index for index, node_id in enumerate(weights)}
-    fair = sum(weights.values()) / shards * FILE_SLACK
-    queue = [(-_weight(file, weights), index, file) for index, file in enumerate(files)]
+    every_file = {_file_of(node_id) for node_id in weights}
+    total = sum(weights.values()) + sum(collection.get(file, 0.0) for file in every_file)
+    fair = total / shards * FILE_SLACK
+    queue = [(-_cost(file, weights, collection), index, file) for index, file in enumerate(files)]
     heapq.heapify(queue)
     bins: list[list[str]] = [[] for _ in range(shards)]
     loads = [0.0] * shards
+    collected: list[set[str]] = [set() for _ in range(shards)]
     while queue:
-        negative, index, file = heapq.heappop(queue)
+        _, index, file = heapq.heappop(queue)
         lightest = loads.index(min(loads))
-        if len(file) > 1 and loads[lightest] - negative > fair:
+        names = {_file_of(node_id) for group in file for node_id in group} - collected[lightest]
+        again = sum(collection.get(name, 0.0) for name in names)
+        added = _cost(file, weights, {}) + again
+        if len(file) > 1 and loads[lightest] + added > fair + again:
             for group in file:
-                heapq.heappush(queue, (-_weight([group], weights), index, [group]))
+                heapq.heappush(queue, (-_cost([group], weights, {}), index, [group]))
             continue
         bins[lightest].extend(node_id for group in file for node_id in group)
-        loads[lightest] -= negative
+        loads[lightest] += added
+        collected[lightest] |= names
     return [sorted(node_ids, key=position.__getitem__) for node_ids in bins if node_ids]
 
 
-def _weight(groups: Sequence[Sequence[str]], weights: Mapping[str, float]) -> float:
-    """The expected seconds of some groups together."""
-    return sum(weights[node_id] for group in groups for node_id in group)
+def _cost(
+    groups: Sequence[Sequence[str]], weights: Mapping[str, float], collection: Mapping[str, float]
+) -> float:
+    """The expected seconds of some groups together: their tests, and collecting their files."""
+    return bin_load([node_id for group in groups for node_id in group], weights, collection)
+
+
+def bin_load(
+    node_ids: Sequence[str], weights: Mapping[str, float], collection: Mapping[str, float]
+) -> float:
+    """A part's expected seconds: its tests, and collecting each file they are in once."""
+    files = {_file_of(node_id) for node_id in node_ids}
+    return sum(weights[node_id] for node_id in node_ids) + sum(
+        collection.get(file, 0.0) for file in files
+    )
+
+
+def heaviest_load(
+    bins: Sequence[Sequence[str]], weights: Mapping[str, float], collection: Mapping[str, float]
+) -> float:
+    """The expected seconds of the heaviest bin."""
+    return max((bin_load(node_ids, weights, collection) for node_ids in bins), default=0.0)
 
 
 def files_of(groups: Sequence[Sequence[str]]) -> list[list[list[str]]]:
@@ -192,11 +227,6 @@ def files_of(groups: Sequence[Sequence[str]]) -> list[list[list[str]]]:
 def _file_of(node_id: str) -> str:
     """The test file of a node id."""
     return node_id.partition("::")[0]
-
-
-def heaviest_load(bins: Sequence[Sequence[str]], weights: Mapping[str, float]) -> float:
-    """The expected seconds of the heaviest bin."""
-    return max((sum(weights[node_id] for node_id in node_ids) for node_ids in bins), default=0.0)
 
 
 def shard_count(split: int | str, workers: int) -> int:
@@ -428,7 +458,11 @@ def _split_by_node_id(
     task: Task, count: int, runs_dir: Path, env: Mapping[str, str], plan: SplitPlan
 ) -> list[Task]:
     """Shards of a pytest-collected suite, its forked parts, or the task alone when it pays."""
-    from qaagent.evidence.history import known_startup_seconds, known_test_durations
+    from qaagent.evidence.history import (
+        known_collection_seconds,
+        known_startup_seconds,
+        known_test_durations,
+    )
     from qaagent.tools.pytest_tool import selected_node_ids
 
     if task.selected_tests:
@@ -447,8 +481,13 @@ def _split_by_node_id(
     known = any(test.node_id in recorded for test in tests)
     if known:
         startup = known_startup_seconds(runs_dir, task.name) or UNKNOWN_STARTUP_SECONDS
-        pack = partial(partition_by_file if mode == "fork" else partition, groups, weights)
-        choice = choose_parts(pack, weights, startup, min(most, cores()), mode)
+        collection = known_collection_seconds(runs_dir, task.name) if mode == "fork" else {}
+        if mode == "fork":
+            pack = partial(partition_by_file, groups, weights, collection)
+        else:
+            pack = partial(partition, groups, weights)
+        load = partial(bin_load, weights=weights, collection=collection)
+        choice = choose_parts(pack, load, startup, min(most, cores()), mode)
         plan.choices[task.name] = choice.describe()
         plan.expected[task.name] = choice.expected[choice.parts]
         if choice.parts < 2:

@@ -2,7 +2,7 @@
 processes forked from one pytest, so N parts pay one start-up.
 
 QAAGENT_PYTEST_FORK names a JSON file: `folder` (where each part writes `part-<n>/junit.xml`,
-`output.log` and `feed.jsonl`), `labels` (one per part), `parts` (node ids per part, or null)
+`output.log`, `feed.jsonl` and, forked before collection, `collection.json`), `labels` (one per part), `parts` (node ids per part, or null)
 and `groups` (node ids that must share a process), and `timeout` (seconds a part may run).
 
 With `parts`, the children are forked before collection, once pytest and the project's plugins
@@ -47,6 +47,7 @@ FORK_VARIABLE = "QAAGENT_PYTEST_FORK"
 SELECT_VARIABLE = "QAAGENT_PYTEST_SELECT"
 FEED_VARIABLE = "QAAGENT_EVENTS"
 PARTS_FILE = "parts.json"
+COLLECTION_FILE = "collection.json"
 POLL_SECONDS = 0.02
 CRASH_EXIT = 3
 TIMED_OUT_EXIT = 1
@@ -294,6 +295,9 @@ def _become_early_child(session: pytest.Session, part: Part, share: PartShare) -
         if feed is not None:
             feed.collected = False
             feed.part = part.label
+    clock = manager.get_plugin("qaagent-collection-clock")
+    if clock is not None:
+        clock.path = part.folder / COLLECTION_FILE
     manager.register(share, "qaagent-part-share")
     session.config.stash[_LEAVE_WITH] = CRASH_EXIT
 

@@ -15,6 +15,9 @@ With QAAGENT_PYTEST_COLLECT naming a file (and `--collect-only`), each collected
 there as a JSON line with what must keep it beside other tests when a suite is split: the
 module, class or package its wider-scoped fixtures belong to, and its markers.
 
+With QAAGENT_OUTPUT_DIR naming a folder, the seconds each test file took to import and collect
+are written to `collection.json` there, once collection ends.
+
 With QAAGENT_EVENTS naming a file, each test is appended there as it starts and as its outcome
 is decided, one JSON line written at once (see `qaagent.model.live`), after the count of tests
 collected. Under pytest-xdist the controller writes them, from the reports its workers send.
@@ -24,8 +27,10 @@ plugin writes nothing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -35,6 +40,8 @@ SELECT_VARIABLE = "QAAGENT_PYTEST_SELECT"
 EXCLUDE_VARIABLE = "QAAGENT_PYTEST_EXCLUDE"
 COLLECT_VARIABLE = "QAAGENT_PYTEST_COLLECT"
 FEED_VARIABLE = "QAAGENT_EVENTS"
+OUTPUT_VARIABLE = "QAAGENT_OUTPUT_DIR"
+COLLECTION_FILE = "collection.json"
 MESSAGE_CHARS = 500
 SHARED_SCOPES = ("package", "module", "class")
 OUTCOME_PROPERTY = "qaagent.outcome"
@@ -238,8 +245,46 @@ def _message(report: pytest.TestReport) -> str | None:
     return first[:MESSAGE_CHARS] or None
 
 
+class CollectionClock:
+    """Times the collection of each test file (its import included) and writes the seconds,
+    so qaagent can share a split suite's files out by what they cost to collect.
+
+    The first test module a process imports also pays for what every later one shares (the
+    package under test, say), which each part pays anyway; it is left unmeasured.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.seconds: dict[str, float] = {}
+        self.first_seen = False
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Iterator[None]:
+        """A test module's seconds, from its import to its last test collected."""
+        started = time.perf_counter()
+        yield
+        if isinstance(collector, pytest.Module):
+            if self.first_seen:
+                self.seconds[collector.nodeid] = round(time.perf_counter() - started, 6)
+            self.first_seen = True
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self) -> None:
+        """`{"tests/test_x.py": 0.31, ...}`; never breaks the run when it cannot be written."""
+        if self.seconds:
+            with contextlib.suppress(OSError):
+                self.path.write_text(json.dumps(self.seconds), encoding="utf-8")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """Follow the run live when qaagent asked for a feed; never on an xdist worker."""
+    """Follow the run live and time collection when qaagent runs pytest; never on an xdist
+    worker."""
+    if hasattr(config, "workerinput"):
+        return
     path = os.environ.get(FEED_VARIABLE)
-    if path and not hasattr(config, "workerinput"):
+    if path:
         config.pluginmanager.register(LiveFeed(path), "qaagent-live-feed")
+    output = os.environ.get(OUTPUT_VARIABLE)
+    if output:
+        clock = CollectionClock(Path(output) / COLLECTION_FILE)
+        config.pluginmanager.register(clock, "qaagent-collection-clock")
