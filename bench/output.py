@@ -18,7 +18,7 @@ from pathlib import Path
 
 from benchlib import QAAGENT, byte_compile_qaagent, fresh, write_profile
 
-MEGABYTES, ROUNDS = 20, 3
+MEGABYTES, ROUNDS = 20, 9
 TARGET = 2.0
 
 
