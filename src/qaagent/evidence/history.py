@@ -264,14 +264,13 @@ def warn_once(error: HistoryError) -> None:
 
 def test_durations(runs_dir: Path, task: str) -> dict[str, float]:
     """Median duration of each test of one task over its last few runs."""
-    with _store(runs_dir) as connection:
-        rows = connection.execute(
-            "SELECT tests.test_id, tests.duration FROM tests JOIN runs USING (run_id) "
-            "WHERE tests.task = ? AND tests.status != 'skipped' "
-            "ORDER BY runs.started_at DESC, runs.run_id DESC",
-            (task,),
-        ).fetchall()
-    return _recent_medians(rows)
+    return _task_medians(
+        runs_dir,
+        "SELECT tests.test_id, tests.duration FROM tests JOIN runs USING (run_id) "
+        "WHERE tests.task = ? AND tests.status != 'skipped' "
+        "ORDER BY runs.started_at DESC, runs.run_id DESC",
+        task,
+    )
 
 
 def every_test_duration(runs_dir: Path) -> dict[str, dict[str, float]]:
@@ -329,13 +328,19 @@ def collection_of(run_dir: Path, task: TaskEntry) -> dict[str, float]:
 
 def collection_seconds(runs_dir: Path, task: str) -> dict[str, float]:
     """Median seconds each test file of a task took to collect over its last few runs."""
+    return _task_medians(
+        runs_dir,
+        "SELECT collections.file, collections.seconds FROM collections "
+        "JOIN runs USING (run_id) WHERE collections.task = ? "
+        "ORDER BY runs.started_at DESC, runs.run_id DESC",
+        task,
+    )
+
+
+def _task_medians(runs_dir: Path, query: str, task: str) -> dict[str, float]:
+    """The recent medians of the (name, seconds) rows `query` selects for one task, newest first."""
     with _store(runs_dir) as connection:
-        rows = connection.execute(
-            "SELECT collections.file, collections.seconds FROM collections "
-            "JOIN runs USING (run_id) WHERE collections.task = ? "
-            "ORDER BY runs.started_at DESC, runs.run_id DESC",
-            (task,),
-        ).fetchall()
+        rows = connection.execute(query, (task,)).fetchall()
     return _recent_medians(rows)
 
 
