@@ -277,3 +277,16 @@ def test_ctrl_c_stops_every_forked_part_and_keeps_the_bundle(
     assert processes_left(root) == []
     task = checked_manifest(run_dirs(root)[-1]).tasks[0]
     assert task.outcome is TaskOutcome.interrupted
+
+
+def test_a_split_suite_run_under_xdist_runs_whole_as_xdist_shares_it(tmp_path: Path) -> None:
+    profile = HANGING_PROFILE.replace("    timeout: 5\n", '    args: ["-n", "2"]\n')
+    root = small_project(tmp_path / "project", profile=profile)
+    completed = run_all(root)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    statuses = sorted(record.test_id for record in records(run_dirs(root)[-1]))
+    assert statuses == [
+        "tests/test_quick.py::test_one",
+        "tests/test_quick.py::test_two",
+        "tests/test_slow.py::test_hangs",
+    ]

@@ -2,8 +2,9 @@
 processes forked from one pytest, so N parts pay one start-up.
 
 QAAGENT_PYTEST_FORK names a JSON file: `folder` (where each part writes `part-<n>/junit.xml`,
-`output.log`, `feed.jsonl` and, forked before collection, `collection.json`), `labels` (one per part), `parts` (node ids per part, or null)
-and `groups` (node ids that must share a process), and `timeout` (seconds a part may run).
+`output.log`, `feed.jsonl` and, forked before collection, `collection.json`), `labels` (one per
+part), `parts` (node ids per part, or null), `groups` (node ids that must share a process), and
+`timeout` (seconds a part may run).
 
 With `parts`, the children are forked before collection, once pytest and the project's plugins
 are imported, and each collects only the test files its share needs, so collection is shared
@@ -130,9 +131,19 @@ def pytest_collection(session: pytest.Session) -> object:
 
 
 def _may_fork(config: pytest.Config) -> bool:
-    """Whether this pytest is the one qaagent started to run the parts, on a system that forks."""
+    """Whether this pytest is the one qaagent started to run the parts, on a system that forks.
+
+    Under pytest-xdist (`-n`) its workers run the tests, so the suite runs whole, as xdist
+    shares it out.
+    """
     collect_only = config.option.collectonly
-    return hasattr(os, "fork") and not collect_only and not hasattr(config, "workerinput")
+    under_xdist = bool(getattr(config.option, "numprocesses", None))
+    return (
+        hasattr(os, "fork")
+        and not collect_only
+        and not under_xdist
+        and not hasattr(config, "workerinput")
+    )
 
 
 @pytest.hookimpl(tryfirst=True)
