@@ -3,7 +3,9 @@
 pytest suites are split by node id: tests are collected once (with the scopes of the fixtures
 they share and their markers), grouped so that tests sharing a package-, module- or class-scoped
 fixture or a named marker stay together, and the groups are packed longest first onto the
-least loaded shard. Playwright's own test runner is split with its `--shard` option.
+least loaded shard. Parts forked before collection are packed by whole test files where that
+keeps them balanced, each file weighing its tests and what it takes to collect. Playwright's
+own test runner is split with its `--shard` option.
 """
 
 from __future__ import annotations
@@ -132,8 +134,9 @@ def partition_by_file(
     collection: Mapping[str, float],
     shards: int,
 ) -> list[list[str]]:
-    """Whole test files where they fit, else the groups' packing by `partition`, whichever
-    leaves the heaviest bin lighter, its tests and the collection of its files counted.
+    """Whole test files where they fit, unless that leaves the heaviest bin more than
+    `FILE_SLACK` heavier than the groups' packing by `partition`; a bin weighs its tests and
+    the collection of its files.
 
     A part forked before collection imports and collects only the files of its own tests, so
     whole files spare each part the others' collection; `collection` holds the recorded
