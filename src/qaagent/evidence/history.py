@@ -199,13 +199,12 @@ def sync_history(runs_dir: Path) -> list[str]:
 
 def task_durations(runs_dir: Path) -> dict[str, float]:
     """Median duration of each task over its last few runs that produced results."""
-    with _store(runs_dir) as connection:
-        rows = connection.execute(
-            "SELECT tasks.task, tasks.duration FROM tasks JOIN runs USING (run_id) "
-            "WHERE tasks.outcome IN ('passed', 'failed') AND tasks.duration > 0 "
-            "ORDER BY runs.started_at DESC, runs.run_id DESC"
-        ).fetchall()
-    return _recent_medians(rows)
+    return _medians(
+        runs_dir,
+        "SELECT tasks.task, tasks.duration FROM tasks JOIN runs USING (run_id) "
+        "WHERE tasks.outcome IN ('passed', 'failed') AND tasks.duration > 0 "
+        "ORDER BY runs.started_at DESC, runs.run_id DESC",
+    )
 
 
 def quietly(read: Callable[[], Known], nothing: Known) -> Known:
@@ -264,7 +263,7 @@ def warn_once(error: HistoryError) -> None:
 
 def test_durations(runs_dir: Path, task: str) -> dict[str, float]:
     """Median duration of each test of one task over its last few runs."""
-    return _task_medians(
+    return _medians(
         runs_dir,
         "SELECT tests.test_id, tests.duration FROM tests JOIN runs USING (run_id) "
         "WHERE tests.task = ? AND tests.status != 'skipped' "
@@ -328,7 +327,7 @@ def collection_of(run_dir: Path, task: TaskEntry) -> dict[str, float]:
 
 def collection_seconds(runs_dir: Path, task: str) -> dict[str, float]:
     """Median seconds each test file of a task took to collect over its last few runs."""
-    return _task_medians(
+    return _medians(
         runs_dir,
         "SELECT collections.file, collections.seconds FROM collections "
         "JOIN runs USING (run_id) WHERE collections.task = ? "
@@ -337,10 +336,10 @@ def collection_seconds(runs_dir: Path, task: str) -> dict[str, float]:
     )
 
 
-def _task_medians(runs_dir: Path, query: str, task: str) -> dict[str, float]:
-    """The recent medians of the (name, seconds) rows `query` selects for one task, newest first."""
+def _medians(runs_dir: Path, query: str, *parameters: str) -> dict[str, float]:
+    """The recent medians of the (name, seconds) rows `query` selects, newest first."""
     with _store(runs_dir) as connection:
-        rows = connection.execute(query, (task,)).fetchall()
+        rows = connection.execute(query, parameters).fetchall()
     return _recent_medians(rows)
 
 
